@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openStore } from '@qflare/store';
+import type { RequestHandler } from 'express';
+import { startQflareServer } from './server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const port = Number(process.env.PORT ?? 3000);
+const dataDir = path.resolve(process.env.DATA_DIR ?? path.join(root, 'data'));
+const mongodbUri = process.env.MONGODB_URI || undefined;
+
+const handlerPath = path.join(root, 'build', 'handler.js');
+if (!existsSync(handlerPath)) {
+	console.error(`[qflare] ${handlerPath} is missing: run "npm run build" (npm start does it for you).`);
+	process.exit(1);
+}
+const { handler } = (await import(pathToFileURL(handlerPath).href)) as { handler: RequestHandler };
+
+const store = await openStore({ mongodbUri, dataDir });
+const server = await startQflareServer({ store, port, appHandler: handler });
+
+const lanAddresses = Object.values(networkInterfaces())
+	.flat()
+	.filter((a) => a && a.family === 'IPv4' && !a.internal)
+	.map((a) => `http://${a!.address}:${port}`);
+console.log(`[qflare] listening on ${server.url} (store: ${store.backend}${store.backend === 'embedded' ? ` in ${dataDir}` : ''})`);
+console.log(`[qflare] dashboard: ${server.url}/admin`);
+if (lanAddresses.length) console.log(`[qflare] phones on the same network: ${lanAddresses.join(', ')}`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+	process.on(signal, () => {
+		if (stopping) return;
+		stopping = true;
+		console.log(`[qflare] ${signal}: closing`);
+		void server
+			.close()
+			.then(() => store.close())
+			.finally(() => process.exit(0));
+	});
+}

@@ -1,0 +1,53 @@
+import type { ModelName } from '@qflare/protocol';
+import { buildModel, MODEL_SPECS } from '@qflare/trainer';
+import { initNodeTf } from '@qflare/trainer/node';
+
+export const WEIGHTS_FILE = 'weights.bin';
+
+/** The model.json of the tfjs layers format, minus nothing: topology plus a manifest naming weights.bin. */
+export interface LayersModelJson {
+	format: 'layers-model';
+	generatedBy: string;
+	convertedBy: null;
+	modelTopology: unknown;
+	weightsManifest: { paths: string[]; weights: unknown[] }[];
+}
+
+const cache = new Map<ModelName, Promise<LayersModelJson>>();
+
+/**
+ * Topology and weight specs depend only on the architecture. The flat weight vector the store
+ * keeps is already in getWeights() order as float32, which is exactly the layers format's
+ * weights.bin, so the bytes are served as they are.
+ */
+export function layersModelJson(model: ModelName): Promise<LayersModelJson> {
+	let pending = cache.get(model);
+	if (!pending) {
+		pending = (async () => {
+			const { tf } = await initNodeTf();
+			const built = buildModel(tf, MODEL_SPECS[model], 0);
+			try {
+				let json: LayersModelJson | null = null;
+				await built.save(
+					tf.io.withSaveHandler(async (artifacts) => {
+						json = {
+							format: 'layers-model',
+							generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+							convertedBy: null,
+							modelTopology: artifacts.modelTopology,
+							weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }]
+						};
+						return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+					})
+				);
+				if (!json) throw new Error('tfjs did not hand over the model artifacts');
+				return json;
+			} finally {
+				built.dispose();
+			}
+		})();
+		pending.catch(() => cache.delete(model));
+		cache.set(model, pending);
+	}
+	return pending;
+}

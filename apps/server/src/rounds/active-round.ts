@@ -1,0 +1,53 @@
+import { FedAvgAccumulator } from '@qflare/fl';
+import type { Round } from '@qflare/protocol';
+
+/**
+ * In-memory state of the one round a project is training. Only accepted updates touch the
+ * accumulator; a rejected device is remembered so the round need not wait for it, and nothing
+ * of its update is kept.
+ */
+export class ActiveRound {
+	readonly accumulator: FedAvgAccumulator;
+	/** deviceId -> payload hash of its accepted update */
+	readonly accepted = new Map<string, string>();
+	readonly acceptedHashes = new Set<string>();
+	readonly rejected = new Set<string>();
+	/** Devices whose update is being verified or persisted right now. */
+	readonly pending = new Set<string>();
+	readonly selected: Set<string>;
+	finishing = false;
+	timer: NodeJS.Timeout | null = null;
+	#lossSum = 0;
+	#accuracySum = 0;
+
+	constructor(
+		public round: Round,
+		readonly globalWeights: Float32Array,
+		readonly encodedGlobal: Uint8Array
+	) {
+		this.accumulator = new FedAvgAccumulator(globalWeights.length);
+		this.selected = new Set(round.selected);
+	}
+
+	fold(deviceId: string, payloadSha256: string, delta: Float32Array, numSamples: number, loss: number, accuracy: number): void {
+		this.accumulator.add(delta, numSamples);
+		this.accepted.set(deviceId, payloadSha256);
+		this.acceptedHashes.add(payloadSha256);
+		this.#lossSum += loss * numSamples;
+		this.#accuracySum += accuracy * numSamples;
+	}
+
+	get responded(): number {
+		return this.accepted.size + this.rejected.size;
+	}
+
+	get allResponded(): boolean {
+		return this.pending.size === 0 && this.responded >= this.selected.size;
+	}
+
+	/** Sample-weighted mean of the participants' reported training loss and accuracy. */
+	trainMetrics(): { trainLoss: number | null; trainAccuracy: number | null } {
+		const w = this.accumulator.totalWeight;
+		return w > 0 ? { trainLoss: this.#lossSum / w, trainAccuracy: this.#accuracySum / w } : { trainLoss: null, trainAccuracy: null };
+	}
+}

@@ -1,0 +1,401 @@
+import { randomUUID } from 'node:crypto';
+import { applyDelta } from '@qflare/fl';
+import { sha256Hex } from '@qflare/pq';
+import {
+	encodeWeights,
+	ErrorCode,
+	ProtocolError,
+	type ParsedUpdateEnvelope,
+	type Project,
+	type Round,
+	type RoundStatus,
+	type UpdateAccepted
+} from '@qflare/protocol';
+import type { Store } from '@qflare/store';
+import { ActiveRound } from './active-round';
+import type { DashboardFeed, ModelService, ParticipantChannel } from './ports';
+import { SerialQueue } from './serial-queue';
+import { verifyUpdate } from './verify-update';
+
+export interface RoundCoordinatorDeps {
+	store: Store;
+	models: ModelService;
+	participants: ParticipantChannel;
+	feed: DashboardFeed;
+	log?: (message: string) => void;
+	now?: () => Date;
+}
+
+export interface UpdateResult extends UpdateAccepted {
+	duplicate: boolean;
+}
+
+/**
+ * Drives each project's rounds: open -> training -> aggregating -> committed (or failed).
+ * Every transition is persisted before it is announced; updates are folded into a streaming
+ * FedAvg accumulator as they arrive, so memory does not grow with the number of participants.
+ */
+export class RoundCoordinator {
+	readonly #active = new Map<string, ActiveRound>();
+	readonly #queue = new SerialQueue();
+	readonly #log: (message: string) => void;
+	readonly #now: () => Date;
+
+	constructor(private readonly deps: RoundCoordinatorDeps) {
+		this.#log = deps.log ?? (() => {});
+		this.#now = deps.now ?? (() => new Date());
+	}
+
+	/** Picks up projects that were running when the process stopped. */
+	async resume(): Promise<void> {
+		for (const project of await this.deps.store.projects.list()) {
+			if (project.status !== 'running') continue;
+			await this.#queue.run(project.id, async () => {
+				const latest = await this.deps.store.rounds.latest(project.id);
+				if (latest && (latest.status === 'training' || latest.status === 'aggregating')) {
+					// The accumulator lived in memory; the updates folded into it are gone with it.
+					await this.#fail(latest, latest.status, 'the aggregator restarted during the round; its updates were lost');
+				}
+				if (latest?.status === 'open') return;
+				await this.#openNextRound(project.id);
+			});
+		}
+	}
+
+	start(projectId: string): Promise<Project> {
+		return this.#queue.run(projectId, async () => {
+			const project = await this.#project(projectId);
+			if (project.status === 'running') return project;
+			if (project.modelVersion >= project.rounds) {
+				throw new ProtocolError(ErrorCode.Conflict, `project already ran its ${project.rounds} rounds`);
+			}
+			if (!(await this.deps.store.models.get(projectId, project.modelVersion))) {
+				await this.#saveInitialModel(project);
+			}
+			const running = await this.deps.store.projects.update(projectId, { status: 'running' });
+			await this.#event(projectId, 'project.started', `project started at model v${running.modelVersion}`);
+			this.#announceProject(running);
+			await this.#openNextRound(projectId);
+			return this.#project(projectId);
+		});
+	}
+
+	stop(projectId: string): Promise<Project> {
+		return this.#queue.run(projectId, async () => {
+			const project = await this.#project(projectId);
+			if (project.status !== 'running') return project;
+			const stopped = await this.deps.store.projects.update(projectId, { status: 'stopped' });
+			const latest = await this.deps.store.rounds.latest(projectId);
+			if (latest && (latest.status === 'open' || latest.status === 'training')) {
+				await this.#fail(latest, latest.status, 'stopped by the coordinator');
+			}
+			await this.#event(projectId, 'project.stopped', 'project stopped by the coordinator');
+			this.#announceProject(stopped);
+			return stopped;
+		});
+	}
+
+	/** A device logged in or reported its status: it may complete a quorum or need its task again. */
+	deviceReady(projectId: string, deviceId: string): Promise<void> {
+		return this.#queue
+			.run(projectId, async () => {
+				const active = this.#active.get(projectId);
+				if (active) {
+					const r = active.round;
+					const waiting = active.selected.has(deviceId) && !active.accepted.has(deviceId) && !active.rejected.has(deviceId);
+					if (r.status === 'training' && waiting) this.#sendTask(active, deviceId);
+					return;
+				}
+				await this.#trySelect(projectId);
+			})
+			.catch((e: unknown) => this.#log(`deviceReady failed for ${projectId}: ${String(e)}`));
+	}
+
+	/**
+	 * Verifies and folds one update. Throws ProtocolError for anything it rejects; a rejected
+	 * update leaves nothing behind but the fact that this device is done for the round.
+	 */
+	async submitUpdate(projectId: string, deviceId: string, envelope: ParsedUpdateEnvelope): Promise<UpdateResult> {
+		const active = this.#active.get(projectId);
+		if (!active || active.round.status !== 'training' || active.finishing) {
+			throw new ProtocolError(ErrorCode.RoundClosed, 'no round of this project is accepting updates');
+		}
+		const round = active.round;
+		if (envelope.roundId !== round.id) {
+			throw new ProtocolError(ErrorCode.WrongRound, `update is for round ${envelope.roundId}, the open round is ${round.id}`);
+		}
+		if (!active.selected.has(deviceId)) throw new ProtocolError(ErrorCode.NotSelected, 'this device was not selected for the round');
+		const acceptedHash = active.accepted.get(deviceId);
+		if (acceptedHash === envelope.payloadSha256) {
+			// A re-send after a lost ack: already counted once.
+			return { ok: true, roundId: round.id, accepted: active.accepted.size, duplicate: true };
+		}
+		if (acceptedHash !== undefined || active.pending.has(deviceId)) {
+			throw new ProtocolError(ErrorCode.Replay, 'this device already submitted an update for the round');
+		}
+		if (active.acceptedHashes.has(envelope.payloadSha256)) {
+			throw new ProtocolError(ErrorCode.Replay, 'this payload was already submitted by another device');
+		}
+		if (active.rejected.has(deviceId)) {
+			throw new ProtocolError(ErrorCode.RoundClosed, "this device's update for the round was already rejected");
+		}
+		const device = await this.deps.store.devices.get(projectId, deviceId);
+		if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
+
+		active.pending.add(deviceId);
+		let delta: Float32Array;
+		try {
+			delta = verifyUpdate(envelope, {
+				roundId: round.id,
+				modelVersion: round.baseModelVersion,
+				parameterCount: active.globalWeights.length,
+				devicePublicKey: Buffer.from(device.publicKey, 'base64')
+			});
+		} catch (e) {
+			active.pending.delete(deviceId);
+			active.rejected.add(deviceId);
+			this.#log(`round ${round.number} of ${projectId}: rejected update from ${deviceId}: ${String(e)}`);
+			this.#maybeFinish(projectId, active);
+			throw e;
+		}
+		// Fold before any await so a deadline firing meanwhile already counts this update.
+		active.fold(deviceId, envelope.payloadSha256, delta, envelope.numSamples, envelope.trainLoss, envelope.trainAccuracy);
+		active.pending.delete(deviceId);
+		try {
+			await this.deps.store.updates.insert({
+				id: randomUUID(),
+				projectId,
+				roundId: round.id,
+				deviceId,
+				numSamples: envelope.numSamples,
+				payloadSha256: envelope.payloadSha256,
+				bytes: envelope.payload.byteLength,
+				trainLoss: envelope.trainLoss,
+				trainAccuracy: envelope.trainAccuracy,
+				trainMs: envelope.trainMs,
+				receivedAt: this.#now().toISOString()
+			});
+			const updated = await this.deps.store.rounds.recordAccepted(round.id, deviceId, envelope.numSamples);
+			if (updated && active.round.status === 'training') active.round = updated;
+			this.deps.feed.round(active.round);
+		} finally {
+			this.#maybeFinish(projectId, active);
+		}
+		return { ok: true, roundId: round.id, accepted: active.accepted.size, duplicate: false };
+	}
+
+	/** Stops timers; the persisted state lets the next process resume. */
+	close(): void {
+		for (const active of this.#active.values()) if (active.timer) clearTimeout(active.timer);
+		this.#active.clear();
+	}
+
+	async #openNextRound(projectId: string): Promise<void> {
+		const project = await this.#project(projectId);
+		if (project.status !== 'running') return;
+		if (project.modelVersion >= project.rounds) {
+			const done = await this.deps.store.projects.update(projectId, { status: 'completed' });
+			await this.#event(projectId, 'project.completed', `all ${project.rounds} rounds committed`);
+			this.#announceProject(done);
+			return;
+		}
+		const now = this.#now().toISOString();
+		const number = project.currentRound + 1;
+		const round: Round = {
+			id: randomUUID(),
+			projectId,
+			number,
+			status: 'open',
+			baseModelVersion: project.modelVersion,
+			resultModelVersion: null,
+			selected: [],
+			accepted: [],
+			totalSamples: 0,
+			deadline: now,
+			metrics: { testAccuracy: null, testLoss: null, trainLoss: null, trainAccuracy: null },
+			failureReason: null,
+			startedAt: now,
+			updatedAt: now,
+			endedAt: null
+		};
+		await this.deps.store.rounds.create(round);
+		const updated = await this.deps.store.projects.update(projectId, { currentRound: number });
+		this.deps.feed.round(round);
+		this.#announceProject(updated);
+		await this.#trySelect(projectId);
+	}
+
+	/** An open round starts training once enough ready devices are online. */
+	async #trySelect(projectId: string): Promise<void> {
+		const project = await this.#project(projectId);
+		if (project.status !== 'running' || this.#active.has(projectId)) return;
+		const round = await this.deps.store.rounds.latest(projectId);
+		if (!round || round.status !== 'open') return;
+		const ready = this.deps.participants.readyDevices(projectId);
+		if (ready.length < project.minParticipants) return;
+
+		const weights = await this.deps.store.models.loadWeights(projectId, round.baseModelVersion);
+		if (!weights) throw new Error(`model v${round.baseModelVersion} of ${projectId} has no weights`);
+		const deadline = new Date(this.#now().getTime() + project.roundTimeoutSec * 1000).toISOString();
+		const training = await this.deps.store.rounds.transition(round.id, 'open', 'training', { selected: ready, deadline });
+		if (!training) return;
+		const active = new ActiveRound(training, weights, encodeWeights(weights));
+		this.#active.set(projectId, active);
+		this.deps.feed.round(training);
+		await this.#event(projectId, 'round.training', `round ${training.number}: ${ready.length} devices selected`);
+		for (const deviceId of ready) this.#sendTask(active, deviceId);
+		active.timer = setTimeout(() => this.#finish(projectId, active, 'deadline'), project.roundTimeoutSec * 1000);
+	}
+
+	#sendTask(active: ActiveRound, deviceId: string): void {
+		const r = active.round;
+		void this.#project(r.projectId).then(
+			(project) =>
+				this.deps.participants.sendTask(r.projectId, deviceId, {
+					roundId: r.id,
+					roundNumber: r.number,
+					modelVersion: r.baseModelVersion,
+					model: project.model,
+					hyperparams: { localEpochs: project.localEpochs, batchSize: project.batchSize, learningRate: project.learningRate },
+					deadline: r.deadline,
+					seed: project.seed + r.number,
+					weights: active.encodedGlobal
+				}),
+			(e: unknown) => this.#log(`could not send task to ${deviceId}: ${String(e)}`)
+		);
+	}
+
+	#maybeFinish(projectId: string, active: ActiveRound): void {
+		if (active.allResponded) this.#finish(projectId, active, 'all selected devices responded');
+	}
+
+	#finish(projectId: string, active: ActiveRound, why: string): void {
+		if (active.finishing) return;
+		active.finishing = true;
+		if (active.timer) clearTimeout(active.timer);
+		void this.#queue
+			.run(projectId, () => this.#closeRound(projectId, active, why))
+			.catch(async (e: unknown) => {
+				this.#log(`round ${active.round.number} of ${projectId} failed: ${String(e)}`);
+				await this.#fail(active.round, active.round.status, `aggregation failed: ${String(e)}`).catch(() => {});
+			})
+			.finally(() => {
+				if (this.#active.get(projectId) === active) this.#active.delete(projectId);
+				void this.#queue.run(projectId, () => this.#openNextRound(projectId)).catch((e: unknown) => this.#log(String(e)));
+			});
+	}
+
+	async #closeRound(projectId: string, active: ActiveRound, why: string): Promise<void> {
+		const project = await this.#project(projectId);
+		const round = active.round;
+		const accepted = active.accepted.size;
+		if (accepted < project.minParticipants) {
+			await this.#fail(round, 'training', `${why}: ${accepted} accepted updates, ${project.minParticipants} needed`);
+			return;
+		}
+		const aggregating = await this.deps.store.rounds.transition(round.id, 'training', 'aggregating', {});
+		if (!aggregating) return;
+		active.round = aggregating;
+		this.deps.feed.round(aggregating);
+
+		const next = applyDelta(active.globalWeights, active.accumulator.mean());
+		const evaluation = await this.deps.models.evaluate(project.model, project.dataset, next);
+		const version = round.baseModelVersion + 1;
+		const model = await this.deps.store.models.save(
+			{
+				projectId,
+				version,
+				roundNumber: round.number,
+				parameterCount: next.length,
+				sha256: sha256Hex(new Uint8Array(next.buffer, next.byteOffset, next.byteLength)),
+				testAccuracy: evaluation.accuracy,
+				testLoss: evaluation.loss
+			},
+			next
+		);
+		const metrics = { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, ...active.trainMetrics() };
+		const committed = await this.deps.store.rounds.transition(round.id, 'aggregating', 'committed', {
+			resultModelVersion: version,
+			metrics,
+			endedAt: this.#now().toISOString()
+		});
+		if (!committed) throw new Error('round changed state during aggregation');
+		active.round = committed;
+		const updatedProject = await this.deps.store.projects.update(projectId, { modelVersion: version });
+		await this.#event(
+			projectId,
+			'round.committed',
+			`round ${round.number}: ${accepted} updates (${why}), test accuracy ${evaluation.accuracy.toFixed(4)}, model v${version}`
+		);
+		this.#log(
+			`project ${projectId} round ${round.number} committed: ${accepted}/${active.selected.size} updates, ` +
+				`test accuracy ${evaluation.accuracy.toFixed(4)} loss ${evaluation.loss.toFixed(4)} -> model v${version}`
+		);
+		this.deps.feed.round(committed);
+		this.deps.feed.model(model);
+		this.deps.participants.announceRoundClosed(projectId, {
+			roundId: round.id,
+			roundNumber: round.number,
+			status: 'committed',
+			modelVersion: version,
+			metrics
+		});
+		this.#announceProject(updatedProject);
+	}
+
+	async #fail(round: Round, from: RoundStatus, reason: string): Promise<void> {
+		const failed = await this.deps.store.rounds.transition(round.id, from, 'failed', {
+			failureReason: reason,
+			endedAt: this.#now().toISOString()
+		});
+		if (!failed) return;
+		const active = this.#active.get(round.projectId);
+		if (active?.round.id === round.id) {
+			if (active.timer) clearTimeout(active.timer);
+			active.finishing = true;
+			this.#active.delete(round.projectId);
+		}
+		await this.#event(round.projectId, 'round.failed', `round ${round.number} failed: ${reason}`);
+		this.#log(`project ${round.projectId} round ${round.number} failed: ${reason}`);
+		this.deps.feed.round(failed);
+		this.deps.participants.announceRoundClosed(round.projectId, {
+			roundId: round.id,
+			roundNumber: round.number,
+			status: 'failed',
+			modelVersion: round.baseModelVersion,
+			metrics: failed.metrics
+		});
+	}
+
+	async #saveInitialModel(project: Project): Promise<void> {
+		const weights = await this.deps.models.initialWeights(project.model, project.seed);
+		const model = await this.deps.store.models.save(
+			{
+				projectId: project.id,
+				version: 0,
+				roundNumber: null,
+				parameterCount: weights.length,
+				sha256: sha256Hex(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)),
+				testAccuracy: null,
+				testLoss: null
+			},
+			weights
+		);
+		this.deps.feed.model(model);
+	}
+
+	async #project(projectId: string): Promise<Project> {
+		const project = await this.deps.store.projects.get(projectId);
+		if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
+		return project;
+	}
+
+	#announceProject(project: Project): void {
+		this.deps.feed.project(project);
+		this.deps.participants.announceProject(project);
+	}
+
+	async #event(projectId: string, type: string, message: string): Promise<void> {
+		await this.deps.store.events.append({ projectId, type, message, data: {} });
+	}
+}

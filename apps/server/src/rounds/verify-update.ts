@@ -1,0 +1,49 @@
+import { fromBase64, sha256Hex, updateMessage, verifySignature } from '@qflare/pq';
+import { decodeWeights, ErrorCode, ProtocolError, type ParsedUpdateEnvelope } from '@qflare/protocol';
+import { checkUpdate } from '@qflare/fl';
+
+export interface UpdateExpectations {
+	roundId: string;
+	modelVersion: number;
+	parameterCount: number;
+	devicePublicKey: Uint8Array;
+}
+
+/**
+ * Checks an update that passed the schema, cheapest check first, and returns its decoded delta.
+ * Throws ProtocolError with the code the participant gets back; nothing is stored before this passes.
+ */
+export function verifyUpdate(envelope: ParsedUpdateEnvelope, expect: UpdateExpectations): Float32Array {
+	if (envelope.roundId !== expect.roundId) {
+		throw new ProtocolError(ErrorCode.WrongRound, `update is for round ${envelope.roundId}, the open round is ${expect.roundId}`);
+	}
+	if (envelope.modelVersion !== expect.modelVersion) {
+		throw new ProtocolError(
+			ErrorCode.WrongModelVersion,
+			`update was trained from model v${envelope.modelVersion}, the round uses v${expect.modelVersion}`
+		);
+	}
+	if (envelope.signature.length === 0) throw new ProtocolError(ErrorCode.Unsigned, 'update carries no signature');
+	let signature: Uint8Array;
+	try {
+		signature = fromBase64(envelope.signature);
+	} catch {
+		throw new ProtocolError(ErrorCode.BadSignature, 'signature is not valid base64');
+	}
+	const message = updateMessage({
+		roundId: envelope.roundId,
+		modelVersion: envelope.modelVersion,
+		payloadSha256: envelope.payloadSha256
+	});
+	if (!verifySignature(expect.devicePublicKey, message, signature)) {
+		throw new ProtocolError(ErrorCode.BadSignature, "signature does not verify with this device's public key");
+	}
+	const actualHash = sha256Hex(envelope.payload);
+	if (actualHash !== envelope.payloadSha256) {
+		throw new ProtocolError(ErrorCode.HashMismatch, 'payload does not match the signed SHA-256');
+	}
+	const { values } = decodeWeights(envelope.payload);
+	const check = checkUpdate(values, expect.parameterCount);
+	if (!check.ok) throw new ProtocolError(check.code, check.message);
+	return values;
+}

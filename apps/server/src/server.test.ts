@@ -1,0 +1,169 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateDeviceKeypair, loginMessage, sha256Hex, signMessage, toBase64, updateMessage, type DeviceKeypair } from '@qflare/pq';
+import {
+	decodeWeights,
+	encodeWeights,
+	PARTICIPANT_NAMESPACE,
+	type ErrorReply,
+	type Project,
+	type Round,
+	type RoundTask
+} from '@qflare/protocol';
+import { openStore, type Store } from '@qflare/store';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startQflareServer, type QflareServer } from './server';
+
+type Reply = { ok: true; [k: string]: unknown } | ErrorReply;
+
+/** A scripted participant: logs in with its own ML-DSA key and sends exactly what a test tells it to. */
+class ScriptedParticipant {
+	readonly keys: DeviceKeypair = generateDeviceKeypair();
+	readonly socket: Socket;
+	deviceId = '';
+	task: Promise<RoundTask>;
+
+	constructor(url: string) {
+		this.socket = io(`${url}${PARTICIPANT_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
+		this.task = new Promise((resolve) => this.socket.once('round:task', resolve));
+	}
+
+	async login(projectId: string): Promise<void> {
+		const challenge = await this.socket.emitWithAck('auth:challenge', { projectId, publicKey: toBase64(this.keys.publicKey), kind: 'node' });
+		expect(challenge.ok).toBe(true);
+		this.deviceId = challenge.deviceId;
+		const signature = signMessage(this.keys.secretKey, loginMessage({ projectId, deviceId: this.deviceId, nonce: challenge.nonce }));
+		const login = await this.socket.emitWithAck('auth:login', { deviceId: this.deviceId, nonce: challenge.nonce, signature: toBase64(signature) });
+		expect(login).toMatchObject({ ok: true, deviceId: this.deviceId });
+		expect(await this.socket.emitWithAck('device:status', { backend: 'cpu', backendReason: 'test', samples: 100 })).toEqual({ ok: true });
+	}
+
+	envelope(task: RoundTask, delta: Float32Array, numSamples: number, options: { signWith?: DeviceKeypair; roundId?: string } = {}) {
+		const payload = encodeWeights(delta);
+		const payloadSha256 = sha256Hex(payload);
+		const roundId = options.roundId ?? task.roundId;
+		const signature = signMessage((options.signWith ?? this.keys).secretKey, updateMessage({ roundId, modelVersion: task.modelVersion, payloadSha256 }));
+		return { roundId, modelVersion: task.modelVersion, numSamples, steps: 10, trainLoss: 0.5, trainAccuracy: 0.8, trainMs: 5, payloadSha256, signature: toBase64(signature), payload };
+	}
+
+	send(envelope: unknown): Promise<Reply> {
+		return this.socket.timeout(10_000).emitWithAck('round:update', envelope);
+	}
+}
+
+describe('aggregator over real sockets and the embedded store', () => {
+	let dataDir: string;
+	let store: Store;
+	let server: QflareServer;
+	const logs: string[] = [];
+
+	beforeAll(async () => {
+		dataDir = mkdtempSync(path.join(tmpdir(), 'qflare-server-test-'));
+		store = await openStore({ dataDir });
+		server = await startQflareServer({ store, port: 0, appHandler: null, log: (m) => logs.push(m) });
+	});
+	afterAll(async () => {
+		await server?.close();
+		await store?.close();
+		rmSync(dataDir, { recursive: true, force: true });
+	});
+
+	const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; json: T }> => {
+		const res = await fetch(`${server.url}/api/v1${p}`, {
+			method,
+			headers: { 'content-type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body)
+		});
+		return { status: res.status, json: (await res.json()) as T };
+	};
+
+	it('rejects invalid project configs with a code and creates none', async () => {
+		const bad = await api<ErrorReply>('POST', '/projects', { name: 'x', model: 'resnet' });
+		expect(bad.status).toBe(400);
+		expect(bad.json.code).toBe('SCHEMA_INVALID');
+		const notJson = await fetch(`${server.url}/api/v1/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+		expect(notJson.status).toBe(400);
+		expect((await api<Project[]>('GET', '/projects')).json).toEqual([]);
+		expect((await api<ErrorReply>('GET', '/projects/nope')).status).toBe(404);
+	});
+
+	it('folds signed updates by sample count and rejects unsigned, forged, replayed, wrong-round and malformed ones', async () => {
+		const { json: project } = await api<Project>('POST', '/projects', { name: 'exact', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
+		const [a, b, m, n] = [0, 1, 2, 3].map(() => new ScriptedParticipant(server.url));
+		for (const p of [a, b, m, n]) await p.login(project.id);
+
+		// Garbage from anyone must not crash the server or change anything.
+		const stranger = io(`${server.url}${PARTICIPANT_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
+		expect(await stranger.timeout(5000).emitWithAck('round:update', { roundId: 'x' })).toMatchObject({ ok: false, code: 'UNAUTHENTICATED' });
+		expect(await stranger.timeout(5000).emitWithAck('auth:login', null)).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
+		expect(await stranger.timeout(5000).emitWithAck('auth:challenge', { projectId: project.id, publicKey: 'AAAA', kind: 'node' })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
+		stranger.emit('round:update', 42);
+		stranger.emit('device:status');
+		stranger.close();
+
+		expect((await api<Project>('POST', `/projects/${project.id}/start`)).status).toBe(200);
+		const [taskA, taskB, taskM, taskN] = await Promise.all([a.task, b.task, m.task, n.task]);
+		const global = decodeWeights(new Uint8Array(taskA.weights as ArrayBuffer)).values;
+		const length = global.length;
+		expect(length).toBe(199_210);
+
+		const { signature: _drop, ...unsigned } = m.envelope(taskM, new Float32Array(length), 100);
+		expect(await m.send(unsigned)).toMatchObject({ ok: false, code: 'UNSIGNED' });
+		expect(await m.send(m.envelope(taskM, new Float32Array(length), 100, { roundId: 'another-round' }))).toMatchObject({ ok: false, code: 'WRONG_ROUND' });
+		expect(await m.send({ ...m.envelope(taskM, new Float32Array(length), 100), payload: 'AAAA' })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
+		const tampered = m.envelope(taskM, new Float32Array(length), 100);
+		tampered.payload = encodeWeights(new Float32Array(length).fill(9));
+		expect(await m.send(tampered)).toMatchObject({ ok: false, code: 'HASH_MISMATCH' });
+
+		const deltaA = new Float32Array(length).fill(0.01);
+		const envelopeA = a.envelope(taskA, deltaA, 100);
+		expect(await a.send(envelopeA)).toMatchObject({ ok: true, accepted: 1, duplicate: false });
+		expect(await a.send(envelopeA)).toMatchObject({ ok: true, duplicate: true });
+		expect(await a.send(a.envelope(taskA, new Float32Array(length).fill(0.5), 100))).toMatchObject({ ok: false, code: 'REPLAY' });
+		expect(await m.send(envelopeA)).toMatchObject({ ok: false, code: 'REPLAY' });
+
+		expect(await n.send(n.envelope(taskN, new Float32Array(length).fill(1), 100, { signWith: generateDeviceKeypair() }))).toMatchObject({
+			ok: false,
+			code: 'BAD_SIGNATURE'
+		});
+		const nanDelta = new Float32Array(length);
+		nanDelta[7] = NaN;
+		// m already had a hash mismatch, so it is out of the round; its later updates are refused.
+		expect(await m.send(m.envelope(taskM, nanDelta, 100))).toMatchObject({ ok: false, code: 'ROUND_CLOSED' });
+
+		const roundBefore = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
+		expect(roundBefore.status).toBe('training');
+		expect(roundBefore.accepted).toEqual([a.deviceId]);
+
+		const deltaB = new Float32Array(length).fill(-0.02);
+		expect(await b.send(b.envelope(taskB, deltaB, 300))).toMatchObject({ ok: true, accepted: 2 });
+
+		const deadline = Date.now() + 30_000;
+		let round: Round | undefined;
+		while (Date.now() < deadline) {
+			round = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
+			if (round.status === 'committed' || round.status === 'failed') break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		expect(round?.status).toBe('committed');
+		expect(round?.accepted.sort()).toEqual([a.deviceId, b.deviceId].sort());
+		expect(round?.totalSamples).toBe(400);
+		expect(round?.metrics.testAccuracy).toBeGreaterThanOrEqual(0);
+		expect(round?.metrics.trainLoss).toBeCloseTo(0.5, 10);
+
+		// v1 = v0 + (100 * 0.01 + 300 * -0.02) / 400 = v0 - 0.0125 in every coordinate.
+		const res = await fetch(`${server.url}/api/v1/projects/${project.id}/models/1/weights.bin`);
+		const v1 = new Float32Array(await res.arrayBuffer());
+		expect(v1.length).toBe(length);
+		for (const i of [0, 1, 1000, length - 1]) expect(v1[i]).toBeCloseTo(global[i] - 0.0125, 6);
+
+		const updates = await store.updates.listByRound(round!.id);
+		expect(updates.map((u) => u.deviceId).sort()).toEqual([a.deviceId, b.deviceId].sort());
+		const project2 = (await api<Project>('GET', `/projects/${project.id}`)).json;
+		expect(project2).toMatchObject({ status: 'completed', modelVersion: 1 });
+		for (const p of [a, b, m, n]) p.socket.close();
+		expect((await fetch(`${server.url}/health`)).ok).toBe(true);
+	});
+});

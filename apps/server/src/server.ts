@@ -1,0 +1,79 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encodedWeightBytes, type ModelName } from '@qflare/protocol';
+import type { Store } from '@qflare/store';
+import express, { type RequestHandler } from 'express';
+import { Server } from 'socket.io';
+import { ShardService } from './data/shard-service';
+import { apiRouter } from './http/api-router';
+import { isolationHeaders } from './http/isolation-headers';
+import { NodeModelService } from './models/node-model-service';
+import { RoundCoordinator } from './rounds/round-coordinator';
+import { DashboardNamespace } from './sockets/dashboard-namespace';
+import { ParticipantNamespace } from './sockets/participant-namespace';
+
+export interface QflareServerOptions {
+	store: Store;
+	port: number;
+	host?: string;
+	/** SvelteKit's adapter-node handler; null serves only the API and sockets (tests). */
+	appHandler: RequestHandler | null;
+	log?: (message: string) => void;
+}
+
+export interface QflareServer {
+	url: string;
+	http: HttpServer;
+	coordinator: RoundCoordinator;
+	close(): Promise<void>;
+}
+
+const MODELS: ModelName[] = ['mlp', 'cnn'];
+
+/** One HTTP server, one port: the SvelteKit app, the REST API and Socket.IO. */
+export async function startQflareServer(options: QflareServerOptions): Promise<QflareServer> {
+	const log = options.log ?? ((m: string) => console.log(`[qflare] ${m}`));
+	const { store } = options;
+	const app = express();
+	app.disable('x-powered-by');
+	app.use(isolationHeaders);
+	app.get('/health', (_req, res) => {
+		res.json({ ok: true, store: store.backend, uptimeSec: Math.round(process.uptime()) });
+	});
+
+	const http = createServer(app);
+	const models = new NodeModelService();
+	// An update is one encoded weight vector plus a little metadata; the default 1 MB limit
+	// would close the websocket on a CNN update (FACTS.md).
+	const largestUpdate = Math.max(...MODELS.map((m) => encodedWeightBytes(models.parameterCount(m))));
+	const io = new Server(http, { maxHttpBufferSize: largestUpdate + 1_000_000, serveClient: false });
+
+	const dashboard = new DashboardNamespace(io, store, log);
+	const participants = new ParticipantNamespace(io, store, dashboard, log);
+	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log });
+	participants.bindCoordinator(coordinator);
+
+	app.use('/api/v1', apiRouter({ store, coordinator, shards: new ShardService(), log }));
+	if (options.appHandler) app.use(options.appHandler);
+
+	await store.devices.markAllOffline();
+	await new Promise<void>((resolve, reject) => {
+		http.once('error', reject);
+		http.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+	});
+	await coordinator.resume();
+	const { port } = http.address() as AddressInfo;
+	const url = `http://localhost:${port}`;
+
+	return {
+		url,
+		http,
+		coordinator,
+		async close() {
+			coordinator.close();
+			await new Promise<void>((resolve) => io.close(() => resolve()));
+			http.closeAllConnections();
+			await new Promise<void>((resolve) => http.close(() => resolve()));
+		}
+	};
+}

@@ -1,0 +1,232 @@
+import { deviceIdFromPublicKey, fromBase64, loginMessage, verifySignature } from '@qflare/pq';
+import {
+	ChallengeRequest,
+	DeviceStatusReport,
+	ErrorCode,
+	LoginRequest,
+	PARTICIPANT_NAMESPACE,
+	ProtocolError,
+	TrainingProgress,
+	UpdateEnvelope,
+	API_PREFIX,
+	type ChallengeReply,
+	type LoginReply,
+	type ParticipantClientEvents,
+	type ParticipantProjectView,
+	type ParticipantServerEvents,
+	type Project,
+	type RoundClosed,
+	type RoundTask
+} from '@qflare/protocol';
+import type { Store } from '@qflare/store';
+import type { Namespace, Server, Socket } from 'socket.io';
+import { LoginChallenges } from '../identity/login-challenges';
+import type { RoundCoordinator } from '../rounds/round-coordinator';
+import type { ParticipantChannel } from '../rounds/ports';
+import { SerialQueue } from '../rounds/serial-queue';
+import type { DashboardNamespace } from './dashboard-namespace';
+import { Presence } from './presence';
+import { safeHandler } from './safe-handler';
+
+interface SessionData {
+	projectId?: string;
+	deviceId?: string;
+}
+type ParticipantSocket = Socket<ParticipantClientEvents, ParticipantServerEvents, Record<string, never>, SessionData>;
+
+const projectRoom = (projectId: string) => `project:${projectId}`;
+const deviceRoom = (projectId: string, deviceId: string) => `device:${projectId}/${deviceId}`;
+
+export function participantView(p: Project): ParticipantProjectView {
+	return {
+		id: p.id,
+		name: p.name,
+		dataset: p.dataset,
+		model: p.model,
+		status: p.status,
+		rounds: p.rounds,
+		currentRound: p.currentRound,
+		modelVersion: p.modelVersion,
+		batchSize: p.batchSize,
+		seed: p.seed
+	};
+}
+
+/**
+ * The participant side of the protocol: challenge-response login with ML-DSA, status reports,
+ * progress, and signed updates handed to the RoundCoordinator. Every payload is parsed with the
+ * protocol schemas before anything reads it.
+ */
+export class ParticipantNamespace implements ParticipantChannel {
+	readonly presence = new Presence();
+	readonly #challenges = new LoginChallenges();
+	readonly #registration = new SerialQueue();
+	#nsp: Namespace<ParticipantClientEvents, ParticipantServerEvents, Record<string, never>, SessionData>;
+	#coordinator: RoundCoordinator | null = null;
+
+	constructor(
+		io: Server,
+		private readonly store: Store,
+		private readonly dashboard: DashboardNamespace,
+		private readonly log: (message: string) => void
+	) {
+		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as typeof this.#nsp;
+		this.#nsp.on('connection', (socket) => this.#attach(socket));
+	}
+
+	/** The coordinator needs this channel and this channel needs the coordinator. */
+	bindCoordinator(coordinator: RoundCoordinator): void {
+		this.#coordinator = coordinator;
+	}
+
+	readyDevices(projectId: string): string[] {
+		return this.presence.readyDevices(projectId);
+	}
+
+	sendTask(projectId: string, deviceId: string, task: RoundTask): void {
+		this.#nsp.to(deviceRoom(projectId, deviceId)).emit('round:task', task);
+	}
+
+	announceRoundClosed(projectId: string, closed: RoundClosed): void {
+		this.#nsp.to(projectRoom(projectId)).emit('round:closed', closed);
+	}
+
+	announceProject(project: Project): void {
+		this.#nsp.to(projectRoom(project.id)).emit('project:status', participantView(project));
+	}
+
+	#attach(socket: ParticipantSocket): void {
+		const log = this.log;
+		socket.on(
+			'auth:challenge',
+			safeHandler(log, async (payload): Promise<ChallengeReply> => {
+				const req = ChallengeRequest.parse(payload);
+				if (!(await this.store.projects.get(req.projectId))) {
+					throw new ProtocolError(ErrorCode.UnknownProject, `no project ${req.projectId}`);
+				}
+				let deviceId: string;
+				try {
+					deviceId = deviceIdFromPublicKey(fromBase64(req.publicKey));
+				} catch (e) {
+					throw new ProtocolError(ErrorCode.SchemaInvalid, `publicKey: ${(e as Error).message}`);
+				}
+				const nonce = this.#challenges.issue({ projectId: req.projectId, deviceId, publicKey: req.publicKey, kind: req.kind });
+				return { ok: true, deviceId, nonce };
+			})
+		);
+
+		socket.on('auth:login', safeHandler(log, (payload) => this.#login(socket, payload)));
+
+		socket.on(
+			'device:status',
+			safeHandler(log, async (payload) => {
+				const { projectId, deviceId } = this.#session(socket);
+				const status = DeviceStatusReport.parse(payload);
+				await this.store.devices.update(projectId, deviceId, {
+					backend: status.backend,
+					backendReason: status.backendReason,
+					samples: status.samples,
+					lastSeen: new Date().toISOString()
+				});
+				if (status.samples > 0) this.presence.markReady(projectId, deviceId);
+				await this.dashboard.devicesChanged(projectId);
+				void this.#coordinator?.deviceReady(projectId, deviceId);
+				return { ok: true as const };
+			})
+		);
+
+		socket.on('round:progress', (payload: unknown) => {
+			const session = socket.data;
+			const parsed = TrainingProgress.safeParse(payload);
+			if (!session.projectId || !session.deviceId || !parsed.success) return;
+			this.dashboard.progress(session.projectId, { ...parsed.data, deviceId: session.deviceId });
+		});
+
+		socket.on(
+			'round:update',
+			safeHandler(log, async (payload) => {
+				const { projectId, deviceId } = this.#session(socket);
+				const raw = payload as Record<string, unknown> | null;
+				if (raw !== null && typeof raw === 'object' && (raw.signature === undefined || raw.signature === '')) {
+					throw new ProtocolError(ErrorCode.Unsigned, 'update carries no signature');
+				}
+				const envelope = UpdateEnvelope.parse(payload);
+				if (!this.#coordinator) throw new ProtocolError(ErrorCode.Internal, 'coordinator not ready');
+				return this.#coordinator.submitUpdate(projectId, deviceId, envelope);
+			})
+		);
+
+		socket.on('disconnect', () => {
+			const { projectId, deviceId } = socket.data;
+			if (!projectId || !deviceId) return;
+			if (!this.presence.disconnect(projectId, deviceId, socket.id)) return;
+			void this.store.devices
+				.update(projectId, deviceId, { online: false, lastSeen: new Date().toISOString() })
+				.then(() => this.dashboard.devicesChanged(projectId))
+				.catch((e: unknown) => log(`could not mark ${deviceId} offline: ${String(e)}`));
+		});
+	}
+
+	async #login(socket: ParticipantSocket, payload: unknown): Promise<LoginReply> {
+		const req = LoginRequest.parse(payload);
+		const challenge = this.#challenges.take(req.nonce, req.deviceId);
+		if (!challenge) throw new ProtocolError(ErrorCode.Unauthenticated, 'unknown, used or expired login nonce');
+		let signature: Uint8Array;
+		try {
+			signature = fromBase64(req.signature);
+		} catch {
+			throw new ProtocolError(ErrorCode.BadSignature, 'login signature is not valid base64');
+		}
+		const message = loginMessage({ projectId: challenge.projectId, deviceId: req.deviceId, nonce: req.nonce });
+		if (!verifySignature(fromBase64(challenge.publicKey), message, signature)) {
+			throw new ProtocolError(ErrorCode.BadSignature, 'login signature does not verify');
+		}
+		const projectId = challenge.projectId;
+		const device = await this.#registration.run(projectId, async () => {
+			const project = await this.store.projects.get(projectId);
+			if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
+			const now = new Date().toISOString();
+			const known = await this.store.devices.get(projectId, req.deviceId);
+			if (known) {
+				return this.store.devices.update(projectId, req.deviceId, { online: true, lastSeen: now, userAgent: req.userAgent });
+			}
+			const count = await this.store.devices.countByProject(projectId);
+			return this.store.devices.create({
+				id: req.deviceId,
+				projectId,
+				publicKey: challenge.publicKey,
+				kind: challenge.kind,
+				online: true,
+				backend: null,
+				backendReason: null,
+				samples: 0,
+				shardIndex: count % project.shardCount,
+				userAgent: req.userAgent,
+				registeredAt: now,
+				lastSeen: now
+			});
+		});
+		const project = await this.store.projects.get(projectId);
+		if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
+
+		socket.data.projectId = projectId;
+		socket.data.deviceId = device.id;
+		this.presence.connect(projectId, device.id, socket.id);
+		await socket.join([projectRoom(projectId), deviceRoom(projectId, device.id)]);
+		await this.store.events.append({ projectId, type: 'device.login', message: `device ${device.id} logged in`, data: { kind: device.kind } });
+		await this.dashboard.devicesChanged(projectId);
+		return {
+			ok: true,
+			deviceId: device.id,
+			shardIndex: device.shardIndex,
+			shardPath: `${API_PREFIX}/projects/${projectId}/shard?device=${device.id}`,
+			project: participantView(project)
+		};
+	}
+
+	#session(socket: ParticipantSocket): { projectId: string; deviceId: string } {
+		const { projectId, deviceId } = socket.data;
+		if (!projectId || !deviceId) throw new ProtocolError(ErrorCode.Unauthenticated, 'log in first');
+		return { projectId, deviceId };
+	}
+}

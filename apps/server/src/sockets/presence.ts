@@ -1,0 +1,40 @@
+/**
+ * Which devices are connected, per project, and which of them have reported their backend and
+ * data (ready to train). A device may hold several sockets (a reload overlaps the old tab).
+ */
+export class Presence {
+	readonly #sockets = new Map<string, Set<string>>();
+	readonly #ready = new Map<string, Set<string>>();
+
+	connect(projectId: string, deviceId: string, socketId: string): void {
+		const key = `${projectId}/${deviceId}`;
+		let set = this.#sockets.get(key);
+		if (!set) this.#sockets.set(key, (set = new Set()));
+		set.add(socketId);
+	}
+
+	/** Returns true when the device has no socket left. */
+	disconnect(projectId: string, deviceId: string, socketId: string): boolean {
+		const key = `${projectId}/${deviceId}`;
+		const set = this.#sockets.get(key);
+		set?.delete(socketId);
+		if (set && set.size > 0) return false;
+		this.#sockets.delete(key);
+		this.#ready.get(projectId)?.delete(deviceId);
+		return true;
+	}
+
+	markReady(projectId: string, deviceId: string): void {
+		let set = this.#ready.get(projectId);
+		if (!set) this.#ready.set(projectId, (set = new Set()));
+		set.add(deviceId);
+	}
+
+	isOnline(projectId: string, deviceId: string): boolean {
+		return this.#sockets.has(`${projectId}/${deviceId}`);
+	}
+
+	readyDevices(projectId: string): string[] {
+		return [...(this.#ready.get(projectId) ?? [])].sort();
+	}
+}

@@ -1,0 +1,26 @@
+import { ErrorCode, ProtocolError, type ErrorReply } from '@qflare/protocol';
+import { z } from 'zod';
+
+/**
+ * Wraps a socket event handler: whatever a client sends (wrong types, missing ack, garbage),
+ * the handler never throws into Socket.IO, and the client gets an error reply with a code.
+ */
+export function safeHandler<T>(
+	log: (message: string) => void,
+	handle: (payload: unknown) => Promise<T>
+): (payload: unknown, ack?: unknown) => void {
+	return (payload, ack) => {
+		const reply = typeof ack === 'function' ? (ack as (r: T | ErrorReply) => void) : () => {};
+		handle(payload).then(reply, (e: unknown) => reply(toErrorReply(e, log)));
+	};
+}
+
+export function toErrorReply(e: unknown, log: (message: string) => void): ErrorReply {
+	if (e instanceof ProtocolError) return e.toReply();
+	if (e instanceof z.ZodError) {
+		const issues = e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+		return { ok: false, code: ErrorCode.SchemaInvalid, message: issues.slice(0, 1_000) };
+	}
+	log(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+	return { ok: false, code: ErrorCode.Internal, message: 'internal server error' };
+}

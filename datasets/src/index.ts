@@ -1,0 +1,12 @@
+export { loadDataset, deviceShard, partitionIndices } from './datasets';
+export type { ShardOptions } from './datasets';
+export { shardOf, IMAGE_WIDTH, IMAGE_HEIGHT, NUM_CLASSES } from './image-set';
+export type { DatasetSplits } from './image-set';
+export { MNIST_SPLIT_SEED, MNIST_TEST_PER_CLASS } from './mnist';
+export { FASHION_MNIST_DIR } from './fashion-mnist';
+export { parseIdxImages, parseIdxLabels } from './idx';
+export type { IdxImages } from './idx';
+export { parsePartitionSpec, formatPartitionSpec } from './partition-spec';
+export type { PartitionSpec } from './partition-spec';
+export { writeShardFiles, shardFileName } from './shard-files';
+export type { ShardManifest, ShardFileEntry } from './shard-files';

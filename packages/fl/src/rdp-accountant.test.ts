@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RDP_ORDERS, computeRdp, epsilonFromRdp, logErfc } from './rdp-accountant';
+
+describe('computeRdp', () => {
+	it('without subsampling (q = 1) is alpha / (2 sigma^2) per step, exactly', () => {
+		expect(computeRdp(1, 2, 3, [2, 4.5, 32])).toEqual([0.75, 1.6875, 12]);
+	});
+
+	it('at alpha = 2 matches the closed form log(1 + q^2 (e^{1/sigma^2} - 1))', () => {
+		// A_2 = (1-q)^2 + 2q(1-q) + q^2 e^{1/sigma^2}, and RDP_2 = log A_2.
+		const [rdp] = computeRdp(0.1, 1, 5, [2]);
+		expect(rdp).toBeCloseTo(5 * Math.log(1 + 0.01 * (Math.E - 1)), 12);
+	});
+
+	it('joins the fractional-order series continuously to the integer-order sum', () => {
+		const [atTwo, nearTwo, atThree, nearThree] = computeRdp(0.01, 1.1, 1, [2, 2.000001, 3, 2.999999]);
+		expect(nearTwo / atTwo - 1).toBeLessThan(1e-4);
+		expect(nearTwo).toBeGreaterThan(atTwo);
+		expect(Math.abs(nearThree / atThree - 1)).toBeLessThan(1e-4);
+	});
+
+	it('is 0 without sampling and grows linearly with steps', () => {
+		expect(computeRdp(0, 1, 100, [2, 8])).toEqual([0, 0]);
+		const one = computeRdp(0.02, 1.3, 1, DEFAULT_RDP_ORDERS);
+		const many = computeRdp(0.02, 1.3, 250, DEFAULT_RDP_ORDERS);
+		many.forEach((r, i) => expect(r).toBeCloseTo(250 * one[i], 9));
+	});
+});
+
+describe('epsilonFromRdp', () => {
+	it('reproduces Abadi et al. 2016: q = 0.01, sigma = 4, T = 10,000, delta = 1e-5 gives eps ~ 1.26', () => {
+		// "Deep Learning with Differential Privacy" (CCS 2016), Sec. 3.1: "if q = 0.01, sigma = 4,
+		// delta = 1e-5, and T = 10000, then we have eps ~ 1.26 using the moments accountant".
+		// The value is given to two decimals, so the tolerance is half a unit in the last: 0.005.
+		const orders = DEFAULT_RDP_ORDERS;
+		const { epsilon, order } = epsilonFromRdp(orders, computeRdp(0.01, 4, 10_000, orders), 1e-5);
+		expect(Math.abs(epsilon - 1.26)).toBeLessThan(0.005);
+		expect(order).toBe(20);
+	});
+
+	it('the Canonne-Kamath-Steinke conversion is the hand formula and never looser', () => {
+		// alpha 10, rdp 1, delta 1e-5: classic 1 + ln(1e5)/9; CKS 1 + ln(0.9) - ln(1e-4)/9.
+		expect(epsilonFromRdp([10], [1], 1e-5).epsilon).toBeCloseTo(1 + Math.log(1e5) / 9, 12);
+		expect(epsilonFromRdp([10], [1], 1e-5, 'canonne2020').epsilon).toBeCloseTo(1 + Math.log(0.9) - Math.log(1e-4) / 9, 12);
+		const orders = DEFAULT_RDP_ORDERS;
+		const rdp = computeRdp(0.01, 4, 10_000, orders);
+		const tight = epsilonFromRdp(orders, rdp, 1e-5, 'canonne2020').epsilon;
+		expect(tight).toBeLessThan(epsilonFromRdp(orders, rdp, 1e-5).epsilon);
+		expect(tight).toBeGreaterThan(0.9);
+	});
+
+	it('picks the order with the smallest epsilon and rejects malformed input', () => {
+		// ln(100) = 4.6: orders 2, 3, 4 give 5 + 4.6/2, 0.5 + 4.6/2, 2 + 4.6/3; order 3 wins.
+		expect(epsilonFromRdp([2, 3, 4], [5, 0.5, 2], 0.01)).toEqual({ epsilon: 0.5 - Math.log(0.01) / 2, order: 3 });
+		expect(() => epsilonFromRdp([2, 3], [1], 1e-5)).toThrow();
+		expect(() => epsilonFromRdp([2], [1], 0)).toThrow(/delta/);
+	});
+});
+
+describe('logErfc', () => {
+	it('matches tabulated erfc values, including where erfc underflows', () => {
+		expect(logErfc(0.5)).toBeCloseTo(Math.log(0.4795001221869535), 12);
+		expect(logErfc(1)).toBeCloseTo(Math.log(0.15729920705028513), 12);
+		expect(logErfc(3)).toBeCloseTo(Math.log(2.209049699858544e-5), 12);
+		expect(logErfc(-1)).toBeCloseTo(Math.log(1.8427007929497148), 12);
+		expect(logErfc(10)).toBeCloseTo(Math.log(2.088487583762545e-45), 10);
+		// erfc(30) ~ 2.56e-393 is below the double range; its log is still finite.
+		expect(logErfc(30)).toBeCloseTo(-903.9741171106, 6);
+	});
+});

@@ -1,0 +1,10 @@
+export * from './sizes';
+export { sha256Hex } from './hash';
+export { generateDeviceKeypair, deviceIdFromPublicKey, signMessage, verifySignature } from './identity';
+export type { DeviceKeypair } from './identity';
+export { loginMessage, updateMessage } from './messages';
+export type { LoginMessageFields, UpdateMessageFields } from './messages';
+export { toBase64, fromBase64 } from './base64';
+export { kemKeygen, kemEncapsulate, kemDecapsulate } from './kem';
+export type { KemKeypair, KemEncapsulation } from './kem';
+export { sealEnvelope, openEnvelope } from './envelope';

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { BinaryPayload } from './binary';
+import { BackendName, ModelName, RoundStatus, TrainingHyperparams } from './entities';
+import type { Device, ModelRecord, Project, Round, RoundMetrics } from './entities';
+import type { ErrorReply } from './errors';
+
+/** Namespaces on the one Socket.IO server. */
+export const PARTICIPANT_NAMESPACE = '/participant';
+export const DASHBOARD_NAMESPACE = '/dashboard';
+
+const Base64 = z.string().min(1).max(16_384).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64');
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256');
+const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'expected an id');
+
+export const DeviceKind = z.enum(['browser', 'node']);
+export type DeviceKind = z.infer<typeof DeviceKind>;
+
+// participant -> server
+
+export const ChallengeRequest = z.object({
+	projectId: Id,
+	publicKey: Base64,
+	kind: DeviceKind
+});
+export type ChallengeRequest = z.infer<typeof ChallengeRequest>;
+export interface ChallengeReply {
+	ok: true;
+	deviceId: string;
+	nonce: string;
+}
+
+export const LoginRequest = z.object({
+	deviceId: Id,
+	nonce: z.string().min(16).max(128),
+	signature: Base64,
+	userAgent: z.string().max(512).default('')
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+/** What a participant needs to know about its project; the rest stays on the server. */
+export interface ParticipantProjectView {
+	id: string;
+	name: string;
+	dataset: string;
+	model: ModelName;
+	status: Project['status'];
+	rounds: number;
+	currentRound: number;
+	modelVersion: number;
+	batchSize: number;
+	seed: number;
+}
+export interface LoginReply {
+	ok: true;
+	deviceId: string;
+	shardIndex: number;
+	/** Path of this device's demo data shard (GET, binary). */
+	shardPath: string;
+	project: ParticipantProjectView;
+}
+
+export const DeviceStatusReport = z.object({
+	backend: BackendName,
+	backendReason: z.string().max(1_000),
+	samples: z.number().int().min(0).max(10_000_000)
+});
+export type DeviceStatusReport = z.infer<typeof DeviceStatusReport>;
+
+export const TrainingProgress = z.object({
+	roundId: Id,
+	epoch: z.number().int().min(0),
+	epochs: z.number().int().min(1),
+	batch: z.number().int().min(0),
+	batches: z.number().int().min(1),
+	loss: z.number().nullable()
+});
+export type TrainingProgress = z.infer<typeof TrainingProgress>;
+
+/** Metadata of a signed update; the encoded weight delta travels beside it as binary. */
+export const UpdateEnvelope = z.object({
+	roundId: Id,
+	modelVersion: z.number().int().min(0),
+	numSamples: z.number().int().min(1).max(100_000_000),
+	steps: z.number().int().min(1),
+	trainLoss: z.number().finite(),
+	trainAccuracy: z.number().min(0).max(1),
+	trainMs: z.number().min(0),
+	payloadSha256: Hex64,
+	/** Base64 ML-DSA-65 signature over updateMessage(roundId, modelVersion, payloadSha256). */
+	signature: z.string().max(16_384),
+	payload: BinaryPayload
+});
+export type UpdateEnvelope = z.input<typeof UpdateEnvelope>;
+export type ParsedUpdateEnvelope = z.output<typeof UpdateEnvelope>;
+export interface UpdateAccepted {
+	ok: true;
+	roundId: string;
+	accepted: number;
+}
+
+// server -> participant
+
+export interface RoundTask {
+	roundId: string;
+	roundNumber: number;
+	modelVersion: number;
+	model: ModelName;
+	hyperparams: TrainingHyperparams;
+	deadline: string;
+	seed: number;
+	/** Global weights in the weight codec's format. */
+	weights: Uint8Array | ArrayBuffer;
+}
+
+export interface RoundClosed {
+	roundId: string;
+	roundNumber: number;
+	status: RoundStatus;
+	modelVersion: number;
+	metrics: RoundMetrics;
+}
+
+// dashboard
+
+export const WatchRequest = z.object({ projectId: Id });
+export type WatchRequest = z.infer<typeof WatchRequest>;
+
+export interface DeviceProgress extends TrainingProgress {
+	deviceId: string;
+}
+
+export type Ack<T> = (reply: T | ErrorReply) => void;
+
+export interface ParticipantClientEvents {
+	'auth:challenge': (req: ChallengeRequest, ack: Ack<ChallengeReply>) => void;
+	'auth:login': (req: LoginRequest, ack: Ack<LoginReply>) => void;
+	'device:status': (req: DeviceStatusReport, ack: Ack<{ ok: true }>) => void;
+	'round:progress': (p: TrainingProgress) => void;
+	'round:update': (u: UpdateEnvelope, ack: Ack<UpdateAccepted>) => void;
+}
+export interface ParticipantServerEvents {
+	'round:task': (task: RoundTask) => void;
+	'round:closed': (r: RoundClosed) => void;
+	'project:status': (p: ParticipantProjectView) => void;
+}
+
+export interface DashboardClientEvents {
+	watch: (req: WatchRequest, ack: Ack<{ ok: true }>) => void;
+}
+export interface DashboardServerEvents {
+	project: (p: Project) => void;
+	devices: (d: Device[]) => void;
+	round: (r: Round) => void;
+	model: (m: ModelRecord) => void;
+	progress: (p: DeviceProgress) => void;
+}

@@ -1,0 +1,57 @@
+import type { Backend, BackendKind } from './backend';
+import { ensureIndexes, openCollections } from './collections';
+import { systemClock, type Clock } from './docs';
+import { openEmbeddedBackend } from './embedded/embedded-backend';
+import { openMongoBackend } from './mongo/mongo-backend';
+import { deviceRepository, type DeviceRepository } from './repos/devices';
+import { eventRepository, type EventRepository } from './repos/events';
+import { modelRepository, type ModelRepository } from './repos/models';
+import { projectRepository, type ProjectRepository } from './repos/projects';
+import { roundRepository, type RoundRepository } from './repos/rounds';
+import { updateRepository, type UpdateRepository } from './repos/updates';
+
+export interface Store {
+	readonly backend: BackendKind;
+	readonly projects: ProjectRepository;
+	readonly devices: DeviceRepository;
+	readonly rounds: RoundRepository;
+	readonly updates: UpdateRepository;
+	readonly models: ModelRepository;
+	readonly events: EventRepository;
+	close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+	/** When set (and not empty) the store uses MongoDB; otherwise nedb files under dataDir. */
+	mongodbUri?: string;
+	/** Folder of the embedded backend (DATA_DIR, default ./data in the server). */
+	dataDir: string;
+	/** MongoDB database; defaults to the one in the URI, else 'qflare'. */
+	dbName?: string;
+	/** For tests that need fixed timestamps. */
+	clock?: Clock;
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+	const backend: Backend = options.mongodbUri
+		? await openMongoBackend(options.mongodbUri, options.dbName)
+		: await openEmbeddedBackend(options.dataDir);
+	try {
+		const c = await openCollections(backend);
+		await ensureIndexes(c);
+		const clock = options.clock ?? systemClock;
+		return {
+			backend: backend.kind,
+			projects: projectRepository(c.projects, clock),
+			devices: deviceRepository(c.devices, clock),
+			rounds: roundRepository(c.rounds, clock),
+			updates: updateRepository(c.updates),
+			models: modelRepository(c.models, backend.blobs, clock),
+			events: eventRepository(c.events, clock),
+			close: () => backend.close()
+		};
+	} catch (err) {
+		await backend.close().catch(() => undefined);
+		throw err;
+	}
+}

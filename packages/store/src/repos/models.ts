@@ -1,0 +1,88 @@
+import type { ModelRecord } from '@qflare/protocol';
+import { randomUUID } from 'node:crypto';
+import type { BlobStore } from '../blobs';
+import type { ModelDoc } from '../collections';
+import { definedOnly, type Clock } from '../docs';
+import { DuplicateKeyError, IntegrityError } from '../errors';
+import type { CollectionPort } from '../port';
+import { bytesToWeights, sha256Hex, weightsToBytes } from '../weights';
+
+export type NewModel = Pick<ModelRecord, 'projectId' | 'version' | 'roundNumber'> &
+	Partial<Pick<ModelRecord, 'id' | 'testAccuracy' | 'testLoss' | 'createdAt'>>;
+
+export interface ModelRepository {
+	/**
+	 * Stores the weights, then the metadata (parameterCount and sha256 are computed here), so
+	 * a record never points at missing weights. DuplicateKeyError when the version exists.
+	 */
+	saveModel(meta: NewModel, weights: Float32Array): Promise<ModelRecord>;
+	/** Null when there is no such version; IntegrityError when the bytes fail their digest. */
+	loadWeights(projectId: string, version: number): Promise<Float32Array | null>;
+	get(projectId: string, version: number): Promise<ModelRecord | null>;
+	latest(projectId: string): Promise<ModelRecord | null>;
+	/** By version, ascending. */
+	list(projectId: string): Promise<ModelRecord[]>;
+	/** Test metrics often arrive after the commit. */
+	setMetrics(projectId: string, version: number, metrics: Pick<ModelRecord, 'testAccuracy' | 'testLoss'>): Promise<ModelRecord | null>;
+}
+
+function toModel(doc: ModelDoc): ModelRecord {
+	const { _id, blob: _blob, ...rest } = doc;
+	return { ...rest, id: _id };
+}
+
+export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore, clock: Clock): ModelRepository {
+	const out = (doc: ModelDoc | null) => (doc ? toModel(doc) : null);
+	return {
+		async saveModel(meta, weights) {
+			if (await col.findOne({ projectId: meta.projectId, version: meta.version })) {
+				throw new DuplicateKeyError(col.name, `model ${meta.projectId} v${meta.version} exists`);
+			}
+			const id = meta.id ?? randomUUID();
+			const bytes = weightsToBytes(weights);
+			// The blob name carries the record id, so a racing save of the same version never overwrites the winner's weights.
+			const blob = `models/${id}.f32`;
+			const doc: ModelDoc = {
+				_id: id,
+				projectId: meta.projectId,
+				version: meta.version,
+				roundNumber: meta.roundNumber,
+				parameterCount: weights.length,
+				sha256: sha256Hex(bytes),
+				testAccuracy: meta.testAccuracy ?? null,
+				testLoss: meta.testLoss ?? null,
+				createdAt: meta.createdAt ?? clock().toISOString(),
+				blob
+			};
+			await blobs.put(blob, bytes);
+			try {
+				await col.insertOne(doc);
+			} catch (err) {
+				await blobs.delete(blob);
+				throw err;
+			}
+			return toModel(doc);
+		},
+		async loadWeights(projectId, version) {
+			const doc = await col.findOne({ projectId, version });
+			if (!doc) return null;
+			const bytes = await blobs.get(doc.blob);
+			if (!bytes) throw new IntegrityError(`weights of model ${projectId} v${version} are missing (${doc.blob})`);
+			if (sha256Hex(bytes) !== doc.sha256) throw new IntegrityError(`weights of model ${projectId} v${version} fail their sha256`);
+			return bytesToWeights(bytes);
+		},
+		async get(projectId, version) {
+			return out(await col.findOne({ projectId, version }));
+		},
+		async latest(projectId) {
+			const [doc] = await col.find({ projectId }, { sort: { version: -1 }, limit: 1 });
+			return out(doc ?? null);
+		},
+		async list(projectId) {
+			return (await col.find({ projectId }, { sort: { version: 1 } })).map(toModel);
+		},
+		async setMetrics(projectId, version, metrics) {
+			return out(await col.findOneAndUpdate({ projectId, version }, { $set: definedOnly(metrics) }));
+		}
+	};
+}

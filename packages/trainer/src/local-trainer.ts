@@ -1,0 +1,80 @@
+import type { LayersModel, Tf } from './tf';
+import type { ModelSpec } from './spec';
+import type { LabelledData } from './data';
+import { buildModel } from './model';
+import { flattenWeights, setFlatWeights } from './weights';
+import { type EvalResult, type TrainHyperparams, type TrainProgress, type TrainResult, evaluate, trainLocal } from './train';
+
+export type ClientHyperparams = TrainHyperparams & {
+	/** FedProx proximal coefficient; 0 or absent means plain FedAvg local training. */
+	proximalMu?: number;
+	/** Shuffle seed for this round; defaults to the prepare() seed plus a call counter. */
+	seed?: number;
+};
+
+export type ClientUpdate = TrainResult & { delta: Float32Array };
+
+/** The whole client step: load global weights, train locally, return the delta to send. */
+export class LocalTrainer {
+	private model: LayersModel | null = null;
+	private currentSpec: ModelSpec | null = null;
+	private seed = 0;
+	private rounds = 0;
+
+	constructor(readonly tf: Tf) {}
+
+	get spec(): ModelSpec | null {
+		return this.currentSpec;
+	}
+
+	/** Builds (or rebuilds) the model on the current backend. */
+	prepare(spec: ModelSpec, seed: number): void {
+		this.dispose();
+		this.model = buildModel(this.tf, spec, seed);
+		this.currentSpec = spec;
+		this.seed = seed >>> 0;
+		this.rounds = 0;
+	}
+
+	/** The model's current weights (the initial global model right after prepare). */
+	weights(): Float32Array {
+		return flattenWeights(this.requireModel());
+	}
+
+	async train(
+		globalWeights: Float32Array,
+		data: LabelledData,
+		hp: ClientHyperparams,
+		onProgress?: (p: TrainProgress) => void | Promise<void>
+	): Promise<ClientUpdate> {
+		const model = this.requireModel();
+		setFlatWeights(this.tf, model, globalWeights);
+		const seed = hp.seed ?? (this.seed + ++this.rounds) >>> 0;
+		const mu = hp.proximalMu ?? 0;
+		const result = await trainLocal(this.tf, model, data, hp, {
+			seed,
+			onProgress,
+			proximal: mu > 0 ? { mu, global: globalWeights } : undefined
+		});
+		const delta = flattenWeights(model);
+		for (let i = 0; i < delta.length; i++) delta[i] -= globalWeights[i];
+		return { ...result, delta };
+	}
+
+	async evaluate(weights: Float32Array, data: LabelledData, batchSize?: number): Promise<EvalResult> {
+		const model = this.requireModel();
+		setFlatWeights(this.tf, model, weights);
+		return evaluate(this.tf, model, data, batchSize);
+	}
+
+	dispose(): void {
+		this.model?.dispose();
+		this.model = null;
+		this.currentSpec = null;
+	}
+
+	private requireModel(): LayersModel {
+		if (!this.model) throw new Error('LocalTrainer.prepare(spec, seed) was not called');
+		return this.model;
+	}
+}

@@ -1,0 +1,122 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeTf } from './node';
+import type { Tf } from './tf';
+import { MODEL_SPECS } from './spec';
+import { buildModel } from './model';
+import { flattenWeights } from './weights';
+import { evaluate, trainLocal, type TrainProgress } from './train';
+import { LocalTrainer } from './local-trainer';
+import { syntheticDigits } from './synthetic';
+
+let tf: Tf;
+let backend: string;
+beforeAll(async () => {
+	({ tf, backend } = await initNodeTf());
+});
+
+const train = syntheticDigits(300, 1);
+const test = syntheticDigits(100, 2);
+const hp = { localEpochs: 2, batchSize: 20, learningRate: 0.1 };
+
+describe('trainLocal', () => {
+	it('runs on the wasm backend in Node', () => {
+		expect(backend).toBe('wasm');
+		expect(tf.getBackend()).toBe('wasm');
+	});
+
+	it('lowers the loss with seeded SGD and reports progress per batch', async () => {
+		const model = buildModel(tf, MODEL_SPECS.mlp, 1);
+		const before = await evaluate(tf, model, test);
+		const progress: TrainProgress[] = [];
+		const result = await trainLocal(tf, model, train, hp, { seed: 5, onProgress: (p) => void progress.push(p) });
+		const after = await evaluate(tf, model, test);
+		expect(result.numSamples).toBe(300);
+		expect(result.steps).toBe(2 * 15);
+		expect(progress).toHaveLength(30);
+		expect(progress.at(-1)).toMatchObject({ epoch: 2, epochs: 2, batch: 15, batches: 15 });
+		expect(after.loss).toBeLessThan(before.loss * 0.5);
+		expect(after.accuracy).toBeGreaterThan(0.9);
+		expect(result.accuracy).toBeGreaterThan(0.8);
+		expect(result.trainMs).toBeGreaterThan(0);
+		model.dispose();
+	});
+
+	it('is reproducible for the same seed and weights', async () => {
+		const runs = [];
+		for (let i = 0; i < 2; i++) {
+			const model = buildModel(tf, MODEL_SPECS.mlp, 1);
+			await trainLocal(tf, model, train, { ...hp, localEpochs: 1 }, { seed: 9 });
+			runs.push(flattenWeights(model));
+			model.dispose();
+		}
+		expect(runs[0]).toEqual(runs[1]);
+	});
+
+	it('keeps no tensors across two trainings and an evaluation', async () => {
+		const model = buildModel(tf, MODEL_SPECS.mlp, 1);
+		const before = tf.memory().numTensors;
+		await trainLocal(tf, model, train, { ...hp, localEpochs: 1 }, { seed: 1 });
+		await trainLocal(tf, model, train, { ...hp, localEpochs: 1 }, { seed: 2, proximal: { mu: 0.1, global: flattenWeights(model) } });
+		await evaluate(tf, model, test, 64);
+		expect(tf.memory().numTensors).toBe(before);
+		model.dispose();
+	});
+
+	it('applies the FedProx term: larger mu keeps the weights closer to the global model', async () => {
+		const drift = async (mu: number) => {
+			const model = buildModel(tf, MODEL_SPECS.mlp, 1);
+			const global = flattenWeights(model);
+			await trainLocal(tf, model, train, { ...hp, localEpochs: 1 }, { seed: 3, proximal: { mu, global } });
+			const local = flattenWeights(model);
+			model.dispose();
+			return Math.hypot(...local.map((w, i) => w - global[i]).filter((_, i) => i % 97 === 0));
+		};
+		const plain = await drift(0);
+		const prox = await drift(5);
+		expect(prox).toBeLessThan(plain * 0.9);
+		expect(prox).toBeGreaterThan(0);
+	});
+
+	it('rejects data that does not fit the model', async () => {
+		const model = buildModel(tf, MODEL_SPECS.mlp, 1);
+		await expect(trainLocal(tf, model, { count: 2, images: new Uint8Array(784), labels: new Uint8Array(2) }, hp, { seed: 1 })).rejects.toThrow(/expected 2 x 784/);
+		model.dispose();
+	});
+});
+
+describe('evaluate', () => {
+	it('returns a finite cross-entropy near ln(10) and an accuracy in [0, 1] for a fresh model', async () => {
+		const model = buildModel(tf, MODEL_SPECS.mlp, 4);
+		const r = await evaluate(tf, model, test, 33);
+		expect(r.loss).toBeGreaterThan(1);
+		expect(r.loss).toBeLessThan(5);
+		expect(r.accuracy).toBeGreaterThanOrEqual(0);
+		expect(r.accuracy).toBeLessThanOrEqual(1);
+		// Batching does not change the result.
+		const whole = await evaluate(tf, model, test, 1000);
+		expect(whole.loss).toBeCloseTo(r.loss, 4);
+		expect(whole.accuracy).toBe(r.accuracy);
+		model.dispose();
+	});
+});
+
+describe('LocalTrainer', () => {
+	it('returns delta = local - global and evaluates given weights', async () => {
+		const trainer = new LocalTrainer(tf);
+		trainer.prepare(MODEL_SPECS.mlp, 11);
+		const global = trainer.weights();
+		const tensors = tf.memory().numTensors;
+		const update = await trainer.train(global, train, hp);
+		const local = trainer.weights();
+		expect(update.delta.length).toBe(199_210);
+		expect(update.delta).toEqual(local.map((w, i) => w - global[i]));
+		expect(update.delta.some((d) => d !== 0)).toBe(true);
+		expect(update.numSamples).toBe(300);
+		expect(update.loss).toBeLessThan(1);
+		const atGlobal = await trainer.evaluate(global, test);
+		const atLocal = await trainer.evaluate(local, test);
+		expect(atLocal.loss).toBeLessThan(atGlobal.loss);
+		expect(tf.memory().numTensors).toBe(tensors);
+		trainer.dispose();
+	});
+});

@@ -1,0 +1,95 @@
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { ApiClient, committed } from './support/api-client';
+import { ForgingParticipant } from './support/forging-participant';
+import { freePort, freshDataDir, ServerProcess } from './support/server-process';
+
+async function joinAsParticipant(browser: Browser, url: string): Promise<Page> {
+	const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+	const page = await context.newPage();
+	page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+	await page.goto(url);
+	await page.getByTestId('join-consent').click();
+	await expect(page.getByTestId('samples')).toHaveText(/\d{3,}/, { timeout: 120_000 });
+	await expect(page.getByTestId('backend')).toHaveText(/wasm|webgl|webgpu|cpu/, { timeout: 120_000 });
+	return page;
+}
+
+test('three browsers train three FedAvg rounds of the MNIST MLP; a forged update is rejected', async ({ browser }) => {
+	const started = Date.now();
+	const server = new ServerProcess(await freePort(), freshDataDir());
+	await server.start();
+	const api = new ApiClient(server.url);
+	const forger = new ForgingParticipant();
+	try {
+		const admin = await (await browser.newContext()).newPage();
+		await admin.goto(`${server.url}/admin`);
+		const fields: Record<string, string> = {
+			name: 'e2e mnist mlp',
+			rounds: '3',
+			minParticipants: '3',
+			shardCount: '3',
+			localEpochs: '1',
+			batchSize: '10',
+			learningRate: '0.1',
+			roundTimeoutSec: '180'
+		};
+		for (const [key, value] of Object.entries(fields)) await admin.getByTestId(`field-${key}`).fill(value);
+		await admin.getByTestId('field-dataset').selectOption('mnist');
+		await admin.getByTestId('field-model').selectOption('mlp');
+		await admin.getByTestId('create-project').click();
+		await admin.waitForURL(/\/admin\/projects\/[^/]+$/);
+		const projectId = admin.url().split('/').pop()!;
+		const joinUrl = await admin.getByTestId('project-link').getAttribute('href');
+		expect(joinUrl).toContain(`/join/${projectId}`);
+		await expect(admin.getByTestId('qr-code')).toBeVisible();
+
+		const pages = [];
+		for (let i = 0; i < 3; i++) pages.push(await joinAsParticipant(browser, new URL(joinUrl!, server.url).href));
+		const backends = await Promise.all(pages.map((p) => p.getByTestId('backend').textContent()));
+		const reasons = await Promise.all(pages.map((p) => p.getByTestId('backend-reason').textContent()));
+		console.log(`backends chosen: ${backends.join(', ')}; reason: ${reasons[0]}`);
+
+		const forgerId = await forger.join(server.url, projectId);
+		await expect(admin.getByTestId('device-row')).toHaveCount(4);
+
+		await admin.getByTestId('start-round').click();
+		const rounds = await api.waitForRounds(projectId, (r) => committed(r).length >= 3, 6 * 60_000);
+
+		const done = committed(rounds).sort((a, b) => a.number - b.number);
+		for (const r of done) {
+			console.log(`round ${r.number}: test accuracy ${r.metrics.testAccuracy?.toFixed(4)} loss ${r.metrics.testLoss?.toFixed(4)}, accepted ${r.accepted.length}/${r.selected.length}`);
+			expect(r.accepted).toHaveLength(3);
+			expect(r.accepted).not.toContain(forgerId);
+			expect(r.selected).toContain(forgerId);
+		}
+		expect(done[2].metrics.testAccuracy).toBeGreaterThanOrEqual(0.85);
+
+		const models = await api.models(projectId);
+		expect(models.map((m) => m.version).sort()).toEqual([0, 1, 2, 3]);
+		expect(models.find((m) => m.version === 3)?.testAccuracy).toBe(done[2].metrics.testAccuracy);
+		expect((await api.project(projectId)).status).toBe('completed');
+
+		expect(forger.replies.length).toBeGreaterThanOrEqual(3);
+		for (const reply of forger.replies) expect(reply).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
+
+		// The dashboard shows what happened, live, and offers the model in the tfjs layers format.
+		await expect(admin.locator('[data-testid="round-row"][data-status="committed"]')).toHaveCount(3);
+		await expect(admin.getByTestId('accuracy-chart')).toBeVisible();
+		const modelJsonHref = await admin.getByTestId('download-model').getAttribute('href');
+		const modelJson = await (await fetch(new URL(modelJsonHref!, server.url))).json();
+		expect(modelJson.format).toBe('layers-model');
+		expect(modelJson.weightsManifest[0].paths).toEqual(['weights.bin']);
+		const weights = await fetch(new URL('weights.bin', new URL(modelJsonHref!, server.url)));
+		expect((await weights.arrayBuffer()).byteLength).toBe(199_210 * 4);
+
+		// Participants saw their own training and the global result.
+		for (const page of pages) {
+			await expect(page.getByTestId('global-accuracy')).toHaveText(/0\.\d+|\d+(\.\d+)?\s*%/);
+			await expect(page.getByTestId('local-accuracy')).not.toBeEmpty();
+		}
+		console.log(`e2e wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+	} finally {
+		forger.close();
+		await server.stop();
+	}
+});
