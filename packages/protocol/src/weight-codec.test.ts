@@ -14,6 +14,15 @@ describe('weight codec', () => {
 		expect(Array.from(decoded.values)).toEqual(Array.from(values));
 	});
 
+	it('decodes from a Node Buffer that is a view into a larger pooled slab', () => {
+		const values = new Float32Array([1.5, -2.25, 8]);
+		const encoded = encodeWeights(values);
+		const slab = Buffer.alloc(4096, 7);
+		encoded.forEach((b, i) => (slab[100 + i] = b));
+		const view = slab.subarray(100, 100 + encoded.byteLength);
+		expect(Array.from(decodeWeights(view).values)).toEqual([1.5, -2.25, 8]);
+	});
+
 	it('converts float16 with round-to-nearest-even and known bit patterns', () => {
 		expect(float32ToFloat16(1)).toBe(0x3c00);
 		expect(float32ToFloat16(-2)).toBe(0xc000);

@@ -72,8 +72,10 @@ export function decodeWeights(bytes: Uint8Array): DecodedWeights {
 	const scale = view.getFloat32(12, true);
 	if (!Number.isFinite(scale) || scale <= 0) fail(`invalid scale ${scale}`);
 
-	// Copy into an aligned buffer: the payload may sit at any offset inside a socket frame.
-	const body = bytes.slice(HEADER_BYTES);
+	// Copy into a fresh, aligned buffer: the payload may sit at any offset inside a socket
+	// frame, and Node's Buffer.slice returns a view of its pooled slab rather than a copy.
+	const body = new Uint8Array(bytes.byteLength - HEADER_BYTES);
+	body.set(bytes.subarray(HEADER_BYTES));
 	let values: Float32Array;
 	if (dtype === 'f32') {
 		values = new Float32Array(body.buffer, 0, count);

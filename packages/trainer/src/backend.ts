@@ -84,7 +84,7 @@ export function missingKernels(tf: Tf, spec: ModelSpec, backend: string): string
 	return requiredKernels(spec).filter((name) => !tf.getKernel(name, backend));
 }
 
-/** Switches to a backend; false when it is unregistered, fails, or hangs. */
+/** Switches to a backend: true, or why not (unregistered, failed, or hung past the timeout). */
 export async function initBackend(tf: Tf, name: string, timeoutMs: number): Promise<true | string> {
 	if (!tf.findBackendFactory(name)) return 'not registered';
 	try {
@@ -123,7 +123,7 @@ async function timeTraining(tf: Tf, spec: ModelSpec, batch: LabelledData, o: Req
 		const warm = await trainLocal(tf, model, batch, hp, { seed: o.seed });
 		if (warm.trainMs > o.warmupCapMs) return { warmupMs: warm.trainMs };
 		const run = await trainLocal(tf, model, batch, { ...hp, localEpochs: o.timedSteps }, { seed: o.seed });
-		return { warmupMs: warm.trainMs, msPerStep: run.trainMs / run.steps };
+		return { warmupMs: warm.trainMs, msPerStep: Math.round((run.trainMs / run.steps) * 10) / 10 };
 	} finally {
 		model.dispose();
 	}

@@ -55,16 +55,8 @@ export function apiRouter({ store, coordinator, shards, log }: ApiDeps): express
 		'/projects',
 		route(async (req, res) => {
 			const config = CreateProjectBody.parse(req.body);
-			const now = new Date().toISOString();
-			const created = await store.projects.create({
-				...config,
-				id: randomUUID().slice(0, 8),
-				status: 'idle',
-				modelVersion: 0,
-				currentRound: 0,
-				createdAt: now,
-				updatedAt: now
-			});
+			// Short ids keep the participant URL and its QR code small.
+			const created = await store.projects.create(config, { id: randomUUID().slice(0, 8) });
 			await store.events.append({ projectId: created.id, type: 'project.created', message: `project "${created.name}" created`, data: {} });
 			res.status(201).json(created);
 		})
@@ -100,7 +92,7 @@ export function apiRouter({ store, coordinator, shards, log }: ApiDeps): express
 	);
 	router.get(
 		'/projects/:id/events',
-		route(async (req, res) => res.json(await store.events.listRecent((await project(param(req, 'id'))).id, 200)))
+		route(async (req, res) => res.json(await store.events.listRecent((await project(param(req, 'id'))).id, { limit: 200 })))
 	);
 
 	router.get(

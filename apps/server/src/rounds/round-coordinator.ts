@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { applyDelta } from '@qflare/fl';
-import { sha256Hex } from '@qflare/pq';
 import {
 	encodeWeights,
 	ErrorCode,
@@ -11,7 +9,7 @@ import {
 	type RoundStatus,
 	type UpdateAccepted
 } from '@qflare/protocol';
-import type { Store } from '@qflare/store';
+import type { ProjectPatch, Store } from '@qflare/store';
 import { ActiveRound } from './active-round';
 import type { DashboardFeed, ModelService, ParticipantChannel } from './ports';
 import { SerialQueue } from './serial-queue';
@@ -51,7 +49,7 @@ export class RoundCoordinator {
 		for (const project of await this.deps.store.projects.list()) {
 			if (project.status !== 'running') continue;
 			await this.#queue.run(project.id, async () => {
-				const latest = await this.deps.store.rounds.latest(project.id);
+				const latest = await this.deps.store.rounds.current(project.id);
 				if (latest && (latest.status === 'training' || latest.status === 'aggregating')) {
 					// The accumulator lived in memory; the updates folded into it are gone with it.
 					await this.#fail(latest, latest.status, 'the aggregator restarted during the round; its updates were lost');
@@ -72,7 +70,7 @@ export class RoundCoordinator {
 			if (!(await this.deps.store.models.get(projectId, project.modelVersion))) {
 				await this.#saveInitialModel(project);
 			}
-			const running = await this.deps.store.projects.update(projectId, { status: 'running' });
+			const running = await this.#updateProject(projectId, { status: 'running' });
 			await this.#event(projectId, 'project.started', `project started at model v${running.modelVersion}`);
 			this.#announceProject(running);
 			await this.#openNextRound(projectId);
@@ -84,8 +82,8 @@ export class RoundCoordinator {
 		return this.#queue.run(projectId, async () => {
 			const project = await this.#project(projectId);
 			if (project.status !== 'running') return project;
-			const stopped = await this.deps.store.projects.update(projectId, { status: 'stopped' });
-			const latest = await this.deps.store.rounds.latest(projectId);
+			const stopped = await this.#updateProject(projectId, { status: 'stopped' });
+			const latest = await this.deps.store.rounds.current(projectId);
 			if (latest && (latest.status === 'open' || latest.status === 'training')) {
 				await this.#fail(latest, latest.status, 'stopped by the coordinator');
 			}
@@ -163,7 +161,6 @@ export class RoundCoordinator {
 		active.pending.delete(deviceId);
 		try {
 			await this.deps.store.updates.insert({
-				id: randomUUID(),
 				projectId,
 				roundId: round.id,
 				deviceId,
@@ -175,7 +172,7 @@ export class RoundCoordinator {
 				trainMs: envelope.trainMs,
 				receivedAt: this.#now().toISOString()
 			});
-			const updated = await this.deps.store.rounds.recordAccepted(round.id, deviceId, envelope.numSamples);
+			const updated = await this.deps.store.rounds.addAccepted(round.id, deviceId, envelope.numSamples);
 			if (updated && active.round.status === 'training') active.round = updated;
 			this.deps.feed.round(active.round);
 		} finally {
@@ -194,32 +191,19 @@ export class RoundCoordinator {
 		const project = await this.#project(projectId);
 		if (project.status !== 'running') return;
 		if (project.modelVersion >= project.rounds) {
-			const done = await this.deps.store.projects.update(projectId, { status: 'completed' });
+			const done = await this.#updateProject(projectId, { status: 'completed' });
 			await this.#event(projectId, 'project.completed', `all ${project.rounds} rounds committed`);
 			this.#announceProject(done);
 			return;
 		}
-		const now = this.#now().toISOString();
 		const number = project.currentRound + 1;
-		const round: Round = {
-			id: randomUUID(),
+		const round = await this.deps.store.rounds.create({
 			projectId,
 			number,
-			status: 'open',
 			baseModelVersion: project.modelVersion,
-			resultModelVersion: null,
-			selected: [],
-			accepted: [],
-			totalSamples: 0,
-			deadline: now,
-			metrics: { testAccuracy: null, testLoss: null, trainLoss: null, trainAccuracy: null },
-			failureReason: null,
-			startedAt: now,
-			updatedAt: now,
-			endedAt: null
-		};
-		await this.deps.store.rounds.create(round);
-		const updated = await this.deps.store.projects.update(projectId, { currentRound: number });
+			deadline: this.#now().toISOString()
+		});
+		const updated = await this.#updateProject(projectId, { currentRound: number });
 		this.deps.feed.round(round);
 		this.#announceProject(updated);
 		await this.#trySelect(projectId);
@@ -229,7 +213,7 @@ export class RoundCoordinator {
 	async #trySelect(projectId: string): Promise<void> {
 		const project = await this.#project(projectId);
 		if (project.status !== 'running' || this.#active.has(projectId)) return;
-		const round = await this.deps.store.rounds.latest(projectId);
+		const round = await this.deps.store.rounds.current(projectId);
 		if (!round || round.status !== 'open') return;
 		const ready = this.deps.participants.readyDevices(projectId);
 		if (ready.length < project.minParticipants) return;
@@ -301,13 +285,11 @@ export class RoundCoordinator {
 		const next = applyDelta(active.globalWeights, active.accumulator.mean());
 		const evaluation = await this.deps.models.evaluate(project.model, project.dataset, next);
 		const version = round.baseModelVersion + 1;
-		const model = await this.deps.store.models.save(
+		const model = await this.deps.store.models.saveModel(
 			{
 				projectId,
 				version,
 				roundNumber: round.number,
-				parameterCount: next.length,
-				sha256: sha256Hex(new Uint8Array(next.buffer, next.byteOffset, next.byteLength)),
 				testAccuracy: evaluation.accuracy,
 				testLoss: evaluation.loss
 			},
@@ -316,12 +298,11 @@ export class RoundCoordinator {
 		const metrics = { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, ...active.trainMetrics() };
 		const committed = await this.deps.store.rounds.transition(round.id, 'aggregating', 'committed', {
 			resultModelVersion: version,
-			metrics,
-			endedAt: this.#now().toISOString()
+			metrics
 		});
 		if (!committed) throw new Error('round changed state during aggregation');
 		active.round = committed;
-		const updatedProject = await this.deps.store.projects.update(projectId, { modelVersion: version });
+		const updatedProject = await this.#updateProject(projectId, { modelVersion: version });
 		await this.#event(
 			projectId,
 			'round.committed',
@@ -345,12 +326,11 @@ export class RoundCoordinator {
 
 	async #fail(round: Round, from: RoundStatus, reason: string): Promise<void> {
 		const failed = await this.deps.store.rounds.transition(round.id, from, 'failed', {
-			failureReason: reason,
-			endedAt: this.#now().toISOString()
+			failureReason: reason
 		});
 		if (!failed) return;
 		const active = this.#active.get(round.projectId);
-		if (active?.round.id === round.id) {
+		if (active && active.round.id === round.id) {
 			if (active.timer) clearTimeout(active.timer);
 			active.finishing = true;
 			this.#active.delete(round.projectId);
@@ -369,19 +349,21 @@ export class RoundCoordinator {
 
 	async #saveInitialModel(project: Project): Promise<void> {
 		const weights = await this.deps.models.initialWeights(project.model, project.seed);
-		const model = await this.deps.store.models.save(
+		const model = await this.deps.store.models.saveModel(
 			{
 				projectId: project.id,
 				version: 0,
-				roundNumber: null,
-				parameterCount: weights.length,
-				sha256: sha256Hex(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)),
-				testAccuracy: null,
-				testLoss: null
+				roundNumber: null
 			},
 			weights
 		);
 		this.deps.feed.model(model);
+	}
+
+	async #updateProject(projectId: string, patch: ProjectPatch): Promise<Project> {
+		const project = await this.deps.store.projects.update(projectId, patch);
+		if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
+		return project;
 	}
 
 	async #project(projectId: string): Promise<Project> {

@@ -26,7 +26,7 @@ export class DashboardNamespace implements DashboardFeed {
 		private readonly store: Store,
 		log: (message: string) => void
 	) {
-		this.#nsp = io.of(DASHBOARD_NAMESPACE) as unknown as typeof this.#nsp;
+		this.#nsp = io.of(DASHBOARD_NAMESPACE) as unknown as Namespace<DashboardClientEvents, DashboardServerEvents>;
 		this.#nsp.on('connection', (socket) => {
 			socket.on(
 				'watch',

@@ -33,6 +33,7 @@ interface SessionData {
 	deviceId?: string;
 }
 type ParticipantSocket = Socket<ParticipantClientEvents, ParticipantServerEvents, Record<string, never>, SessionData>;
+type ParticipantNsp = Namespace<ParticipantClientEvents, ParticipantServerEvents, Record<string, never>, SessionData>;
 
 const projectRoom = (projectId: string) => `project:${projectId}`;
 const deviceRoom = (projectId: string, deviceId: string) => `device:${projectId}/${deviceId}`;
@@ -61,7 +62,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 	readonly presence = new Presence();
 	readonly #challenges = new LoginChallenges();
 	readonly #registration = new SerialQueue();
-	#nsp: Namespace<ParticipantClientEvents, ParticipantServerEvents, Record<string, never>, SessionData>;
+	readonly #nsp: ParticipantNsp;
 	#coordinator: RoundCoordinator | null = null;
 
 	constructor(
@@ -70,7 +71,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 		private readonly dashboard: DashboardNamespace,
 		private readonly log: (message: string) => void
 	) {
-		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as typeof this.#nsp;
+		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as ParticipantNsp;
 		this.#nsp.on('connection', (socket) => this.#attach(socket));
 	}
 
@@ -188,10 +189,11 @@ export class ParticipantNamespace implements ParticipantChannel {
 			const now = new Date().toISOString();
 			const known = await this.store.devices.get(projectId, req.deviceId);
 			if (known) {
-				return this.store.devices.update(projectId, req.deviceId, { online: true, lastSeen: now, userAgent: req.userAgent });
+				const updated = await this.store.devices.update(projectId, req.deviceId, { online: true, lastSeen: now, userAgent: req.userAgent });
+				return updated ?? known;
 			}
 			const count = await this.store.devices.countByProject(projectId);
-			return this.store.devices.create({
+			return this.store.devices.upsert({
 				id: req.deviceId,
 				projectId,
 				publicKey: challenge.publicKey,

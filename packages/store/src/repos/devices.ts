@@ -1,6 +1,7 @@
 import type { Device } from '@qflare/protocol';
 import type { DeviceDoc } from '../collections';
 import { definedOnly, type Clock } from '../docs';
+import { DuplicateKeyError } from '../errors';
 import type { CollectionPort, Filter } from '../port';
 
 /** Identity fields are required; the rest default on first registration and are kept after. */
@@ -55,7 +56,12 @@ export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): 
 			};
 			// MongoDB refuses a field in both $set and $setOnInsert, so defaults cover only what was not given.
 			const $setOnInsert = Object.fromEntries(Object.entries(defaults).filter(([k]) => !(k in $set)));
-			const doc = await col.findOneAndUpdate({ _id: key(device.projectId, id) }, { $set, $setOnInsert }, { upsert: true });
+			const run = () => col.findOneAndUpdate({ _id: key(device.projectId, id) }, { $set, $setOnInsert }, { upsert: true });
+			// Two racing upserts can both miss and both insert; the loser's retry finds the winner's document.
+			const doc = await run().catch((err: unknown) => {
+				if (err instanceof DuplicateKeyError) return run();
+				throw err;
+			});
 			if (!doc) throw new Error('device upsert returned no document');
 			return toDevice(doc);
 		},

@@ -1,0 +1,411 @@
+import type { ProjectConfig } from '@qflare/protocol';
+import { MongoClient } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Backend } from './backend';
+import { openEmbeddedBackend } from './embedded/embedded-backend';
+import { DuplicateKeyError } from './errors';
+import { openMongoBackend } from './mongo/mongo-backend';
+import { openStore, type Store } from './open-store';
+import type { CollectionPort } from './port';
+
+/**
+ * One contract for both backends: embedded always, MongoDB (or FerretDB, CI's stand-in)
+ * when MONGODB_URI is set. Every repository method runs against each.
+ */
+const mongodbUri = process.env.MONGODB_URI || undefined;
+const backends: Array<'embedded' | 'mongodb'> = mongodbUri ? ['embedded', 'mongodb'] : ['embedded'];
+console.log(
+	`store contract: backends = ${backends.join(', ')}${mongodbUri ? ` (MONGODB_URI=${mongodbUri})` : ' (mongodb not run: MONGODB_URI unset)'}`
+);
+
+const config: ProjectConfig = {
+	name: 'mnist demo',
+	dataset: 'mnist',
+	model: 'mlp',
+	rounds: 5,
+	minParticipants: 2,
+	shardCount: 10,
+	roundTimeoutSec: 60,
+	seed: 7,
+	localEpochs: 1,
+	batchSize: 32,
+	learningRate: 0.01
+};
+
+/** A clock that moves one millisecond per reading, so orderings are deterministic. */
+function steppingClock(start = Date.parse('2025-01-01T00:00:00Z')) {
+	let t = start;
+	return () => new Date(t++);
+}
+
+let admin: MongoClient | undefined;
+beforeAll(async () => {
+	if (mongodbUri) admin = await new MongoClient(mongodbUri).connect();
+});
+afterAll(async () => {
+	await admin?.close();
+});
+
+describe.each(backends)('store contract: %s', (backend) => {
+	let dataDir: string;
+	let dbName: string;
+	let store: Store;
+	const open = (clock = steppingClock()) =>
+		openStore({ mongodbUri: backend === 'mongodb' ? mongodbUri : undefined, dataDir, dbName, clock });
+
+	beforeEach(async () => {
+		dataDir = await mkdtemp(join(tmpdir(), 'qflare-store-'));
+		dbName = `qflare_test_${randomUUID().slice(0, 8)}`;
+		store = await open();
+	});
+	afterEach(async () => {
+		await store.close();
+		await rm(dataDir, { recursive: true, force: true });
+		await admin?.db(dbName).dropDatabase();
+	});
+
+	it('opens the backend it was asked for', () => {
+		expect(store.backend).toBe(backend);
+	});
+
+	describe('projects', () => {
+		it('creates, gets, lists newest first with limit/skip, and updates', async () => {
+			const a = await store.projects.create(config);
+			const b = await store.projects.create({ ...config, name: 'second' });
+			const c = await store.projects.create({ ...config, name: 'third' }, { id: 'fixed-id' });
+			expect(c.id).toBe('fixed-id');
+			expect(a).toMatchObject({ status: 'idle', modelVersion: 0, currentRound: 0, name: 'mnist demo' });
+			expect(await store.projects.get(a.id)).toEqual(a);
+			expect(await store.projects.get('nope')).toBeNull();
+			expect((await store.projects.list()).map((p) => p.id)).toEqual([c.id, b.id, a.id]);
+			expect((await store.projects.list({ limit: 1, skip: 1 })).map((p) => p.id)).toEqual([b.id]);
+
+			const updated = await store.projects.update(a.id, { status: 'running', currentRound: 1 });
+			expect(updated).toMatchObject({ id: a.id, status: 'running', currentRound: 1, createdAt: a.createdAt });
+			expect(updated!.updatedAt > a.updatedAt).toBe(true);
+			expect((await store.projects.list({ status: 'running' })).map((p) => p.id)).toEqual([a.id]);
+			expect(await store.projects.update('nope', { status: 'running' })).toBeNull();
+		});
+
+		it('guards an update on the expected status', async () => {
+			const p = await store.projects.create(config);
+			const [first, second] = await Promise.all([
+				store.projects.update(p.id, { status: 'running' }, { expectStatus: 'idle' }),
+				store.projects.update(p.id, { status: 'running' }, { expectStatus: 'idle' })
+			]);
+			expect([first, second].filter((r) => r !== null)).toHaveLength(1);
+			expect(await store.projects.update(p.id, { status: 'stopped' }, { expectStatus: ['idle', 'completed'] })).toBeNull();
+			expect(await store.projects.update(p.id, { status: 'stopped' }, { expectStatus: ['running'] })).toMatchObject({ status: 'stopped' });
+		});
+	});
+
+	describe('devices', () => {
+		const base = { projectId: 'p1', publicKey: 'pk', kind: 'browser' as const };
+
+		it('upserts by (projectId, id), keeping registeredAt and applying defaults once', async () => {
+			const first = await store.devices.upsert({ ...base, id: 'd1', userAgent: 'UA1' });
+			expect(first).toMatchObject({ id: 'd1', projectId: 'p1', online: false, backend: null, samples: 0, userAgent: 'UA1' });
+			const again = await store.devices.upsert({ ...base, id: 'd1', publicKey: 'pk2', online: true, samples: 600 });
+			expect(again).toMatchObject({ id: 'd1', publicKey: 'pk2', online: true, samples: 600, userAgent: 'UA1' });
+			expect(again.registeredAt).toBe(first.registeredAt);
+			// Same device id in another project is another device.
+			await store.devices.upsert({ ...base, projectId: 'p2', id: 'd1' });
+			expect(await store.devices.countByProject('p1')).toBe(1);
+			expect(await store.devices.countByProject('p2')).toBe(1);
+			expect(await store.devices.get('p2', 'd1')).toMatchObject({ id: 'd1', projectId: 'p2', publicKey: 'pk' });
+			expect(await store.devices.get('p3', 'd1')).toBeNull();
+		});
+
+		it('survives racing upserts of one device as one document', async () => {
+			await Promise.all(Array.from({ length: 5 }, (_, i) => store.devices.upsert({ ...base, id: 'race', samples: i })));
+			expect(await store.devices.countByProject('p1')).toBe(1);
+		});
+
+		it('sets online, backend, samples and lastSeen; lists by project; marks all offline', async () => {
+			for (const id of ['a', 'b', 'c']) await store.devices.upsert({ ...base, id });
+			await store.devices.upsert({ ...base, projectId: 'other', id: 'z', online: true });
+			const online = await store.devices.setOnline('p1', 'b', true);
+			expect(online).toMatchObject({ id: 'b', online: true });
+			expect(online!.lastSeen > online!.registeredAt).toBe(true);
+			await store.devices.setOnline('p1', 'c', true);
+			const patched = await store.devices.update('p1', 'c', { backend: 'webgpu', backendReason: null, samples: 1200 });
+			expect(patched).toMatchObject({ backend: 'webgpu', samples: 1200, online: true });
+			expect(await store.devices.update('p1', 'missing', { samples: 1 })).toBeNull();
+
+			expect((await store.devices.listByProject('p1')).map((d) => d.id)).toEqual(['a', 'b', 'c']);
+			expect((await store.devices.listByProject('p1', { online: true })).map((d) => d.id)).toEqual(['b', 'c']);
+			expect(await store.devices.countByProject('p1', { online: false })).toBe(1);
+
+			expect(await store.devices.markAllOffline('p1')).toBe(2);
+			expect(await store.devices.countByProject('other', { online: true })).toBe(1);
+			expect(await store.devices.markAllOffline()).toBe(1);
+			expect(await store.devices.countByProject('p1', { online: true })).toBe(0);
+			expect(await store.devices.countByProject('other', { online: true })).toBe(0);
+		});
+	});
+
+	describe('rounds', () => {
+		const newRound = (number: number, projectId = 'p1') => ({
+			projectId,
+			number,
+			baseModelVersion: number - 1,
+			deadline: '2025-01-01T00:01:00.000Z'
+		});
+
+		it('creates with a unique number per project and finds current / by number', async () => {
+			const r1 = await store.rounds.create(newRound(1));
+			expect(r1).toMatchObject({ status: 'open', accepted: [], selected: [], totalSamples: 0, endedAt: null, resultModelVersion: null });
+			await expect(store.rounds.create(newRound(1))).rejects.toBeInstanceOf(DuplicateKeyError);
+			await store.rounds.create(newRound(1, 'p2'));
+			const r3 = await store.rounds.create(newRound(3));
+			await store.rounds.create(newRound(2));
+			expect(await store.rounds.current('p1')).toEqual(r3);
+			expect(await store.rounds.current('nope')).toBeNull();
+			expect(await store.rounds.get(r1.id)).toEqual(r1);
+			expect((await store.rounds.getByNumber('p1', 3))?.id).toBe(r3.id);
+			expect((await store.rounds.listByProject('p1')).map((r) => r.number)).toEqual([1, 2, 3]);
+			expect((await store.rounds.listByProject('p1', { order: 'desc', limit: 2 })).map((r) => r.number)).toEqual([3, 2]);
+			expect((await store.rounds.listByProject('p1', { skip: 1, limit: 1 })).map((r) => r.number)).toEqual([2]);
+		});
+
+		it('lets exactly one of two racing writers move the status', async () => {
+			const r = await store.rounds.create(newRound(1));
+			const results = await Promise.all([
+				store.rounds.transition(r.id, 'open', 'training'),
+				store.rounds.transition(r.id, 'open', 'training')
+			]);
+			expect(results.filter((x) => x !== null)).toHaveLength(1);
+			expect(await store.rounds.transition(r.id, 'open', 'aggregating')).toBeNull();
+			const agg = await store.rounds.transition(r.id, ['open', 'training'], 'aggregating', { deadline: 'x' });
+			expect(agg).toMatchObject({ status: 'aggregating', deadline: 'x', endedAt: null });
+			const done = await store.rounds.transition(r.id, 'aggregating', 'committed', {
+				resultModelVersion: 1,
+				metrics: { testAccuracy: 0.9, testLoss: 0.3, trainLoss: 0.4, trainAccuracy: 0.88 }
+			});
+			expect(done).toMatchObject({ status: 'committed', resultModelVersion: 1, metrics: { testAccuracy: 0.9 } });
+			expect(done!.endedAt).not.toBeNull();
+			expect(await store.rounds.transition('missing', 'open', 'failed')).toBeNull();
+			expect(await store.rounds.update(r.id, { failureReason: 'none' })).toMatchObject({ failureReason: 'none' });
+		});
+
+		it('adds accepted devices once, only while accepting; selected is a set', async () => {
+			const r = await store.rounds.create(newRound(1));
+			expect(await store.rounds.addSelected(r.id, 'a')).toMatchObject({ selected: ['a'] });
+			expect(await store.rounds.addSelected(r.id, 'a')).toMatchObject({ selected: ['a'] });
+			expect(await store.rounds.addAccepted(r.id, 'a', 100)).toMatchObject({ accepted: ['a'], totalSamples: 100 });
+			expect(await store.rounds.addAccepted(r.id, 'a', 100)).toBeNull();
+			await store.rounds.transition(r.id, 'open', 'training');
+			expect(await store.rounds.addAccepted(r.id, 'b', 50)).toMatchObject({ accepted: ['a', 'b'], totalSamples: 150 });
+			await store.rounds.transition(r.id, 'training', 'aggregating');
+			expect(await store.rounds.addAccepted(r.id, 'c', 10)).toBeNull();
+			expect(await store.rounds.addSelected(r.id, 'c')).toBeNull();
+			expect(await store.rounds.get(r.id)).toMatchObject({ accepted: ['a', 'b'], totalSamples: 150 });
+		});
+	});
+
+	describe('updates', () => {
+		const rec = (deviceId: string, roundId = 'r1', sha = `sha-${deviceId}`) => ({
+			projectId: 'p1',
+			roundId,
+			deviceId,
+			numSamples: 60,
+			payloadSha256: sha,
+			bytes: 1024,
+			trainLoss: 0.5,
+			trainAccuracy: 0.8,
+			trainMs: 1500,
+			receivedAt: `2025-01-01T00:00:0${deviceId.length}.000Z`
+		});
+
+		it('inserts one per device per round, finds, lists, dedups by hash, deletes by round', async () => {
+			const a = await store.updates.insert(rec('a'));
+			await store.updates.insert(rec('bb'));
+			await store.updates.insert(rec('a', 'r2', 'sha-same'));
+			await expect(store.updates.insert(rec('a'))).rejects.toBeInstanceOf(DuplicateKeyError);
+			expect(await store.updates.findByRoundAndDevice('r1', 'a')).toEqual(a);
+			expect(await store.updates.findByRoundAndDevice('r1', 'zz')).toBeNull();
+			expect((await store.updates.listByRound('r1')).map((u) => u.deviceId)).toEqual(['a', 'bb']);
+			expect(await store.updates.countByRound('r1')).toBe(2);
+			expect((await store.updates.findByPayloadHash('p1', 'sha-same'))?.roundId).toBe('r2');
+			expect(await store.updates.findByPayloadHash('p2', 'sha-same')).toBeNull();
+			expect(await store.updates.deleteByRound('r1')).toBe(2);
+			expect(await store.updates.listByRound('r1')).toEqual([]);
+			expect(await store.updates.countByRound('r2')).toBe(1);
+		});
+	});
+
+	describe('models', () => {
+		it('round-trips 1.66M float weights bit-exact, with latest/list/metrics', async () => {
+			const n = 1_660_000;
+			const weights = new Float32Array(n);
+			const bits = new Uint32Array(weights.buffer);
+			// Random bit patterns cover NaN payloads, infinities, -0 and subnormals as well.
+			let x = 0x9e3779b9;
+			for (let i = 0; i < n; i++) {
+				x ^= x << 13;
+				x ^= x >>> 17;
+				x ^= x << 5;
+				bits[i] = x >>> 0;
+			}
+			const v0 = await store.models.saveModel({ projectId: 'p1', version: 0, roundNumber: null }, weights);
+			expect(v0).toMatchObject({ version: 0, parameterCount: n, testAccuracy: null });
+			expect(v0.sha256).toMatch(/^[0-9a-f]{64}$/);
+			const back = await store.models.loadWeights('p1', 0);
+			expect(back).toBeInstanceOf(Float32Array);
+			expect(back!.length).toBe(n);
+			expect(Buffer.compare(Buffer.from(back!.buffer, back!.byteOffset, back!.byteLength), Buffer.from(weights.buffer))).toBe(0);
+
+			const small = Float32Array.from([1, 2, 3]);
+			const v1 = await store.models.saveModel({ projectId: 'p1', version: 1, roundNumber: 1, testAccuracy: 0.5 }, small);
+			await expect(store.models.saveModel({ projectId: 'p1', version: 1, roundNumber: 1 }, new Float32Array(2))).rejects.toBeInstanceOf(
+				DuplicateKeyError
+			);
+			expect(Array.from((await store.models.loadWeights('p1', 1))!)).toEqual([1, 2, 3]);
+			expect(await store.models.latest('p1')).toEqual(v1);
+			expect(await store.models.latest('p2')).toBeNull();
+			expect((await store.models.list('p1')).map((m) => m.version)).toEqual([0, 1]);
+			expect(await store.models.get('p1', 0)).toEqual(v0);
+			expect(await store.models.loadWeights('p1', 9)).toBeNull();
+			expect(await store.models.setMetrics('p1', 1, { testAccuracy: 0.75, testLoss: 0.6 })).toMatchObject({ testAccuracy: 0.75, testLoss: 0.6 });
+			expect(Object.keys(v1).sort()).toEqual(
+				['createdAt', 'id', 'parameterCount', 'projectId', 'roundNumber', 'sha256', 'testAccuracy', 'testLoss', 'version'].sort()
+			);
+		});
+	});
+
+	describe('events', () => {
+		it('appends and lists newest first per project, with limit and type', async () => {
+			// A frozen clock: order must still follow insertion.
+			await store.close();
+			const at = new Date('2025-01-01T00:00:00Z');
+			store = await open(() => at);
+			for (let i = 0; i < 5; i++) await store.events.append({ projectId: 'p1', type: i % 2 ? 'odd' : 'even', message: `m${i}`, data: { i } });
+			await store.events.append({ projectId: null, type: 'boot', message: 'server started' });
+			expect((await store.events.listRecent('p1')).map((e) => e.message)).toEqual(['m4', 'm3', 'm2', 'm1', 'm0']);
+			expect((await store.events.listRecent('p1', { limit: 2 })).map((e) => e.message)).toEqual(['m4', 'm3']);
+			expect((await store.events.listRecent('p1', { type: 'odd' })).map((e) => e.data)).toEqual([{ i: 3 }, { i: 1 }]);
+			const [boot] = await store.events.listRecent(null);
+			expect(boot).toMatchObject({ projectId: null, type: 'boot', data: {}, at: at.toISOString() });
+			expect(Object.keys(boot!).sort()).toEqual(['at', 'data', 'id', 'message', 'projectId', 'type']);
+		});
+	});
+
+	if (backend === 'embedded') {
+		it('keeps everything across close and reopen, indexes included', async () => {
+			const p = await store.projects.create(config);
+			await store.devices.upsert({ projectId: p.id, id: 'd', publicKey: 'k', kind: 'node', online: true });
+			const r = await store.rounds.create({ projectId: p.id, number: 1, baseModelVersion: 0, deadline: 'x' });
+			await store.rounds.transition(r.id, 'open', 'training');
+			const w = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
+			await store.models.saveModel({ projectId: p.id, version: 0, roundNumber: null }, w);
+			await store.events.append({ projectId: p.id, type: 't', message: 'before restart' });
+			await store.close();
+
+			store = await open();
+			expect(await store.projects.get(p.id)).toEqual(p);
+			expect(await store.rounds.current(p.id)).toMatchObject({ id: r.id, status: 'training' });
+			expect(await store.devices.markAllOffline()).toBe(1);
+			expect(Array.from((await store.models.loadWeights(p.id, 0))!)).toEqual(Array.from(w));
+			expect((await store.events.listRecent(p.id))[0]?.message).toBe('before restart');
+			await expect(store.rounds.create({ projectId: p.id, number: 1, baseModelVersion: 0, deadline: 'x' })).rejects.toBeInstanceOf(
+				DuplicateKeyError
+			);
+		});
+	}
+
+	if (backend === 'mongodb') {
+		it('names the server and where it differs from MongoDB', async () => {
+			const info = await admin!.db(dbName).command({ buildInfo: 1 });
+			const ferret = typeof info.ferretdbVersion === 'string' ? info.ferretdbVersion : null;
+			console.log(`store contract: mongodb server = ${ferret ? `FerretDB ${ferret} (MongoDB ${info.version} wire protocol)` : `MongoDB ${info.version}`}`);
+			// The store uses no transactions; this only records whether the server has them.
+			const session = admin!.startSession();
+			let transactions = 'supported';
+			try {
+				await session.withTransaction(async () => {
+					await admin!.db(dbName).collection('tx_probe').insertOne({ _id: 'x' } as never, { session });
+				});
+			} catch (err) {
+				transactions = `unsupported (${(err as Error).message.split('\n')[0]})`;
+			} finally {
+				await session.endSession();
+			}
+			console.log(`store contract: server transactions: ${transactions}; the store does not use them`);
+			expect(info.version).toEqual(expect.any(String));
+		});
+	}
+
+	describe('collection port', () => {
+		interface Doc {
+			_id: string;
+			n: number;
+			tags: string[];
+			s: string | null;
+		}
+		let raw: Backend;
+		let col: CollectionPort<Doc>;
+		beforeEach(async () => {
+			raw = backend === 'mongodb' ? await openMongoBackend(mongodbUri!, dbName) : await openEmbeddedBackend(dataDir);
+			col = await raw.collection<Doc>('port_test');
+			for (let i = 0; i < 6; i++) await col.insertOne({ _id: `d${i}`, n: i, tags: i % 2 ? ['x', 'y'] : ['y'], s: i === 5 ? null : `s${i}` });
+		});
+		afterEach(async () => {
+			await raw.close();
+		});
+		const ids = (docs: Array<{ _id: string }>) => docs.map((d) => d._id);
+
+		it('filters with the documented operator subset, MongoDB semantics on arrays', async () => {
+			expect(ids(await col.find({ n: { $gte: 2, $lt: 4 } }, { sort: { n: 1 } }))).toEqual(['d2', 'd3']);
+			expect(ids(await col.find({ n: { $in: [1, 5] } }, { sort: { n: 1 } }))).toEqual(['d1', 'd5']);
+			expect(ids(await col.find({ n: { $nin: [0, 1, 2, 3] } }, { sort: { n: 1 } }))).toEqual(['d4', 'd5']);
+			expect(ids(await col.find({ n: { $gt: 0, $ne: 3 } }, { sort: { n: -1 }, limit: 2 }))).toEqual(['d5', 'd4']);
+			// On an array field, equality means "contains" and $ne means "contains no such element".
+			expect(ids(await col.find({ tags: 'x' }, { sort: { n: 1 } }))).toEqual(['d1', 'd3', 'd5']);
+			expect(ids(await col.find({ tags: { $ne: 'x' } }, { sort: { n: 1 } }))).toEqual(['d0', 'd2', 'd4']);
+			expect(ids(await col.find({ tags: { $nin: ['x'] } }, { sort: { n: 1 } }))).toEqual(['d0', 'd2', 'd4']);
+			expect(ids(await col.find({ s: null }))).toEqual(['d5']);
+			expect(await col.countDocuments({ n: { $lte: 2 } })).toBe(3);
+			expect(ids(await col.find({}, { sort: { n: 1 }, skip: 4 }))).toEqual(['d4', 'd5']);
+			expect(await col.find({}, { sort: { n: 1 }, limit: 1, projection: { n: 1 } })).toEqual([{ _id: 'd0', n: 0 }]);
+		});
+
+		it('updates with $set/$inc/$push/$addToSet, upserts with $setOnInsert, and enforces unique indexes', async () => {
+			const after = await col.findOneAndUpdate({ _id: 'd0' }, { $inc: { n: 10 }, $push: { tags: { $each: ['a', 'b'] } }, $set: { s: 'z' } });
+			expect(after).toEqual({ _id: 'd0', n: 10, tags: ['y', 'a', 'b'], s: 'z' });
+			expect(await col.findOneAndUpdate({ _id: 'd0' }, { $addToSet: { tags: 'a' } })).toMatchObject({ tags: ['y', 'a', 'b'] });
+			expect(await col.findOneAndUpdate({ _id: 'nope' }, { $set: { n: 1 } })).toBeNull();
+
+			const up = await col.updateOne({ _id: 'new' }, { $set: { n: 7 }, $setOnInsert: { tags: [], s: 'ins' } }, { upsert: true });
+			expect(up).toEqual({ matchedCount: 0, upsertedId: 'new' });
+			const again = await col.updateOne({ _id: 'new' }, { $set: { n: 8 }, $setOnInsert: { s: 'ignored' } }, { upsert: true });
+			expect(again).toEqual({ matchedCount: 1, upsertedId: null });
+			expect(await col.findOne({ _id: 'new' })).toEqual({ _id: 'new', n: 8, tags: [], s: 'ins' });
+			await expect(col.updateOne({ n: 1 }, { $set: { n: 2 } }, { upsert: true })).rejects.toThrow(/string _id/);
+
+			expect(await col.updateMany({ n: { $lt: 4 } }, { $inc: { n: 100 } })).toEqual({ matchedCount: 3, upsertedId: null });
+			expect(await col.deleteMany({ n: { $gte: 100 } })).toBe(3);
+
+			await col.createIndex({ n: 1, s: 1 }, { unique: true });
+			await col.insertOne({ _id: 'u1', n: 50, tags: [], s: 'a' });
+			await col.insertOne({ _id: 'u2', n: 50, tags: [], s: 'b' });
+			await expect(col.insertOne({ _id: 'u3', n: 50, tags: [], s: 'a' })).rejects.toBeInstanceOf(DuplicateKeyError);
+			await expect(col.insertOne({ _id: 'u1', n: 51, tags: [], s: 'a' })).rejects.toBeInstanceOf(DuplicateKeyError);
+			await expect(col.updateOne({ _id: 'u2' }, { $set: { s: 'a' } })).rejects.toBeInstanceOf(DuplicateKeyError);
+		});
+
+		it('stores blobs whole and replaces them', async () => {
+			expect(await raw.blobs.get('a/b.bin')).toBeNull();
+			await raw.blobs.put('a/b.bin', Uint8Array.from([1, 2, 3]));
+			await raw.blobs.put('a/b.bin', Uint8Array.from([4, 5]));
+			expect(Array.from((await raw.blobs.get('a/b.bin'))!)).toEqual([4, 5]);
+			await raw.blobs.delete('a/b.bin');
+			await raw.blobs.delete('a/b.bin');
+			expect(await raw.blobs.get('a/b.bin')).toBeNull();
+			await expect(raw.blobs.put('../escape', new Uint8Array(1))).rejects.toThrow(/invalid blob name/);
+		});
+	});
+});
