@@ -14,7 +14,7 @@ export default defineConfig({
 	server: { headers: isolationHeaders },
 	preview: { headers: isolationHeaders },
 	optimizeDeps: {
-		include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', 'comlink', 'socket.io-client', 'idb']
+		include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', 'comlink', 'socket.io-client', 'idb']
 	},
 	worker: {
 		format: 'es',

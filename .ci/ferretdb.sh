@@ -70,8 +70,9 @@ start() {
 	local port
 	port="$(free_port)"
 	# setsid: the server outlives this script but can be stopped as one process group.
+	# --debug-addr=-: its metrics listener defaults to a fixed port (8088), so it is switched off.
 	setsid "$BIN" --handler=sqlite --sqlite-url="file:$RUN_DIR/data/" --state-dir="$RUN_DIR/state" \
-		--listen-addr="127.0.0.1:$port" --telemetry=disable --log-level=warn \
+		--listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=warn \
 		>"$RUN_DIR/ferretdb.log" 2>&1 </dev/null &
 	echo $! >"$RUN_DIR/pid"
 	for _ in $(seq 1 150); do

@@ -36,7 +36,7 @@ test('three browsers train three FedAvg rounds of the MNIST MLP; a forged update
 		for (const [key, value] of Object.entries(fields)) await admin.getByTestId(`field-${key}`).fill(value);
 		await admin.getByTestId('field-dataset').selectOption('mnist');
 		await admin.getByTestId('field-model').selectOption('mlp');
-		await admin.getByTestId('create-project').click();
+		await admin.getByTestId('create-project-submit').click();
 		await admin.waitForURL(/\/admin\/projects\/[^/]+$/);
 		const projectId = admin.url().split('/').pop()!;
 		const joinUrl = await admin.getByTestId('project-link').getAttribute('href');

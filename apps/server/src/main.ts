@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openStore } from '@qflare/store';
 import type { RequestHandler } from 'express';
-import { startQflareServer } from './server';
+import { lanOrigins, startQflareServer } from './server';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const port = Number(process.env.PORT ?? 3000);
@@ -19,15 +18,11 @@ if (!existsSync(handlerPath)) {
 const { handler } = (await import(pathToFileURL(handlerPath).href)) as { handler: RequestHandler };
 
 const store = await openStore({ mongodbUri, dataDir });
-const server = await startQflareServer({ store, port, appHandler: handler });
-
-const lanAddresses = Object.values(networkInterfaces())
-	.flat()
-	.filter((a) => a && a.family === 'IPv4' && !a.internal)
-	.map((a) => `http://${a!.address}:${port}`);
+const publicOrigins = process.env.PUBLIC_URL ? [process.env.PUBLIC_URL.replace(/\/+$/, '')] : lanOrigins(port);
+const server = await startQflareServer({ store, port, appHandler: handler, publicOrigins });
 console.log(`[qflare] listening on ${server.url} (store: ${store.backend}${store.backend === 'embedded' ? ` in ${dataDir}` : ''})`);
 console.log(`[qflare] dashboard: ${server.url}/admin`);
-if (lanAddresses.length) console.log(`[qflare] phones on the same network: ${lanAddresses.join(', ')}`);
+if (publicOrigins.length) console.log(`[qflare] phones join at: ${publicOrigins.join(', ')}`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

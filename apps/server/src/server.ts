@@ -1,4 +1,5 @@
 import { createServer, type Server as HttpServer } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { encodedWeightBytes, type ModelName } from '@qflare/protocol';
 import type { Store } from '@qflare/store';
@@ -18,6 +19,8 @@ export interface QflareServerOptions {
 	host?: string;
 	/** SvelteKit's adapter-node handler; null serves only the API and sockets (tests). */
 	appHandler: RequestHandler | null;
+	/** Origins participants should use in join links and QR codes (default: this machine's LAN addresses). */
+	publicOrigins?: string[];
 	log?: (message: string) => void;
 }
 
@@ -53,7 +56,8 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log });
 	participants.bindCoordinator(coordinator);
 
-	app.use('/api/v1', apiRouter({ store, coordinator, shards: new ShardService(), log }));
+	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
+	app.use('/api/v1', apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), log }));
 	if (options.appHandler) app.use(options.appHandler);
 
 	await store.devices.markAllOffline();
@@ -76,4 +80,12 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 			await new Promise<void>((resolve) => http.close(() => resolve()));
 		}
 	};
+}
+
+/** http://<address>:<port> for each external IPv4 interface: what a phone on the same network can open. */
+export function lanOrigins(port: number): string[] {
+	return Object.values(networkInterfaces())
+		.flat()
+		.filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+		.map((a) => `http://${a!.address}:${port}`);
 }

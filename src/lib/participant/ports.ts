@@ -1,7 +1,6 @@
 // The small interfaces ParticipantSession talks through, so the protocol logic runs the same in
 // a browser tab, a headless Node participant and a unit test with fakes.
 import type {
-	Ack,
 	BackendName,
 	LabelledSet,
 	ModelName,
@@ -12,16 +11,17 @@ import type {
 } from '@qflare/protocol';
 import type { DeviceKeypair } from '@qflare/pq';
 
-/** Client events the server answers with an ack. */
+type AckOf<F> = F extends (req: never, ack: infer A) => void ? A : never;
+type ArgOf<A> = A extends (reply: infer R) => void ? R : never;
+
+/** Client events the server answers with an ack (those whose handler takes two arguments). */
 export type AckEvent = {
-	[E in keyof ParticipantClientEvents]: Parameters<ParticipantClientEvents[E]> extends [unknown, Ack<unknown>]
-		? E
-		: never;
+	[E in keyof ParticipantClientEvents]: Parameters<ParticipantClientEvents[E]> extends [unknown, unknown] ? E : never;
 }[keyof ParticipantClientEvents];
 
 export type RequestOf<E extends keyof ParticipantClientEvents> = Parameters<ParticipantClientEvents[E]>[0];
 /** The ack's argument: the success reply or an ErrorReply. */
-export type ReplyOf<E extends AckEvent> = Parameters<Parameters<ParticipantClientEvents[E]>[1]>[0];
+export type ReplyOf<E extends AckEvent> = ArgOf<AckOf<ParticipantClientEvents[E]>>;
 
 export interface ConnectionHandlers {
 	connect(): void;
@@ -68,13 +68,16 @@ export interface Calibration {
 	reason: string;
 }
 
+/** The round's hyperparameters plus its seed, which fixes the local shuffle. */
+export type LocalHyperparams = TrainingHyperparams & { seed: number };
+
 export interface SessionTrainer {
 	/** Builds the model and picks the fastest working backend. */
 	init(model: ModelName, batchSize: number, seed: number): Promise<Calibration>;
 	train(
 		globalWeights: Float32Array,
 		data: LabelledSet,
-		hyperparams: TrainingHyperparams,
+		hyperparams: LocalHyperparams,
 		onProgress: (progress: LocalProgress) => void
 	): Promise<LocalTrainResult>;
 }

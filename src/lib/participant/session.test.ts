@@ -8,7 +8,6 @@ import {
 	type LoginReply,
 	type ParticipantServerEvents,
 	type RoundTask,
-	type TrainingHyperparams,
 	type TrainingProgress,
 	type UpdateEnvelope
 } from '@qflare/protocol';
@@ -27,6 +26,7 @@ import type {
 	AckEvent,
 	Calibration,
 	ConnectionHandlers,
+	LocalHyperparams,
 	LocalProgress,
 	LocalTrainResult,
 	ParticipantSocket,
@@ -93,6 +93,7 @@ class FakeSocket implements ParticipantSocket {
 class FakeTrainer implements SessionTrainer {
 	inits = 0;
 	trained: Float32Array[] = [];
+	seeds: number[] = [];
 	async init(): Promise<Calibration> {
 		this.inits++;
 		return { backend: 'wasm', reason: 'wasm 7 ms/step beat cpu 28 ms/step' };
@@ -100,10 +101,11 @@ class FakeTrainer implements SessionTrainer {
 	async train(
 		globalWeights: Float32Array,
 		data: LabelledSet,
-		hyperparams: TrainingHyperparams,
+		hyperparams: LocalHyperparams,
 		onProgress: (p: LocalProgress) => void
 	): Promise<LocalTrainResult> {
 		this.trained.push(globalWeights);
+		this.seeds.push(hyperparams.seed);
 		const batches = Math.ceil(data.count / hyperparams.batchSize);
 		for (let epoch = 1; epoch <= hyperparams.localEpochs; epoch++) {
 			for (let batch = 1; batch <= batches; batch++) onProgress({ epoch, epochs: hyperparams.localEpochs, batch, batches, loss: 1 / batch });
@@ -273,6 +275,7 @@ describe('ParticipantSession', () => {
 		await until(() => h.session.snapshot.upload === 'accepted', 'the update to be accepted');
 
 		expect(Array.from(h.trainer.trained[0])).toEqual([0.5, -1, 2, 0.25]);
+		expect(h.trainer.seeds).toEqual([9]);
 		const [update] = h.socket.sent('round:update') as UpdateEnvelope[];
 		const payload = new Uint8Array(update.payload as ArrayBuffer);
 		expect(update.payloadSha256).toBe(sha256Hex(payload));

@@ -437,7 +437,7 @@ export class ParticipantSession {
 		const bytes = task.weights instanceof Uint8Array ? task.weights : new Uint8Array(task.weights);
 		const global = decodeWeights(bytes).values;
 		this.throttle.reset();
-		const result = await this.opts.trainer.train(global, data, task.hyperparams, (progress) => {
+		const result = await this.opts.trainer.train(global, data, { ...task.hyperparams, seed: task.seed }, (progress) => {
 			if (!this.throttle.accept(progress)) return;
 			this.update({ progress });
 			if (this.authenticated) this.opts.socket.notify('round:progress', { roundId, ...progress });

@@ -31,7 +31,8 @@ export class SocketIoParticipantSocket implements ParticipantSocket {
 	}
 
 	on<E extends keyof ParticipantServerEvents>(event: E, handler: ParticipantServerEvents[E]): void {
-		this.socket.on(event, handler as (...args: unknown[]) => void);
+		// eslint-disable-next-line @typescript-eslint/no-explicit-any -- socket.io's untyped listener signature
+		this.socket.on(event as string, handler as (...args: any[]) => void);
 	}
 
 	request<E extends AckEvent>(event: E, payload: RequestOf<E>, timeoutMs: number): Promise<ReplyOf<E>> {

@@ -19,6 +19,8 @@ const STATUS: Partial<Record<Code, number>> = {
 };
 
 interface ApiDeps {
+	/** Origins phones can reach this server at (PUBLIC_URL, else its LAN addresses). */
+	publicOrigins: string[];
 	store: Store;
 	coordinator: RoundCoordinator;
 	shards: ShardService;
@@ -28,7 +30,7 @@ interface ApiDeps {
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 
 /** REST API under /api/v1; bodies are parsed with the protocol schemas, errors carry a code. */
-export function apiRouter({ store, coordinator, shards, log }: ApiDeps): express.Router {
+export function apiRouter({ publicOrigins, store, coordinator, shards, log }: ApiDeps): express.Router {
 	const router = express.Router();
 	router.use(express.json({ limit: '64kb' }));
 
@@ -44,6 +46,10 @@ export function apiRouter({ store, coordinator, shards, log }: ApiDeps): express
 
 	router.get('/openapi.json', (_req, res) => {
 		res.json(openApiDocument);
+	});
+
+	router.get('/server-info', (_req, res) => {
+		res.json({ publicOrigins, store: store.backend });
 	});
 
 	router.get(

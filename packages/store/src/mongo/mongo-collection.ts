@@ -69,8 +69,8 @@ export class MongoCollection<T extends StoredDoc & Document> implements Collecti
 	}
 
 	updateOne(filter: Filter<T>, update: Update<T>, options: UpdateOptions = {}): Promise<UpdateResult> {
-		if (options.upsert) assertUpsertId(this.name, filter);
 		return this.guard(async () => {
+			if (options.upsert) assertUpsertId(this.name, filter);
 			const res = await this.col.updateOne(asFilter(filter), asUpdate(update), { upsert: options.upsert === true });
 			return {
 				matchedCount: res.matchedCount,
@@ -87,14 +87,13 @@ export class MongoCollection<T extends StoredDoc & Document> implements Collecti
 	}
 
 	findOneAndUpdate(filter: Filter<T>, update: Update<T>, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
-		if (options.upsert) assertUpsertId(this.name, filter);
-		return this.guard(
-			async () =>
-				(await this.col.findOneAndUpdate(asFilter(filter), asUpdate(update), {
-					upsert: options.upsert === true,
-					returnDocument: 'after'
-				})) as T | null
-		);
+		return this.guard(async () => {
+			if (options.upsert) assertUpsertId(this.name, filter);
+			return (await this.col.findOneAndUpdate(asFilter(filter), asUpdate(update), {
+				upsert: options.upsert === true,
+				returnDocument: 'after'
+			})) as T | null;
+		});
 	}
 
 	async deleteMany(filter: Filter<T>): Promise<number> {

@@ -4,7 +4,7 @@ import { definedOnly, type Clock } from '../docs';
 import { DuplicateKeyError } from '../errors';
 import type { CollectionPort, Filter } from '../port';
 
-/** Identity fields are required; the rest default on first registration and are kept after. */
+/** Identity fields are required; the rest default on first registration; given fields overwrite later. */
 export type DeviceUpsert = Pick<Device, 'id' | 'projectId' | 'publicKey' | 'kind'> &
 	Partial<Omit<Device, 'id' | 'projectId' | 'publicKey' | 'kind'>>;
 
@@ -43,8 +43,7 @@ export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): 
 		async upsert(device) {
 			const now = clock().toISOString();
 			const { id, ...given } = device;
-			const $set = definedOnly({ ...given, deviceId: id });
-			const defaults: Omit<DeviceDoc, '_id' | 'deviceId' | 'projectId' | 'publicKey' | 'kind'> = {
+			const fresh: DeviceDoc = {
 				online: false,
 				backend: null,
 				backendReason: null,
@@ -52,17 +51,26 @@ export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): 
 				shardIndex: 0,
 				userAgent: '',
 				registeredAt: now,
-				lastSeen: now
+				lastSeen: now,
+				...definedOnly(given),
+				projectId: device.projectId,
+				publicKey: device.publicKey,
+				kind: device.kind,
+				_id: key(device.projectId, id),
+				deviceId: id
 			};
-			// MongoDB refuses a field in both $set and $setOnInsert, so defaults cover only what was not given.
-			const $setOnInsert = Object.fromEntries(Object.entries(defaults).filter(([k]) => !(k in $set)));
-			const run = () => col.findOneAndUpdate({ _id: key(device.projectId, id) }, { $set, $setOnInsert }, { upsert: true });
-			// Two racing upserts can both miss and both insert; the loser's retry finds the winner's document.
-			const doc = await run().catch((err: unknown) => {
-				if (err instanceof DuplicateKeyError) return run();
-				throw err;
-			});
-			if (!doc) throw new Error('device upsert returned no document');
+			// Insert first, update on a clash, rather than one upsert with $setOnInsert: an
+			// insert is atomic on every backend, and FerretDB drops null and [] values from
+			// $setOnInsert. The (projectId, deviceId) key decides which path runs.
+			try {
+				await col.insertOne(fresh);
+				return toDevice(fresh);
+			} catch (err) {
+				if (!(err instanceof DuplicateKeyError)) throw err;
+			}
+			const { registeredAt: _keep, ...changes } = definedOnly(given);
+			const doc = await col.findOneAndUpdate({ _id: fresh._id }, { $set: changes });
+			if (!doc) throw new Error(`device ${device.projectId}:${id} vanished during upsert`);
 			return toDevice(doc);
 		},
 		async update(projectId, id, patch) {
