@@ -33,3 +33,10 @@ function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {
 
 /** GET /api/v1/projects/:id/shard?device=ID */
 export const ShardQuery = z.object({ device: z.string().min(1).max(64) });
+
+/** GET /api/v1/server-info */
+export interface ServerInfo {
+	/** Origins that phones can reach this server at; empty when none is known. */
+	publicOrigins: string[];
+	store: 'embedded' | 'mongodb';
+}

@@ -5,7 +5,8 @@ import {
 	type ErrorReply,
 	type ModelRecord,
 	type Project,
-	type Round
+	type Round,
+	type ServerInfo
 } from '@qflare/protocol';
 
 /** An HTTP error with the server's error code when it sent one. */
@@ -51,6 +52,7 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
 const project = (id: string) => `/projects/${encodeURIComponent(id)}`;
 
 export const api = {
+	serverInfo: () => call<ServerInfo>('/server-info'),
 	listProjects: () => call<Project[]>('/projects'),
 	createProject: (body: CreateProjectBody) => call<Project>('/projects', { method: 'POST', body: JSON.stringify(body) }),
 	getProject: (id: string) => call<Project>(project(id)),
