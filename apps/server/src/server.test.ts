@@ -13,6 +13,7 @@ import {
 } from '@qflare/protocol';
 import { openStore, type Store } from '@qflare/store';
 import { io, type Socket } from 'socket.io-client';
+import { epsilonAfterRounds } from '@qflare/fl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startQflareServer, type QflareServer } from './server';
 
@@ -165,5 +166,88 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(project2).toMatchObject({ status: 'completed', modelVersion: 1 });
 		for (const p of [a, b, m, n]) p.socket.close();
 		expect((await fetch(`${server.url}/health`)).ok).toBe(true);
+	});
+
+	async function runOneRound(
+		config: Record<string, unknown>,
+		plan: (tasks: RoundTask[], clients: ScriptedParticipant[], length: number) => Promise<void>,
+		clientCount: number
+	): Promise<{ project: Project; round: Round; global: Float32Array; v1: Float32Array }> {
+		const { json: project, status } = await api<Project>('POST', '/projects', { name: 'strategy', rounds: 1, roundTimeoutSec: 60, ...config });
+		expect(status).toBe(201);
+		const clients = Array.from({ length: clientCount }, () => new ScriptedParticipant(server.url));
+		for (const c of clients) await c.login(project.id);
+		await api('POST', `/projects/${project.id}/start`);
+		const tasks = await Promise.all(clients.map((c) => c.task));
+		const global = decodeWeights(new Uint8Array(tasks[0].weights as ArrayBuffer)).values;
+		await plan(tasks, clients, global.length);
+		let round: Round | undefined;
+		for (const stop = Date.now() + 30_000; Date.now() < stop; await new Promise((r) => setTimeout(r, 100))) {
+			round = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
+			if (round.status === 'committed' || round.status === 'failed') break;
+		}
+		for (const c of clients) c.socket.close();
+		const v1 = new Float32Array(await (await fetch(`${server.url}/api/v1/projects/${project.id}/models/1/weights.bin`)).arrayBuffer());
+		return { project, round: round!, global, v1 };
+	}
+
+	it('aggregates with the coordinate-wise median, which a client scaled by 1e3 does not move', async () => {
+		const { round, global, v1 } = await runOneRound(
+			{ strategy: { name: 'median' }, minParticipants: 4, shardCount: 4 },
+			async (tasks, clients, length) => {
+				const values = [0.01, 0.02, 0.03, 1000];
+				for (let i = 0; i < 4; i++) {
+					expect(await clients[i].send(clients[i].envelope(tasks[i], new Float32Array(length).fill(values[i]), 100))).toMatchObject({ ok: true });
+				}
+			},
+			4
+		);
+		expect(round.status).toBe('committed');
+		for (const i of [0, 5, 199_209]) expect(v1[i]).toBeCloseTo(global[i] + 0.025, 6);
+	});
+
+	it('rejects an update above the norm bound with NORM_TOO_LARGE and lowers that device\'s trust', async () => {
+		let attackerId = '';
+		const { project, round } = await runOneRound(
+			{ minParticipants: 2, shardCount: 3, screening: { maxUpdateNorm: 10, normPolicy: 'reject' } },
+			async (tasks, clients, length) => {
+				attackerId = clients[2].deviceId;
+				expect(await clients[2].send(clients[2].envelope(tasks[2], new Float32Array(length).fill(1), 100))).toMatchObject({
+					ok: false,
+					code: 'NORM_TOO_LARGE'
+				});
+				for (let i = 0; i < 2; i++) {
+					expect(await clients[i].send(clients[i].envelope(tasks[i], new Float32Array(length).fill(0.001 * (i + 1)), 100))).toMatchObject({ ok: true });
+				}
+			},
+			3
+		);
+		expect(round.status).toBe('committed');
+		expect(round.accepted).not.toContain(attackerId);
+		const devices = await store.devices.listByProject(project.id);
+		const attacker = devices.find((d) => d.id === attackerId)!;
+		const honest = devices.find((d) => d.id !== attackerId)!;
+		expect(attacker.trust).toMatchObject({ accepted: 0, rejected: 1 });
+		expect(honest.trust).toMatchObject({ accepted: 1, rejected: 0 });
+		expect(attacker.trust.score).toBeLessThan(honest.trust.score);
+	});
+
+	it('records the privacy spent by a DP-FedAvg round with the RDP accountant', async () => {
+		const { round, global, v1 } = await runOneRound(
+			{ minParticipants: 2, shardCount: 2, strategy: { name: 'dp-fedavg', clipNorm: 1, noiseMultiplier: 1.1 } },
+			async (tasks, clients, length) => {
+				for (let i = 0; i < 2; i++) {
+					expect(await clients[i].send(clients[i].envelope(tasks[i], new Float32Array(length).fill(0.0001 * (i + 1)), 100))).toMatchObject({ ok: true });
+				}
+			},
+			2
+		);
+		expect(round.status).toBe('committed');
+		const expected = epsilonAfterRounds([1], 1.1, 1e-5).epsilon;
+		expect(round.privacy).toEqual({ epsilon: expected, delta: 1e-5, noiseMultiplier: 1.1, sampleRate: 1 });
+		// Gaussian noise of std z*C/n = 0.55 per coordinate lands on the model.
+		let moved = 0;
+		for (let i = 0; i < 1000; i++) moved += Math.abs(v1[i] - global[i]);
+		expect(moved / 1000).toBeGreaterThan(0.2);
 	});
 });

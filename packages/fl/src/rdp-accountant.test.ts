@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RDP_ORDERS, computeRdp, epsilonFromRdp, logErfc } from './rdp-accountant';
+import { DEFAULT_RDP_ORDERS, computeRdp, epsilonAfterRounds, epsilonFromRdp, logErfc } from './rdp-accountant';
 
 describe('computeRdp', () => {
 	it('without subsampling (q = 1) is alpha / (2 sigma^2) per step, exactly', () => {
@@ -66,5 +66,23 @@ describe('logErfc', () => {
 		expect(logErfc(10)).toBeCloseTo(Math.log(2.088487583762545e-45), 10);
 		// erfc(30) ~ 2.56e-393 is below the double range; its log is still finite.
 		expect(logErfc(30)).toBeCloseTo(-903.9741171106, 6);
+	});
+});
+
+describe('epsilonAfterRounds', () => {
+	it('equals the accountant over T steps when every round has the same rate', () => {
+		const orders = DEFAULT_RDP_ORDERS;
+		const expected = epsilonFromRdp(orders, computeRdp(0.1, 1.1, 30, orders), 1e-5);
+		const composed = epsilonAfterRounds(new Array(30).fill(0.1), 1.1, 1e-5);
+		expect(composed.epsilon).toBeCloseTo(expected.epsilon, 9);
+		expect(composed.order).toBe(expected.order);
+	});
+
+	it('grows with every round and with the sampling rate', () => {
+		const a = epsilonAfterRounds([0.1, 0.1], 1.1, 1e-5).epsilon;
+		const b = epsilonAfterRounds([0.1, 0.1, 0.1], 1.1, 1e-5).epsilon;
+		const c = epsilonAfterRounds([0.1, 0.1, 0.5], 1.1, 1e-5).epsilon;
+		expect(b).toBeGreaterThan(a);
+		expect(c).toBeGreaterThan(b);
 	});
 });

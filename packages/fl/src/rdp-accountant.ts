@@ -164,3 +164,21 @@ export function epsilonFromRdp(
 	}
 	return { epsilon: Math.max(0, best.epsilon), order: best.order };
 }
+
+/**
+ * Privacy spent by a run of sampled Gaussian rounds whose sampling rate may differ per round:
+ * RDP composes by addition at each order, then converts once.
+ */
+export function epsilonAfterRounds(
+	sampleRates: readonly number[],
+	noiseMultiplier: number,
+	delta: number,
+	orders: readonly number[] = DEFAULT_RDP_ORDERS
+): { epsilon: number; order: number } {
+	const total = new Array<number>(orders.length).fill(0);
+	for (const q of sampleRates) {
+		const rdp = computeRdp(q, noiseMultiplier, 1, orders);
+		for (let i = 0; i < total.length; i++) total[i] += rdp[i];
+	}
+	return epsilonFromRdp(orders, total, delta);
+}

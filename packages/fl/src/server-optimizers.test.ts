@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createStrategy, type StrategyConfig } from './strategy';
-import type { ServerOptimizerState } from './server-optimizers';
+import { decodeServerOptimizerState, encodeServerOptimizerState, type ServerOptimizerState } from './server-optimizers';
 
 const f32 = (...xs: number[]) => Float32Array.from(xs);
 
@@ -102,5 +102,21 @@ describe('server optimiser state checks', () => {
 		const r = round({ name: 'fedadam', ...adaptive }, f32(0, 0), [f32(1, 1)]);
 		expect(() => createStrategy({ name: 'fedyogi', ...adaptive }, 2, r.state)).toThrow(/fedadam/);
 		expect(() => createStrategy({ name: 'fedadam', ...adaptive }, 3, r.state)).toThrow(/length/);
+	});
+});
+
+describe('server optimiser state bytes', () => {
+	it('round-trips every field exactly and rejects truncated input', () => {
+		const state = { optimizer: 'fedyogi' as const, round: 7, m: new Float32Array([0.5, -1.25, 3]), v: new Float32Array([1e-6, 2, 0.125]) };
+		const bytes = encodeServerOptimizerState(state);
+		expect(bytes.byteLength).toBe(12 + 24);
+		const back = decodeServerOptimizerState(bytes);
+		expect(back.optimizer).toBe('fedyogi');
+		expect(back.round).toBe(7);
+		expect(Array.from(back.m)).toEqual([0.5, -1.25, 3]);
+		expect(Array.from(back.v!)).toEqual(Array.from(state.v));
+		const momentum = decodeServerOptimizerState(encodeServerOptimizerState({ optimizer: 'fedavgm', round: 1, m: new Float32Array([2]), v: null }));
+		expect(momentum.v).toBeNull();
+		expect(() => decodeServerOptimizerState(bytes.subarray(0, 20))).toThrow(/wrong length/);
 	});
 });

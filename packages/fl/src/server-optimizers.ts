@@ -82,3 +82,40 @@ export function applyServerOptimizer(
 	}
 	return { global: out, state: next };
 }
+
+const OPTIMIZER_CODES: ServerOptimizerName[] = ['fedavgm', 'fedadagrad', 'fedadam', 'fedyogi'];
+const STATE_HEADER_BYTES = 12;
+
+/**
+ * Bytes of a state for storage beside the model it produced:
+ * u8 optimizer, u8 has-v, u16 reserved, u32 round, u32 length, m (f32 LE), then v (f32 LE) if any.
+ */
+export function encodeServerOptimizerState(state: ServerOptimizerState): Uint8Array {
+	const n = state.m.length;
+	const out = new Uint8Array(STATE_HEADER_BYTES + n * 4 * (state.v ? 2 : 1));
+	const view = new DataView(out.buffer);
+	view.setUint8(0, OPTIMIZER_CODES.indexOf(state.optimizer));
+	view.setUint8(1, state.v ? 1 : 0);
+	view.setUint32(4, state.round, true);
+	view.setUint32(8, n, true);
+	new Float32Array(out.buffer, STATE_HEADER_BYTES, n).set(state.m);
+	if (state.v) new Float32Array(out.buffer, STATE_HEADER_BYTES + n * 4, n).set(state.v);
+	return out;
+}
+
+export function decodeServerOptimizerState(bytes: Uint8Array): ServerOptimizerState {
+	if (bytes.byteLength < STATE_HEADER_BYTES) throw new Error('server optimiser state: too short');
+	const copy = bytes.slice();
+	const view = new DataView(copy.buffer);
+	const optimizer = OPTIMIZER_CODES[view.getUint8(0)];
+	const hasV = view.getUint8(1) === 1;
+	const n = view.getUint32(8, true);
+	if (!optimizer) throw new Error(`server optimiser state: unknown optimizer code ${view.getUint8(0)}`);
+	if (copy.byteLength !== STATE_HEADER_BYTES + n * 4 * (hasV ? 2 : 1)) throw new Error('server optimiser state: wrong length');
+	return {
+		optimizer,
+		round: view.getUint32(4, true),
+		m: new Float32Array(copy.buffer, STATE_HEADER_BYTES, n),
+		v: hasV ? new Float32Array(copy.buffer, STATE_HEADER_BYTES + n * 4, n) : null
+	};
+}

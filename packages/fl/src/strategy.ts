@@ -1,5 +1,6 @@
 // One interface over every aggregation rule, so the round coordinator holds a strategy without
 // knowing which. Streaming strategies fold updates as they arrive; robust ones keep them.
+import type { StrategyConfigInput } from '@qflare/protocol';
 import { DpFedAvgAccumulator, createSecureGaussian, type GaussianSource } from './dp';
 import { FedAvgAccumulator, applyDelta } from './fedavg';
 import { FedNovaAccumulator } from './fednova';
@@ -16,24 +17,13 @@ import {
 /** Defaults Reddi et al. 2021 use throughout their experiments (beta1, beta2, tau = 1e-3). */
 export const SERVER_OPTIMIZER_DEFAULTS = { beta1: 0.9, beta2: 0.99, tau: 1e-3, momentum: 0.9 } as const;
 
-export type StrategyConfig =
-	| { name: 'fedavg' }
-	| { name: 'fednova' }
-	/** m = momentum * m + delta; w += serverLearningRate * m. */
-	| { name: 'fedavgm'; serverLearningRate: number; momentum?: number }
-	| { name: 'fedadagrad'; serverLearningRate: number; beta1?: number; tau?: number }
-	| { name: 'fedadam'; serverLearningRate: number; beta1?: number; beta2?: number; tau?: number }
-	| { name: 'fedyogi'; serverLearningRate: number; beta1?: number; beta2?: number; tau?: number }
-	| { name: 'median' }
-	/** trimFraction: share trimmed from each side per coordinate, in [0, 0.5). */
-	| { name: 'trimmed-mean'; trimFraction: number }
-	/** byzantine: f, the attackers tolerated. */
-	| { name: 'krum'; byzantine: number }
-	/** selected: m, how many lowest-score updates are averaged. */
-	| { name: 'multi-krum'; byzantine: number; selected: number }
-	/** alpha: weight of the sample share against the validation-accuracy share. */
-	| { name: 'perffedavg'; alpha: number }
-	| { name: 'dp-fedavg'; clipNorm: number; noiseMultiplier: number; expectedClients?: number };
+/**
+ * The protocol's strategy config as a client writes it (defaults not yet applied); the wire
+ * schema lives in @qflare/protocol. dp-fedavg may also name the clients expected per round,
+ * the denominator McMahan et al. 2018 use.
+ */
+export type StrategyConfig = WithExpectedClients<StrategyConfigInput>;
+type WithExpectedClients<C> = C extends { name: 'dp-fedavg' } ? C & { expectedClients?: number } : C;
 
 export type StrategyName = StrategyConfig['name'];
 

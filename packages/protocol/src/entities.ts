@@ -17,9 +17,78 @@ export type RoundStatus = z.infer<typeof RoundStatus>;
 export const TrainingHyperparams = z.object({
 	localEpochs: z.number().int().min(1).max(100),
 	batchSize: z.number().int().min(1).max(4096),
-	learningRate: z.number().positive().max(10)
+	learningRate: z.number().positive().max(10),
+	/** FedProx: mu/2 * ||w - w_global||^2 added to the local loss; 0 turns it off. */
+	proximalMu: z.number().min(0).max(100)
 });
 export type TrainingHyperparams = z.infer<typeof TrainingHyperparams>;
+
+/** What a participant needs to train one round, beyond the weights. */
+export interface ClientTrainingPlan extends TrainingHyperparams {
+	/** DP-FedAvg: the client clips its delta to this L2 norm before sending; null = no clipping. */
+	clipNorm: number | null;
+	/** PerfFedAvg: share of the local shard held out to report validation accuracy; 0 = none. */
+	validationFraction: number;
+}
+
+const positive = z.number().positive().finite();
+const unitInterval = z.number().gt(0).lt(1);
+
+/** Server-side aggregation rule and its hyperparameters (Reddi et al. 2021 defaults where they apply). */
+export const StrategyConfig = z.discriminatedUnion('name', [
+	z.object({ name: z.literal('fedavg') }),
+	z.object({ name: z.literal('fednova') }),
+	z.object({ name: z.literal('fedavgm'), serverLearningRate: positive, momentum: z.number().min(0).lt(1).default(0.9) }),
+	z.object({ name: z.literal('fedadagrad'), serverLearningRate: positive, beta1: z.number().min(0).lt(1).default(0.9), tau: positive.default(1e-3) }),
+	z.object({
+		name: z.literal('fedadam'),
+		serverLearningRate: positive,
+		beta1: z.number().min(0).lt(1).default(0.9),
+		beta2: unitInterval.default(0.99),
+		tau: positive.default(1e-3)
+	}),
+	z.object({
+		name: z.literal('fedyogi'),
+		serverLearningRate: positive,
+		beta1: z.number().min(0).lt(1).default(0.9),
+		beta2: unitInterval.default(0.99),
+		tau: positive.default(1e-3)
+	}),
+	z.object({ name: z.literal('median') }),
+	z.object({ name: z.literal('trimmed-mean'), trimFraction: z.number().min(0).lt(0.5) }),
+	z.object({ name: z.literal('krum'), byzantine: z.number().int().min(0) }),
+	z.object({ name: z.literal('multi-krum'), byzantine: z.number().int().min(0), selected: z.number().int().min(1) }),
+	z.object({ name: z.literal('perffedavg'), alpha: z.number().min(0).max(1) }),
+	z.object({
+		name: z.literal('dp-fedavg'),
+		clipNorm: positive,
+		noiseMultiplier: z.number().min(0).finite(),
+		delta: unitInterval.default(1e-5),
+		/** Stop the project before a round would push epsilon past this; null = no limit. */
+		targetEpsilon: positive.nullable().default(null)
+	})
+]);
+export type StrategyConfig = z.infer<typeof StrategyConfig>;
+export type StrategyConfigInput = z.input<typeof StrategyConfig>;
+export type StrategyName = StrategyConfig['name'];
+
+/** Strategies that keep every update of a round: memory O(participants x model). */
+export const STRATEGIES_KEEPING_UPDATES: readonly StrategyName[] = ['median', 'trimmed-mean', 'krum', 'multi-krum'];
+
+/** `iid` or `dirichlet:ALPHA` (label skew, ALPHA > 0; smaller is more skewed). */
+export const PartitionSpec = z
+	.string()
+	.regex(/^(iid|dirichlet:\d*\.?\d+(e-?\d+)?)$/, 'partition must be "iid" or "dirichlet:ALPHA"')
+	.refine((s) => s === 'iid' || Number(s.slice('dirichlet:'.length)) > 0, 'Dirichlet alpha must be > 0');
+export type PartitionSpec = z.infer<typeof PartitionSpec>;
+
+export const UpdateScreening = z.object({
+	/** Bound on the L2 norm of an update's delta; null = no bound. */
+	maxUpdateNorm: positive.nullable(),
+	/** What happens to an update above the bound. */
+	normPolicy: z.enum(['reject', 'clip'])
+});
+export type UpdateScreening = z.infer<typeof UpdateScreening>;
 
 /** What a coordinator fills in to create a project (HTTP body of POST /api/v1/projects). */
 export const ProjectConfig = TrainingHyperparams.extend({
@@ -32,6 +101,11 @@ export const ProjectConfig = TrainingHyperparams.extend({
 	shardCount: z.number().int().min(1).max(100_000),
 	/** Seconds a round waits for updates before it aggregates what it has (or fails). */
 	roundTimeoutSec: z.number().int().min(5).max(86_400),
+	/** Share of the ready devices selected each round (at least minParticipants). */
+	fraction: z.number().gt(0).max(1),
+	partition: PartitionSpec,
+	strategy: StrategyConfig,
+	screening: UpdateScreening,
 	/** Seed for the initial model and the data split. */
 	seed: z.number().int().min(0).max(2 ** 31 - 1)
 });
@@ -51,6 +125,15 @@ export interface Project extends ProjectConfig {
 export const BackendName = z.enum(['webgpu', 'webgl', 'wasm', 'cpu']);
 export type BackendName = z.infer<typeof BackendName>;
 
+export interface DeviceTrust {
+	accepted: number;
+	rejected: number;
+	/** Running mean of the relative distance of accepted deltas to the previous round's aggregate. */
+	meanDistance: number;
+	/** In [0, 1]: higher is more trusted. */
+	score: number;
+}
+
 export interface Device {
 	/** Hex SHA-256 of the device's ML-DSA public key (first 32 hex chars). */
 	id: string;
@@ -63,6 +146,9 @@ export interface Device {
 	backendReason: string | null;
 	samples: number;
 	shardIndex: number;
+	/** Label counts of the demo shard the device was given; null until it fetched one. */
+	labelHistogram: number[] | null;
+	trust: DeviceTrust;
 	userAgent: string;
 	registeredAt: string;
 	lastSeen: string;
@@ -74,6 +160,15 @@ export interface RoundMetrics {
 	/** Sample-weighted mean of the participants' local training loss. */
 	trainLoss: number | null;
 	trainAccuracy: number | null;
+}
+
+export interface RoundPrivacy {
+	/** Cumulative (epsilon, delta) of the whole run up to and including this round (RDP accountant). */
+	epsilon: number;
+	delta: number;
+	noiseMultiplier: number;
+	/** Share of the project's devices sampled this round. */
+	sampleRate: number;
 }
 
 export interface Round {
@@ -92,6 +187,8 @@ export interface Round {
 	/** When training ends; equals startedAt while the round is open. */
 	deadline: string;
 	metrics: RoundMetrics;
+	/** Privacy spent after this round (DP-FedAvg only). */
+	privacy: RoundPrivacy | null;
 	failureReason: string | null;
 	startedAt: string;
 	updatedAt: string;

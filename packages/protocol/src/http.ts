@@ -14,7 +14,12 @@ export const PROJECT_DEFAULTS: Omit<ProjectConfig, 'name'> = {
 	batchSize: 10,
 	learningRate: 0.1,
 	roundTimeoutSec: 120,
-	seed: 1
+	seed: 1,
+	fraction: 1,
+	partition: 'iid',
+	proximalMu: 0,
+	strategy: { name: 'fedavg' },
+	screening: { maxUpdateNorm: null, normPolicy: 'reject' }
 };
 
 /** POST /api/v1/projects: omitted fields take PROJECT_DEFAULTS. */

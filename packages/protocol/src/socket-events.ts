@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BinaryPayload } from './binary';
-import { BackendName, ModelName, RoundStatus, TrainingHyperparams } from './entities';
-import type { Device, ModelRecord, Project, Round, RoundMetrics } from './entities';
+import { BackendName, ModelName, RoundStatus } from './entities';
+import type { ClientTrainingPlan, Device, ModelRecord, Project, Round, RoundMetrics } from './entities';
 import type { ErrorReply } from './errors';
 
 /** Namespaces on the one Socket.IO server. */
@@ -85,6 +85,8 @@ export const UpdateEnvelope = z.object({
 	trainLoss: z.number().finite(),
 	trainAccuracy: z.number().min(0).max(1),
 	trainMs: z.number().min(0),
+	/** Accuracy on the client's local hold-out (PerfFedAvg). */
+	valAccuracy: z.number().min(0).max(1).optional(),
 	payloadSha256: Hex64,
 	/** Base64 ML-DSA-65 signature over updateMessage(roundId, modelVersion, payloadSha256). */
 	signature: z.string().max(16_384),
@@ -105,7 +107,7 @@ export interface RoundTask {
 	roundNumber: number;
 	modelVersion: number;
 	model: ModelName;
-	hyperparams: TrainingHyperparams;
+	hyperparams: ClientTrainingPlan;
 	deadline: string;
 	seed: number;
 	/** Global weights in the weight codec's format. */

@@ -9,7 +9,7 @@ export type DeviceDoc = Omit<Device, 'id'> & { _id: string; deviceId: string };
 export type RoundDoc = Stored<Round>;
 export type UpdateDoc = Stored<UpdateRecord>;
 /** `blob` names the weights in the BlobStore; it never leaves the store. */
-export type ModelDoc = Stored<ModelRecord> & { blob: string };
+export type ModelDoc = Stored<ModelRecord> & { blob: string; stateBlob?: string };
 /** `seq` orders events written within the same millisecond. */
 export type EventDoc = Stored<EventRecord> & { seq: number };
 

@@ -1,4 +1,4 @@
-import type { ProjectConfig } from '@qflare/protocol';
+import { PROJECT_DEFAULTS, type ProjectConfig } from '@qflare/protocol';
 import { MongoClient } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +23,7 @@ console.log(
 );
 
 const config: ProjectConfig = {
+	...PROJECT_DEFAULTS,
 	name: 'mnist demo',
 	dataset: 'mnist',
 	model: 'mlp',

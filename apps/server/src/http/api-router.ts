@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CreateProjectBody, ErrorCode, ProtocolError, ShardQuery, type ErrorCode as Code, type Project } from '@qflare/protocol';
+import { validateStrategyConfig } from '@qflare/fl';
 import type { Store } from '@qflare/store';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ShardService } from '../data/shard-service';
@@ -61,6 +62,9 @@ export function apiRouter({ publicOrigins, store, coordinator, shards, log }: Ap
 		'/projects',
 		route(async (req, res) => {
 			const config = CreateProjectBody.parse(req.body);
+			// Some hyperparameters are only valid together with others (Krum needs n > 2f + 2).
+			const problems = validateStrategyConfig(config.strategy, { clients: config.minParticipants });
+			if (problems.length > 0) throw new ProtocolError(ErrorCode.SchemaInvalid, `strategy: ${problems.join('; ')}`);
 			// Short ids keep the participant URL and its QR code small.
 			const created = await store.projects.create(config, { id: randomUUID().slice(0, 8) });
 			await store.events.append({ projectId: created.id, type: 'project.created', message: `project "${created.name}" created`, data: {} });
@@ -108,7 +112,10 @@ export function apiRouter({ publicOrigins, store, coordinator, shards, log }: Ap
 			const { device: deviceId } = ShardQuery.parse(req.query);
 			const device = await store.devices.get(p.id, deviceId);
 			if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'log in before fetching a shard');
-			const bytes = await shards.encodedShard(p, device.shardIndex);
+			const { bytes, labelHistogram } = await shards.shard(p, device.shardIndex);
+			if (JSON.stringify(device.labelHistogram) !== JSON.stringify(labelHistogram)) {
+				await store.devices.update(p.id, device.id, { labelHistogram });
+			}
 			res.type('application/octet-stream').setHeader('Cache-Control', 'private, max-age=31536000, immutable');
 			res.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 		})

@@ -1,13 +1,12 @@
-import { FedAvgAccumulator } from '@qflare/fl';
+import type { AggregationStrategy, ClientUpdate } from '@qflare/fl';
 import type { Round } from '@qflare/protocol';
 
 /**
- * In-memory state of the one round a project is training. Only accepted updates touch the
- * accumulator; a rejected device is remembered so the round need not wait for it, and nothing
- * of its update is kept.
+ * In-memory state of the one round a project is training. Only accepted updates reach the
+ * strategy; a rejected device is remembered so the round need not wait for it, and nothing of
+ * its update is kept.
  */
 export class ActiveRound {
-	readonly accumulator: FedAvgAccumulator;
 	/** deviceId -> payload hash of its accepted update */
 	readonly accepted = new Map<string, string>();
 	readonly acceptedHashes = new Set<string>();
@@ -17,24 +16,27 @@ export class ActiveRound {
 	readonly selected: Set<string>;
 	finishing = false;
 	timer: NodeJS.Timeout | null = null;
+	#weight = 0;
 	#lossSum = 0;
 	#accuracySum = 0;
 
 	constructor(
 		public round: Round,
 		readonly globalWeights: Float32Array,
-		readonly encodedGlobal: Uint8Array
+		readonly encodedGlobal: Uint8Array,
+		readonly strategy: AggregationStrategy
 	) {
-		this.accumulator = new FedAvgAccumulator(globalWeights.length);
 		this.selected = new Set(round.selected);
 	}
 
-	fold(deviceId: string, payloadSha256: string, delta: Float32Array, numSamples: number, loss: number, accuracy: number): void {
-		this.accumulator.add(delta, numSamples);
+	/** Throws when the strategy cannot use the update (e.g. PerfFedAvg without a validation accuracy). */
+	fold(deviceId: string, payloadSha256: string, update: ClientUpdate, loss: number, accuracy: number): void {
+		this.strategy.add(update);
 		this.accepted.set(deviceId, payloadSha256);
 		this.acceptedHashes.add(payloadSha256);
-		this.#lossSum += loss * numSamples;
-		this.#accuracySum += accuracy * numSamples;
+		this.#weight += update.numSamples;
+		this.#lossSum += loss * update.numSamples;
+		this.#accuracySum += accuracy * update.numSamples;
 	}
 
 	get responded(): number {
@@ -47,7 +49,7 @@ export class ActiveRound {
 
 	/** Sample-weighted mean of the participants' reported training loss and accuracy. */
 	trainMetrics(): { trainLoss: number | null; trainAccuracy: number | null } {
-		const w = this.accumulator.totalWeight;
+		const w = this.#weight;
 		return w > 0 ? { trainLoss: this.#lossSum / w, trainAccuracy: this.#accuracySum / w } : { trainLoss: null, trainAccuracy: null };
 	}
 }

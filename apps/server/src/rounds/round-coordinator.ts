@@ -1,4 +1,12 @@
-import { applyDelta } from '@qflare/fl';
+import {
+	createStrategy,
+	decodeServerOptimizerState,
+	encodeServerOptimizerState,
+	epsilonAfterRounds,
+	relativeDistance,
+	trustScore,
+	updateTrust
+} from '@qflare/fl';
 import {
 	encodeWeights,
 	ErrorCode,
@@ -6,12 +14,14 @@ import {
 	type ParsedUpdateEnvelope,
 	type Project,
 	type Round,
+	type RoundPrivacy,
 	type RoundStatus,
 	type UpdateAccepted
 } from '@qflare/protocol';
 import type { ProjectPatch, Store } from '@qflare/store';
 import { ActiveRound } from './active-round';
 import type { DashboardFeed, ModelService, ParticipantChannel } from './ports';
+import { clientPlan, selectDevices, subtract } from './round-plan';
 import { SerialQueue } from './serial-queue';
 import { verifyUpdate } from './verify-update';
 
@@ -35,6 +45,8 @@ export interface UpdateResult extends UpdateAccepted {
  */
 export class RoundCoordinator {
 	readonly #active = new Map<string, ActiveRound>();
+	/** Each project's last aggregate delta, the reference for the trust score's distance. */
+	readonly #lastAggregate = new Map<string, Float32Array>();
 	readonly #queue = new SerialQueue();
 	readonly #log: (message: string) => void;
 	readonly #now: () => Date;
@@ -139,27 +151,42 @@ export class RoundCoordinator {
 		}
 		const device = await this.deps.store.devices.get(projectId, deviceId);
 		if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
+		const project = await this.#project(projectId);
+		if (active.pending.has(deviceId) || active.accepted.has(deviceId)) {
+			throw new ProtocolError(ErrorCode.Replay, 'this device already submitted an update for the round');
+		}
 
 		active.pending.add(deviceId);
-		let delta: Float32Array;
+		let distance: number | null = null;
 		try {
-			delta = verifyUpdate(envelope, {
+			const verified = verifyUpdate(envelope, {
 				roundId: round.id,
 				modelVersion: round.baseModelVersion,
 				parameterCount: active.globalWeights.length,
-				devicePublicKey: Buffer.from(device.publicKey, 'base64')
+				devicePublicKey: Buffer.from(device.publicKey, 'base64'),
+				screening: project.screening
 			});
+			// Fold before any await so a deadline firing meanwhile already counts this update.
+			active.fold(
+				deviceId,
+				envelope.payloadSha256,
+				{ delta: verified.delta, numSamples: envelope.numSamples, steps: envelope.steps, valAccuracy: envelope.valAccuracy },
+				envelope.trainLoss,
+				envelope.trainAccuracy
+			);
+			const previous = this.#lastAggregate.get(projectId);
+			if (previous && previous.length === verified.delta.length) distance = relativeDistance(verified.delta, previous);
 		} catch (e) {
 			active.pending.delete(deviceId);
 			active.rejected.add(deviceId);
 			this.#log(`round ${round.number} of ${projectId}: rejected update from ${deviceId}: ${String(e)}`);
+			await this.#recordTrust(projectId, deviceId, { accepted: false });
 			this.#maybeFinish(projectId, active);
-			throw e;
+			throw e instanceof ProtocolError ? e : new ProtocolError(ErrorCode.SchemaInvalid, (e as Error).message);
 		}
-		// Fold before any await so a deadline firing meanwhile already counts this update.
-		active.fold(deviceId, envelope.payloadSha256, delta, envelope.numSamples, envelope.trainLoss, envelope.trainAccuracy);
 		active.pending.delete(deviceId);
 		try {
+			await this.#recordTrust(projectId, deviceId, { accepted: true, distance: distance ?? 0 });
 			await this.deps.store.updates.insert({
 				projectId,
 				roundId: round.id,
@@ -217,17 +244,40 @@ export class RoundCoordinator {
 		if (!round || round.status !== 'open') return;
 		const ready = this.deps.participants.readyDevices(projectId);
 		if (ready.length < project.minParticipants) return;
+		const selected = selectDevices(ready, project, round.number);
+
+		const strategyConfig = project.strategy;
+		if (strategyConfig.name === 'dp-fedavg' && strategyConfig.targetEpsilon !== null) {
+			const projected = await this.#privacyAfter(project, selected.length);
+			if (projected.epsilon > strategyConfig.targetEpsilon) {
+				await this.#fail(
+					round,
+					'open',
+					`another round would spend epsilon ${projected.epsilon.toFixed(3)} > target ${strategyConfig.targetEpsilon} (delta ${strategyConfig.delta})`
+				);
+				const done = await this.#updateProject(projectId, { status: 'completed' });
+				await this.#event(projectId, 'project.completed', 'privacy budget reached');
+				this.#announceProject(done);
+				return;
+			}
+		}
 
 		const weights = await this.deps.store.models.loadWeights(projectId, round.baseModelVersion);
 		if (!weights) throw new Error(`model v${round.baseModelVersion} of ${projectId} has no weights`);
+		const savedState = await this.deps.store.models.loadServerState(projectId, round.baseModelVersion);
+		const strategy = createStrategy(
+			strategyConfig.name === 'dp-fedavg' ? { ...strategyConfig, expectedClients: selected.length } : strategyConfig,
+			weights.length,
+			savedState ? decodeServerOptimizerState(savedState) : undefined
+		);
 		const deadline = new Date(this.#now().getTime() + project.roundTimeoutSec * 1000).toISOString();
-		const training = await this.deps.store.rounds.transition(round.id, 'open', 'training', { selected: ready, deadline });
+		const training = await this.deps.store.rounds.transition(round.id, 'open', 'training', { selected, deadline });
 		if (!training) return;
-		const active = new ActiveRound(training, weights, encodeWeights(weights));
+		const active = new ActiveRound(training, weights, encodeWeights(weights), strategy);
 		this.#active.set(projectId, active);
 		this.deps.feed.round(training);
-		await this.#event(projectId, 'round.training', `round ${training.number}: ${ready.length} devices selected`);
-		for (const deviceId of ready) this.#sendTask(active, deviceId);
+		await this.#event(projectId, 'round.training', `round ${training.number}: ${selected.length} of ${ready.length} ready devices selected`);
+		for (const deviceId of selected) this.#sendTask(active, deviceId);
 		active.timer = setTimeout(() => this.#finish(projectId, active, 'deadline'), project.roundTimeoutSec * 1000);
 	}
 
@@ -240,7 +290,7 @@ export class RoundCoordinator {
 					roundNumber: r.number,
 					modelVersion: r.baseModelVersion,
 					model: project.model,
-					hyperparams: { localEpochs: project.localEpochs, batchSize: project.batchSize, learningRate: project.learningRate },
+					hyperparams: clientPlan(project),
 					deadline: r.deadline,
 					seed: project.seed + r.number,
 					weights: active.encodedGlobal
@@ -282,9 +332,11 @@ export class RoundCoordinator {
 		active.round = aggregating;
 		this.deps.feed.round(aggregating);
 
-		const next = applyDelta(active.globalWeights, active.accumulator.mean());
+		const next = active.strategy.finish(active.globalWeights);
+		this.#lastAggregate.set(projectId, subtract(next, active.globalWeights));
 		const evaluation = await this.deps.models.evaluate(project.model, project.dataset, next);
 		const version = round.baseModelVersion + 1;
+		const serverState = active.strategy.state ? encodeServerOptimizerState(active.strategy.state) : undefined;
 		const model = await this.deps.store.models.saveModel(
 			{
 				projectId,
@@ -293,12 +345,15 @@ export class RoundCoordinator {
 				testAccuracy: evaluation.accuracy,
 				testLoss: evaluation.loss
 			},
-			next
+			next,
+			serverState
 		);
 		const metrics = { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, ...active.trainMetrics() };
+		const privacy = project.strategy.name === 'dp-fedavg' ? await this.#privacyAfter(project, round.selected.length, round.id) : null;
 		const committed = await this.deps.store.rounds.transition(round.id, 'aggregating', 'committed', {
 			resultModelVersion: version,
-			metrics
+			metrics,
+			privacy
 		});
 		if (!committed) throw new Error('round changed state during aggregation');
 		active.round = committed;
@@ -306,7 +361,8 @@ export class RoundCoordinator {
 		await this.#event(
 			projectId,
 			'round.committed',
-			`round ${round.number}: ${accepted} updates (${why}), test accuracy ${evaluation.accuracy.toFixed(4)}, model v${version}`
+			`round ${round.number}: ${accepted} updates (${why}), ${active.strategy.name}, test accuracy ${evaluation.accuracy.toFixed(4)}, model v${version}` +
+				(privacy ? `, epsilon ${privacy.epsilon.toFixed(3)}` : '')
 		);
 		this.#log(
 			`project ${projectId} round ${round.number} committed: ${accepted}/${active.selected.size} updates, ` +
@@ -358,6 +414,30 @@ export class RoundCoordinator {
 			weights
 		);
 		this.deps.feed.model(model);
+	}
+
+	/**
+	 * (epsilon, delta) of the DP rounds committed so far plus one more round sampling `selected`
+	 * of the project's devices. `excludeRoundId` keeps a round from being counted twice while
+	 * it is being committed.
+	 */
+	async #privacyAfter(project: Project, selected: number, excludeRoundId?: string): Promise<RoundPrivacy> {
+		const strategy = project.strategy;
+		if (strategy.name !== 'dp-fedavg') throw new Error('privacy accounting needs dp-fedavg');
+		const devices = Math.max(selected, await this.deps.store.devices.countByProject(project.id));
+		const sampleRate = selected / devices;
+		const earlier = (await this.deps.store.rounds.listByProject(project.id))
+			.filter((r) => r.status === 'committed' && r.privacy && r.id !== excludeRoundId)
+			.map((r) => r.privacy!.sampleRate);
+		const { epsilon } = epsilonAfterRounds([...earlier, sampleRate], strategy.noiseMultiplier, strategy.delta);
+		return { epsilon, delta: strategy.delta, noiseMultiplier: strategy.noiseMultiplier, sampleRate };
+	}
+
+	async #recordTrust(projectId: string, deviceId: string, outcome: { accepted: true; distance: number } | { accepted: false }): Promise<void> {
+		const device = await this.deps.store.devices.get(projectId, deviceId);
+		if (!device) return;
+		const next = updateTrust(device.trust, outcome);
+		await this.deps.store.devices.update(projectId, deviceId, { trust: { ...next, score: trustScore(next) } });
 	}
 
 	async #updateProject(projectId: string, patch: ProjectPatch): Promise<Project> {

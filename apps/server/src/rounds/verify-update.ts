@@ -1,19 +1,27 @@
 import { fromBase64, sha256Hex, updateMessage, verifySignature } from '@qflare/pq';
-import { decodeWeights, ErrorCode, ProtocolError, type ParsedUpdateEnvelope } from '@qflare/protocol';
-import { checkUpdate } from '@qflare/fl';
+import { decodeWeights, ErrorCode, ProtocolError, type ParsedUpdateEnvelope, type UpdateScreening } from '@qflare/protocol';
+import { screenUpdate } from '@qflare/fl';
 
 export interface UpdateExpectations {
 	roundId: string;
 	modelVersion: number;
 	parameterCount: number;
 	devicePublicKey: Uint8Array;
+	screening: UpdateScreening;
+}
+
+export interface VerifiedUpdate {
+	delta: Float32Array;
+	l2Norm: number;
+	/** True when the norm bound clipped the delta. */
+	clipped: boolean;
 }
 
 /**
- * Checks an update that passed the schema, cheapest check first, and returns its decoded delta.
+ * Checks an update that passed the schema, cheapest check first, and returns its screened delta.
  * Throws ProtocolError with the code the participant gets back; nothing is stored before this passes.
  */
-export function verifyUpdate(envelope: ParsedUpdateEnvelope, expect: UpdateExpectations): Float32Array {
+export function verifyUpdate(envelope: ParsedUpdateEnvelope, expect: UpdateExpectations): VerifiedUpdate {
 	if (envelope.roundId !== expect.roundId) {
 		throw new ProtocolError(ErrorCode.WrongRound, `update is for round ${envelope.roundId}, the open round is ${expect.roundId}`);
 	}
@@ -43,7 +51,11 @@ export function verifyUpdate(envelope: ParsedUpdateEnvelope, expect: UpdateExpec
 		throw new ProtocolError(ErrorCode.HashMismatch, 'payload does not match the signed SHA-256');
 	}
 	const { values } = decodeWeights(envelope.payload);
-	const check = checkUpdate(values, expect.parameterCount);
-	if (!check.ok) throw new ProtocolError(check.code, check.message);
-	return values;
+	const screened = screenUpdate(values, {
+		expectedLength: expect.parameterCount,
+		maxNorm: expect.screening.maxUpdateNorm ?? undefined,
+		normPolicy: expect.screening.normPolicy
+	});
+	if (!screened.ok) throw new ProtocolError(screened.code, screened.message);
+	return { delta: screened.delta, l2Norm: screened.l2Norm, clipped: screened.clipped };
 }

@@ -49,6 +49,8 @@ export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): 
 				backendReason: null,
 				samples: 0,
 				shardIndex: 0,
+				labelHistogram: null,
+				trust: { accepted: 0, rejected: 0, meanDistance: 0, score: 0.5 },
 				userAgent: '',
 				registeredAt: now,
 				lastSeen: now,

@@ -15,7 +15,13 @@ export interface ModelRepository {
 	 * Stores the weights, then the metadata (parameterCount and sha256 are computed here), so
 	 * a record never points at missing weights. DuplicateKeyError when the version exists.
 	 */
-	saveModel(meta: NewModel, weights: Float32Array): Promise<ModelRecord>;
+	/**
+	 * `serverState` is opaque bytes the aggregator needs to produce the next version (server
+	 * optimiser moments); it is kept beside the weights and never served.
+	 */
+	saveModel(meta: NewModel, weights: Float32Array, serverState?: Uint8Array): Promise<ModelRecord>;
+	/** Null when the version or its server state does not exist. */
+	loadServerState(projectId: string, version: number): Promise<Uint8Array | null>;
 	/** Null when there is no such version; IntegrityError when the bytes fail their digest. */
 	loadWeights(projectId: string, version: number): Promise<Float32Array | null>;
 	get(projectId: string, version: number): Promise<ModelRecord | null>;
@@ -27,14 +33,14 @@ export interface ModelRepository {
 }
 
 function toModel(doc: ModelDoc): ModelRecord {
-	const { _id, blob: _blob, ...rest } = doc;
+	const { _id, blob: _blob, stateBlob: _stateBlob, ...rest } = doc;
 	return { ...rest, id: _id };
 }
 
 export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore, clock: Clock): ModelRepository {
 	const out = (doc: ModelDoc | null) => (doc ? toModel(doc) : null);
 	return {
-		async saveModel(meta, weights) {
+		async saveModel(meta, weights, serverState) {
 			if (await col.findOne({ projectId: meta.projectId, version: meta.version })) {
 				throw new DuplicateKeyError(col.name, `model ${meta.projectId} v${meta.version} exists`);
 			}
@@ -52,16 +58,23 @@ export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore,
 				testAccuracy: meta.testAccuracy ?? null,
 				testLoss: meta.testLoss ?? null,
 				createdAt: meta.createdAt ?? clock().toISOString(),
-				blob
+				blob,
+				...(serverState ? { stateBlob: `models/${id}.state` } : {})
 			};
 			await blobs.put(blob, bytes);
+			if (serverState && doc.stateBlob) await blobs.put(doc.stateBlob, serverState);
 			try {
 				await col.insertOne(doc);
 			} catch (err) {
 				await blobs.delete(blob);
+				if (doc.stateBlob) await blobs.delete(doc.stateBlob);
 				throw err;
 			}
 			return toModel(doc);
+		},
+		async loadServerState(projectId, version) {
+			const doc = await col.findOne({ projectId, version });
+			return doc?.stateBlob ? blobs.get(doc.stateBlob) : null;
 		},
 		async loadWeights(projectId, version) {
 			const doc = await col.findOne({ projectId, version });

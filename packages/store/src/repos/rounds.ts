@@ -8,7 +8,7 @@ export type NewRound = Pick<Round, 'projectId' | 'number' | 'baseModelVersion' |
 	Partial<Pick<Round, 'id' | 'status' | 'selected'>>;
 
 export type RoundPatch = Partial<
-	Pick<Round, 'selected' | 'deadline' | 'metrics' | 'failureReason' | 'resultModelVersion' | 'totalSamples'>
+	Pick<Round, 'selected' | 'deadline' | 'metrics' | 'privacy' | 'failureReason' | 'resultModelVersion' | 'totalSamples'>
 >;
 
 /** Statuses in which a round still takes updates. */
@@ -60,6 +60,7 @@ export function roundRepository(col: CollectionPort<RoundDoc>, clock: Clock): Ro
 				totalSamples: 0,
 				deadline: input.deadline,
 				metrics: { ...NO_METRICS },
+				privacy: null,
 				failureReason: null,
 				startedAt: now,
 				updatedAt: now,
