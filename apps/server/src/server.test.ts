@@ -191,6 +191,22 @@ describe('aggregator over real sockets and the embedded store', () => {
 		return { project, round: round!, global, v1 };
 	}
 
+	it('records every accepted device when updates arrive at the same moment', async () => {
+		const { round } = await runOneRound(
+			{ minParticipants: 3, shardCount: 3 },
+			async (tasks, clients, length) => {
+				const replies = await Promise.all(
+					clients.map((c, i) => c.send(c.envelope(tasks[i], new Float32Array(length).fill(0.001 * (i + 1)), 100 * (i + 1))))
+				);
+				for (const r of replies) expect(r).toMatchObject({ ok: true });
+			},
+			3
+		);
+		expect(round.status).toBe('committed');
+		expect(round.accepted).toHaveLength(3);
+		expect(round.totalSamples).toBe(600);
+	});
+
 	it('aggregates with the coordinate-wise median, which a client scaled by 1e3 does not move', async () => {
 		const { round, global, v1 } = await runOneRound(
 			{ strategy: { name: 'median' }, minParticipants: 4, shardCount: 4 },

@@ -15,7 +15,7 @@ export {
 	evaluate,
 	crossEntropy
 } from './train';
-export { LocalTrainer, type ClientHyperparams, type ClientUpdate } from './local-trainer';
+export { LocalTrainer, holdOut, type ClientHyperparams, type ClientUpdate } from './local-trainer';
 export {
 	type BackendName,
 	type BackendChoice,

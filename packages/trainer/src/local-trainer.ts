@@ -1,6 +1,7 @@
 import type { LayersModel, Tf } from './tf';
 import type { ModelSpec } from './spec';
 import type { LabelledData } from './data';
+import { clipToNorm } from '@qflare/fl';
 import { buildModel } from './model';
 import { flattenWeights, setFlatWeights } from './weights';
 import { type EvalResult, type TrainHyperparams, type TrainProgress, type TrainResult, evaluate, trainLocal } from './train';
@@ -10,9 +11,31 @@ export type ClientHyperparams = TrainHyperparams & {
 	proximalMu?: number;
 	/** Shuffle seed for this round; defaults to the prepare() seed plus a call counter. */
 	seed?: number;
+	/** DP-FedAvg: clip the delta to this L2 norm before it leaves the device. */
+	clipNorm?: number | null;
+	/** PerfFedAvg: share of the local data held out of training to report validation accuracy. */
+	validationFraction?: number;
 };
 
-export type ClientUpdate = TrainResult & { delta: Float32Array };
+export type ClientUpdate = TrainResult & {
+	delta: Float32Array;
+	/** Accuracy on the held-out local share, when validationFraction > 0. */
+	valAccuracy?: number;
+	/** True when clipNorm shortened the delta. */
+	clipped: boolean;
+};
+
+/** Splits off the last `fraction` of the samples (shards arrive shuffled) as a validation set. */
+export function holdOut(data: LabelledData, fraction: number): { train: LabelledData; validation: LabelledData | null } {
+	const held = Math.floor(data.count * fraction);
+	if (fraction <= 0 || held < 1 || held >= data.count) return { train: data, validation: null };
+	const keep = data.count - held;
+	const sampleSize = data.images.length / data.count;
+	return {
+		train: { count: keep, images: data.images.subarray(0, keep * sampleSize), labels: data.labels.subarray(0, keep) },
+		validation: { count: held, images: data.images.subarray(keep * sampleSize), labels: data.labels.subarray(keep) }
+	};
+}
 
 /** The whole client step: load global weights, train locally, return the delta to send. */
 export class LocalTrainer {
@@ -45,20 +68,25 @@ export class LocalTrainer {
 		globalWeights: Float32Array,
 		data: LabelledData,
 		hp: ClientHyperparams,
-		onProgress?: (p: TrainProgress) => void | Promise<void>
+		onProgress?: (p: TrainProgress) => void | Promise<void>,
+		betweenBatches?: () => Promise<void>
 	): Promise<ClientUpdate> {
 		const model = this.requireModel();
 		setFlatWeights(this.tf, model, globalWeights);
 		const seed = hp.seed ?? (this.seed + ++this.rounds) >>> 0;
 		const mu = hp.proximalMu ?? 0;
-		const result = await trainLocal(this.tf, model, data, hp, {
+		const { train, validation } = holdOut(data, hp.validationFraction ?? 0);
+		const result = await trainLocal(this.tf, model, train, hp, {
 			seed,
 			onProgress,
+			betweenBatches,
 			proximal: mu > 0 ? { mu, global: globalWeights } : undefined
 		});
-		const delta = flattenWeights(model);
-		for (let i = 0; i < delta.length; i++) delta[i] -= globalWeights[i];
-		return { ...result, delta };
+		const valAccuracy = validation ? (await evaluate(this.tf, model, validation)).accuracy : undefined;
+		const local = flattenWeights(model);
+		for (let i = 0; i < local.length; i++) local[i] -= globalWeights[i];
+		const { delta, clipped } = hp.clipNorm ? clipToNorm(local, hp.clipNorm) : { delta: local, clipped: false };
+		return { ...result, delta, clipped, ...(valAccuracy === undefined ? {} : { valAccuracy }) };
 	}
 
 	async evaluate(weights: Float32Array, data: LabelledData, batchSize?: number): Promise<EvalResult> {

@@ -5,7 +5,7 @@ import { MODEL_SPECS } from './spec';
 import { buildModel } from './model';
 import { flattenWeights } from './weights';
 import { evaluate, trainLocal, type TrainProgress } from './train';
-import { LocalTrainer } from './local-trainer';
+import { holdOut, LocalTrainer } from './local-trainer';
 import { syntheticDigits } from './synthetic';
 
 let tf: Tf;
@@ -118,5 +118,34 @@ describe('LocalTrainer', () => {
 		expect(atLocal.loss).toBeLessThan(atGlobal.loss);
 		expect(tf.memory().numTensors).toBe(tensors);
 		trainer.dispose();
+	});
+});
+
+describe('LocalTrainer client plan', () => {
+	it('clips the delta to clipNorm (DP-FedAvg) and holds out a validation share (PerfFedAvg)', async () => {
+		const trainer = new LocalTrainer(tf);
+		trainer.prepare(MODEL_SPECS.mlp, 11);
+		const global = trainer.weights();
+		const update = await trainer.train(global, train, { ...hp, clipNorm: 0.5, validationFraction: 0.2, seed: 3 });
+		let norm = 0;
+		for (const d of update.delta) norm += d * d;
+		expect(Math.sqrt(norm)).toBeLessThanOrEqual(0.5 + 1e-6);
+		expect(update.clipped).toBe(true);
+		expect(update.numSamples).toBe(240);
+		expect(update.valAccuracy).toBeGreaterThanOrEqual(0);
+		expect(update.valAccuracy).toBeLessThanOrEqual(1);
+		const unclipped = await trainer.train(global, train, { ...hp, seed: 3 });
+		expect(unclipped.clipped).toBe(false);
+		expect(unclipped.valAccuracy).toBeUndefined();
+		trainer.dispose();
+	});
+
+	it('holdOut splits off the tail and leaves tiny sets whole', () => {
+		const { train: kept, validation } = holdOut(train, 0.1);
+		expect(kept.count).toBe(270);
+		expect(validation?.count).toBe(30);
+		expect(validation?.labels[0]).toBe(train.labels[270]);
+		expect(validation?.images.length).toBe(30 * 784);
+		expect(holdOut(syntheticDigits(5, 1), 0.1).validation).toBeNull();
 	});
 });

@@ -13,6 +13,11 @@ export type TrainOptions = {
 	onProgress?: (p: TrainProgress) => void | Promise<void>;
 	/** FedProx: adds mu/2 * ||w - global||^2 to the loss (global in flattenWeights order). */
 	proximal?: { mu: number; global: Float32Array };
+	/**
+	 * Awaited after every batch. The cpu and wasm backends resolve data() as microtasks, so
+	 * without it a training run never yields the thread; it may also throw to stop the run.
+	 */
+	betweenBatches?: () => Promise<void>;
 };
 
 export type TrainResult = { numSamples: number; steps: number; loss: number; accuracy: number; trainMs: number };
@@ -132,6 +137,7 @@ export async function trainLocal(
 				}
 				steps++;
 				report(options.onProgress, { epoch: epoch + 1, epochs, batch: b + 1, batches, loss: lossSum / Math.min(data.count, (b + 1) * batchSize) });
+				if (options.betweenBatches) await options.betweenBatches();
 			}
 		}
 	} finally {

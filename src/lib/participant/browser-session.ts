@@ -1,7 +1,6 @@
-import { ParticipantSession } from './session';
 import { IndexedDbIdentityStore } from './identity-store';
 import { IndexedDbShardCache, fetchShard } from './shard-cache';
-import { SocketIoParticipantSocket } from './socket-transport';
+import { ParticipantSession, SocketIoParticipantSocket } from '@qflare/participant';
 import { WorkerTrainer } from './worker-trainer';
 
 export interface BrowserSession {

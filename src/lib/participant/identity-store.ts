@@ -1,5 +1,5 @@
 import { generateDeviceKeypair, type DeviceKeypair } from '@qflare/pq';
-import type { IdentityStore } from './ports';
+import type { IdentityStore } from '@qflare/participant';
 import { localDb } from './local-db';
 
 /**

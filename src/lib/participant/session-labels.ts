@@ -1,4 +1,4 @@
-import type { ConnectionState, SessionPhase, UploadState } from './session';
+import type { ConnectionState, SessionPhase, UploadState } from '@qflare/participant';
 
 // Words the participant page shows for the session's state.
 

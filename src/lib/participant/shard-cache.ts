@@ -1,4 +1,4 @@
-import type { ShardCache } from './ports';
+import type { ShardCache } from '@qflare/participant';
 import { localDb } from './local-db';
 
 export class IndexedDbShardCache implements ShardCache {

@@ -2,7 +2,7 @@ import * as Comlink from 'comlink';
 import { MODEL_SPECS } from '@qflare/trainer';
 import { BackendName, type LabelledSet, type ModelName } from '@qflare/protocol';
 import type { TrainerWorkerApi } from '../worker/trainer-api';
-import type { Calibration, LocalHyperparams, LocalProgress, LocalTrainResult, SessionTrainer } from './ports';
+import type { Calibration, LocalHyperparams, LocalProgress, LocalTrainResult, SessionTrainer } from '@qflare/participant';
 
 /** SessionTrainer backed by the tfjs Web Worker, so training never blocks the page. */
 export class WorkerTrainer implements SessionTrainer {
@@ -47,7 +47,8 @@ export class WorkerTrainer implements SessionTrainer {
 			steps: result.steps,
 			loss: result.loss,
 			accuracy: result.accuracy,
-			trainMs: result.trainMs
+			trainMs: result.trainMs,
+			...(result.valAccuracy === undefined ? {} : { valAccuracy: result.valAccuracy })
 		};
 	}
 

@@ -13,6 +13,8 @@ export class ActiveRound {
 	readonly rejected = new Set<string>();
 	/** Devices whose update is being verified or persisted right now. */
 	readonly pending = new Set<string>();
+	/** Writes of accepted updates to the store that have not finished yet. */
+	readonly persisting = new Set<Promise<void>>();
 	readonly selected: Set<string>;
 	finishing = false;
 	timer: NodeJS.Timeout | null = null;

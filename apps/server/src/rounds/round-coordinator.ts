@@ -184,28 +184,44 @@ export class RoundCoordinator {
 			this.#maybeFinish(projectId, active);
 			throw e instanceof ProtocolError ? e : new ProtocolError(ErrorCode.SchemaInvalid, (e as Error).message);
 		}
-		active.pending.delete(deviceId);
+		// The device stays pending until its update is on record, so the round cannot commit
+		// (and stop taking record of accepted devices) in between.
+		const persisted = this.#recordAccepted(projectId, active, deviceId, envelope, distance);
+		active.persisting.add(persisted);
 		try {
-			await this.#recordTrust(projectId, deviceId, { accepted: true, distance: distance ?? 0 });
-			await this.deps.store.updates.insert({
-				projectId,
-				roundId: round.id,
-				deviceId,
-				numSamples: envelope.numSamples,
-				payloadSha256: envelope.payloadSha256,
-				bytes: envelope.payload.byteLength,
-				trainLoss: envelope.trainLoss,
-				trainAccuracy: envelope.trainAccuracy,
-				trainMs: envelope.trainMs,
-				receivedAt: this.#now().toISOString()
-			});
-			const updated = await this.deps.store.rounds.addAccepted(round.id, deviceId, envelope.numSamples);
-			if (updated && active.round.status === 'training') active.round = updated;
-			this.deps.feed.round(active.round);
+			await persisted;
 		} finally {
+			active.persisting.delete(persisted);
+			active.pending.delete(deviceId);
 			this.#maybeFinish(projectId, active);
 		}
 		return { ok: true, roundId: round.id, accepted: active.accepted.size, duplicate: false };
+	}
+
+	async #recordAccepted(
+		projectId: string,
+		active: ActiveRound,
+		deviceId: string,
+		envelope: ParsedUpdateEnvelope,
+		distance: number | null
+	): Promise<void> {
+		const round = active.round;
+		await this.#recordTrust(projectId, deviceId, { accepted: true, distance: distance ?? 0 });
+		await this.deps.store.updates.insert({
+			projectId,
+			roundId: round.id,
+			deviceId,
+			numSamples: envelope.numSamples,
+			payloadSha256: envelope.payloadSha256,
+			bytes: envelope.payload.byteLength,
+			trainLoss: envelope.trainLoss,
+			trainAccuracy: envelope.trainAccuracy,
+			trainMs: envelope.trainMs,
+			receivedAt: this.#now().toISOString()
+		});
+		const updated = await this.deps.store.rounds.addAccepted(round.id, deviceId, envelope.numSamples);
+		if (updated && active.round.status === 'training') active.round = updated;
+		this.deps.feed.round(active.round);
 	}
 
 	/** Stops timers; the persisted state lets the next process resume. */
@@ -327,6 +343,8 @@ export class RoundCoordinator {
 			await this.#fail(round, 'training', `${why}: ${accepted} accepted updates, ${project.minParticipants} needed`);
 			return;
 		}
+		// Updates folded in memory may still be on their way to the round record.
+		await Promise.allSettled([...active.persisting]);
 		const aggregating = await this.deps.store.rounds.transition(round.id, 'training', 'aggregating', {});
 		if (!aggregating) return;
 		active.round = aggregating;

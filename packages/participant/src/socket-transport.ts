@@ -2,17 +2,25 @@ import { io, type Socket } from 'socket.io-client';
 import { PARTICIPANT_NAMESPACE, type ParticipantServerEvents } from '@qflare/protocol';
 import type { AckEvent, ConnectionHandlers, ParticipantSocket, ReplyOf, RequestOf } from './ports';
 
+export interface SocketIoParticipantOptions {
+	/** First reconnection delay (default 1 s); socket.io doubles it up to the maximum, with jitter. */
+	reconnectionDelayMs?: number;
+	/** Longest wait between reconnection attempts (default 10 s). */
+	reconnectionDelayMaxMs?: number;
+}
+
 /** ParticipantSocket over socket.io-client, websocket transport only (binary updates). */
 export class SocketIoParticipantSocket implements ParticipantSocket {
 	// Untyped inside: the typed surface is the ParticipantSocket interface.
 	private readonly socket: Socket;
 
-	constructor(origin: string) {
+	constructor(origin: string, options: SocketIoParticipantOptions = {}) {
 		this.socket = io(`${origin}${PARTICIPANT_NAMESPACE}`, {
 			// Polling base64-encodes binary and fails above ~1 MB (FACTS.md).
 			transports: ['websocket'],
 			autoConnect: false,
-			reconnectionDelayMax: 10_000
+			reconnectionDelay: options.reconnectionDelayMs ?? 1_000,
+			reconnectionDelayMax: options.reconnectionDelayMaxMs ?? 10_000
 		});
 	}
 

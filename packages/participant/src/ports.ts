@@ -2,11 +2,11 @@
 // a browser tab, a headless Node participant and a unit test with fakes.
 import type {
 	BackendName,
+	ClientTrainingPlan,
 	LabelledSet,
 	ModelName,
 	ParticipantClientEvents,
 	ParticipantServerEvents,
-	TrainingHyperparams,
 	TrainingProgress
 } from '@qflare/protocol';
 import type { DeviceKeypair } from '@qflare/pq';
@@ -61,6 +61,8 @@ export interface LocalTrainResult {
 	loss: number;
 	accuracy: number;
 	trainMs: number;
+	/** Accuracy on the local hold-out, when the plan asked for one (PerfFedAvg). */
+	valAccuracy?: number;
 }
 
 export interface Calibration {
@@ -68,8 +70,8 @@ export interface Calibration {
 	reason: string;
 }
 
-/** The round's hyperparameters plus its seed, which fixes the local shuffle. */
-export type LocalHyperparams = TrainingHyperparams & { seed: number };
+/** The round's training plan (hyperparameters, DP clip norm, hold-out) plus its seed, which fixes the local shuffle. */
+export type LocalHyperparams = ClientTrainingPlan & { seed: number };
 
 export interface SessionTrainer {
 	/** Builds the model and picks the fastest working backend. */

@@ -151,6 +151,13 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
 		: (bytes.slice().buffer as ArrayBuffer);
 }
 
+/** ": test accuracy 91.2%, loss 0.312" when the server evaluated the model, else "". */
+function describeMetrics(closed: RoundClosed): string {
+	const { testAccuracy, testLoss } = closed.metrics;
+	if (testAccuracy === null) return '';
+	return `: test accuracy ${(testAccuracy * 100).toFixed(1)}%${testLoss === null ? '' : `, loss ${testLoss.toFixed(3)}`}`;
+}
+
 export function shardCacheKey(projectId: string, deviceId: string, shardIndex: number): string {
 	return `${projectId}/${deviceId}/${shardIndex}`;
 }
@@ -416,6 +423,8 @@ export class ParticipantSession {
 		try {
 			await this.train(task, this.data.set);
 		} catch (error) {
+			// stop() aborts a run in progress; that is not a failure worth reporting.
+			if (this.stopped) return;
 			this.update({ error: `training round ${task.roundNumber} failed: ${describe(error)}` });
 			this.note(`training round ${task.roundNumber} failed: ${describe(error)}`);
 		} finally {
@@ -466,6 +475,7 @@ export class ParticipantSession {
 				trainLoss: result.loss,
 				trainAccuracy: Math.min(1, Math.max(0, result.accuracy)),
 				trainMs: result.trainMs,
+				...(result.valAccuracy === undefined ? {} : { valAccuracy: Math.min(1, Math.max(0, result.valAccuracy)) }),
 				payloadSha256,
 				signature,
 				payload: exactBuffer(payload)
@@ -530,7 +540,7 @@ export class ParticipantSession {
 		const results = [result, ...this.state.results.filter((r) => r.roundId !== closed.roundId)].slice(0, MAX_RESULTS);
 		this.update({ results });
 		if (this.state.phase === 'uploading' && !this.sending) this.update({ phase: 'waiting' });
-		this.note(`round ${closed.roundNumber} ${closed.status}`);
+		this.note(`round ${closed.roundNumber} ${closed.status}${describeMetrics(closed)}`);
 	}
 
 	// plumbing

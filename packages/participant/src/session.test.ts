@@ -207,7 +207,7 @@ function task(roundId = 'r1', modelVersion = 0): RoundTask {
 		roundNumber: 1,
 		modelVersion,
 		model: 'mlp',
-		hyperparams: { localEpochs: 2, batchSize: 5, learningRate: 0.1 },
+		hyperparams: { localEpochs: 2, batchSize: 5, learningRate: 0.1, proximalMu: 0, clipNorm: null, validationFraction: 0 },
 		deadline: new Date(Date.now() + 60_000).toISOString(),
 		seed: 9,
 		// Browsers receive binary as ArrayBuffer.

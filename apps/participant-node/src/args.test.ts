@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parseCliArgs, UsageError } from './args';
+
+const base = ['--server', 'http://localhost:3000/', '--project', 'p-1', '--data', '/tmp/dev'];
+
+describe('parseCliArgs', () => {
+	it('accepts the documented options and normalises the server to its origin', () => {
+		expect(parseCliArgs([...base, '--name', ' box 7 ', '--shard', 'mine.qfs'])).toEqual({
+			help: false,
+			options: { server: 'http://localhost:3000', project: 'p-1', dataDir: '/tmp/dev', name: 'box 7', shardFile: 'mine.qfs' }
+		});
+		expect(parseCliArgs(['-h'])).toEqual({ help: true });
+	});
+
+	it.each([
+		[[], /missing --server, --project, --data/],
+		[['--server', 'http://x', '--project', 'p'], /missing --data/],
+		[[...base, '--bogus'], /Unknown option '--bogus'/],
+		[[...base, 'extra'], /positional/],
+		[['--server', 'localhost:3000', '--project', 'p', '--data', 'd'], /http:\/\/ or https:\/\//],
+		[['--server', 'not a url', '--project', 'p', '--data', 'd'], /is not a URL/],
+		[['--server', 'http://x', '--project', 'a/b', '--data', 'd'], /--project: "a\/b" is not a project id/],
+		[['--server', '--project', 'p', '--data', 'd'], /.+/]
+	])('rejects %j with a UsageError', (argv, message) => {
+		let caught: unknown;
+		try {
+			parseCliArgs(argv);
+		} catch (error) {
+			caught = error;
+		}
+		expect(caught).toBeInstanceOf(UsageError);
+		expect((caught as Error).message).toMatch(message);
+	});
+});

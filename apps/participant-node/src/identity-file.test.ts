@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deviceIdFromPublicKey, loginMessage, signMessage, verifySignature } from '@qflare/pq';
+import { FileIdentityStore, IDENTITY_FILE } from './identity-file';
+
+const root = mkdtempSync(path.join(tmpdir(), 'qflare-identity-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('FileIdentityStore', () => {
+	it('creates the keypair once with mode 0600 and returns the same one afterwards', async () => {
+		const dir = path.join(root, 'new', 'nested');
+		const first = await new FileIdentityStore(dir).loadOrCreate('p1');
+		const file = path.join(dir, IDENTITY_FILE);
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+		const json = JSON.parse(readFileSync(file, 'utf8'));
+		expect(json).toMatchObject({ algorithm: 'ML-DSA-65', deviceId: deviceIdFromPublicKey(first.publicKey) });
+		const before = statSync(file).mtimeMs;
+
+		// A new store (a restarted process) and another project reuse the same key; nothing is rewritten.
+		const again = await new FileIdentityStore(dir).loadOrCreate('p2');
+		expect(again.publicKey).toEqual(first.publicKey);
+		expect(again.secretKey).toEqual(first.secretKey);
+		expect(statSync(file).mtimeMs).toBe(before);
+		const message = loginMessage({ projectId: 'p1', deviceId: json.deviceId, nonce: 'n'.repeat(32) });
+		expect(verifySignature(first.publicKey, message, signMessage(again.secretKey, message))).toBe(true);
+	});
+
+	it('agrees on one identity when two stores create it at once', async () => {
+		const dir = path.join(root, 'race');
+		const [a, b] = await Promise.all([new FileIdentityStore(dir).loadOrCreate('p'), new FileIdentityStore(dir).loadOrCreate('p')]);
+		expect(a.publicKey).toEqual(b.publicKey);
+	});
+
+	it('refuses a damaged file instead of silently replacing the identity', async () => {
+		const dir = path.join(root, 'bad');
+		await new FileIdentityStore(dir).loadOrCreate('p');
+		writeFileSync(path.join(dir, IDENTITY_FILE), '{"publicKey":"AAAA","secretKey":"AAAA"}');
+		await expect(new FileIdentityStore(dir).loadOrCreate('p')).rejects.toThrow(/not a Qflare identity \(wrong key sizes\)/);
+	});
+});

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+	deviceIdFromPublicKey,
+	fromBase64,
+	generateDeviceKeypair,
+	ML_DSA65_PUBLIC_KEY_BYTES,
+	ML_DSA65_SECRET_KEY_BYTES,
+	toBase64,
+	type DeviceKeypair
+} from '@qflare/pq';
+import type { IdentityStore } from '@qflare/participant';
+
+export const IDENTITY_FILE = 'identity.json';
+
+interface IdentityJson {
+	algorithm: 'ML-DSA-65';
+	deviceId: string;
+	publicKey: string;
+	secretKey: string;
+	createdAt: string;
+}
+
+/**
+ * The device's ML-DSA-65 keypair in DATA_DIR/identity.json (base64, mode 0600). One keypair per
+ * data directory, not per project as in the browser: a headless device is usually set up for one
+ * project, and a separate --data directory per project keeps projects unlinkable.
+ */
+export class FileIdentityStore implements IdentityStore {
+	private cached: Promise<DeviceKeypair> | null = null;
+
+	constructor(private readonly dataDir: string) {}
+
+	get file(): string {
+		return path.join(this.dataDir, IDENTITY_FILE);
+	}
+
+	loadOrCreate(_projectId: string): Promise<DeviceKeypair> {
+		this.cached ??= this.load();
+		this.cached.catch(() => (this.cached = null));
+		return this.cached;
+	}
+
+	private async load(): Promise<DeviceKeypair> {
+		const existing = await this.read();
+		if (existing) return existing;
+		await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+		const keypair = generateDeviceKeypair();
+		const json: IdentityJson = {
+			algorithm: 'ML-DSA-65',
+			deviceId: deviceIdFromPublicKey(keypair.publicKey),
+			publicKey: toBase64(keypair.publicKey),
+			secretKey: toBase64(keypair.secretKey),
+			createdAt: new Date().toISOString()
+		};
+		// Written in full to a temp file, then hard-linked into place: link() fails if the file
+		// exists, so two processes starting on one directory end up with the same identity and
+		// a crash never leaves a half-written key behind.
+		const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+		await writeFile(temp, JSON.stringify(json, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+		// The umask can only remove bits, but a restrictive mode must not depend on it either way.
+		await chmod(temp, 0o600);
+		try {
+			await link(temp, this.file);
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+		} finally {
+			await unlink(temp).catch(() => undefined);
+		}
+		const stored = await this.read();
+		if (!stored) throw new Error(`${this.file} vanished right after it was written`);
+		return stored;
+	}
+
+	private async read(): Promise<DeviceKeypair | null> {
+		let text: string;
+		try {
+			text = await readFile(this.file, 'utf8');
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+			throw error;
+		}
+		return parseIdentity(text, this.file);
+	}
+}
+
+function parseIdentity(text: string, file: string): DeviceKeypair {
+	const bad = (why: string) => new Error(`${file} is not a Qflare identity (${why}); move it away to create a new one`);
+	let json: Partial<IdentityJson>;
+	try {
+		json = JSON.parse(text) as Partial<IdentityJson>;
+	} catch {
+		throw bad('not JSON');
+	}
+	if (typeof json.publicKey !== 'string' || typeof json.secretKey !== 'string') throw bad('keys missing');
+	let publicKey: Uint8Array;
+	let secretKey: Uint8Array;
+	try {
+		publicKey = fromBase64(json.publicKey);
+		secretKey = fromBase64(json.secretKey);
+	} catch {
+		throw bad('keys are not base64');
+	}
+	if (publicKey.length !== ML_DSA65_PUBLIC_KEY_BYTES || secretKey.length !== ML_DSA65_SECRET_KEY_BYTES) {
+		throw bad('wrong key sizes');
+	}
+	return { publicKey, secretKey };
+}

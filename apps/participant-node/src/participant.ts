@@ -1,0 +1,91 @@
+import { arch, platform } from 'node:os';
+import { ParticipantSession, SocketIoParticipantSocket, type ParticipantState, type StateListener } from '@qflare/participant';
+import { FileIdentityStore } from './identity-file';
+import { NodeTrainer } from './node-trainer';
+import { progressPrinter } from './progress-printer';
+import { FileShardCache, httpShardFetcher, localShardCache, readLocalShard } from './shard-files';
+
+export interface NodeParticipantOptions {
+	/** Server origin, e.g. http://localhost:3000. */
+	server: string;
+	project: string;
+	/** Holds identity.json and the cached demo shard; created when missing. */
+	dataDir: string;
+	/** Train on this local QFS1 shard instead of the server's demo shard. */
+	shardFile?: string | null;
+	/** Label for output lines and the user agent the dashboard shows. */
+	name?: string | null;
+	/** Progress lines (see progressPrinter); omitted, nothing is printed. */
+	log?: (line: string) => void;
+	/** Socket progress reports at most this often (default 1 s: many participants share a server). */
+	progressIntervalMs?: number;
+	/** socket.io reconnection: first delay and cap (defaults 1 s and 10 s). */
+	reconnectionDelayMs?: number;
+	reconnectionDelayMaxMs?: number;
+	/** Injected HTTP client for the shard download (tests count calls). */
+	fetch?: typeof fetch;
+}
+
+export interface NodeParticipant {
+	readonly deviceId: string;
+	state(): ParticipantState;
+	/** Svelte-store style: called now and on every change; returns the unsubscriber. */
+	subscribe(listener: StateListener): () => void;
+	/** Settles when the session ends: stop() or a fatal error (state().phase === 'failed'). */
+	readonly finished: Promise<ParticipantState>;
+	/** Disconnects for good and frees the model; a round in progress is abandoned. */
+	stop(): void;
+}
+
+const VERSION = '0.1.0';
+
+/**
+ * Starts one headless participant: the same ParticipantSession as the browser page, with a
+ * file identity, a file shard cache, socket.io-client and tfjs in this process. Resolves once
+ * the identity is loaded (so deviceId is known); connection and login continue in the
+ * background and reconnect by themselves. Many may run in one process; they share tfjs.
+ */
+export async function startNodeParticipant(options: NodeParticipantOptions): Promise<NodeParticipant> {
+	// A bad local shard is the user's mistake: say so now, not when the first round arrives.
+	const localShard = options.shardFile ? await readLocalShard(options.shardFile) : null;
+	const trainer = new NodeTrainer();
+	const session = new ParticipantSession({
+		projectId: options.project,
+		socket: new SocketIoParticipantSocket(options.server, {
+			reconnectionDelayMs: options.reconnectionDelayMs,
+			reconnectionDelayMaxMs: options.reconnectionDelayMaxMs
+		}),
+		identity: new FileIdentityStore(options.dataDir),
+		shards: localShard ? localShardCache(localShard) : new FileShardCache(options.dataDir),
+		fetchShard: httpShardFetcher(options.server, options.fetch),
+		trainer,
+		kind: 'node',
+		userAgent: `qflare-participant-node/${VERSION} (Node ${process.versions.node}; ${platform()} ${arch()})${options.name ? ` ${options.name}` : ''}`,
+		progressIntervalMs: options.progressIntervalMs ?? 1_000
+	});
+
+	let settle: (state: ParticipantState) => void = () => undefined;
+	const finished = new Promise<ParticipantState>((resolve) => (settle = resolve));
+	session.subscribe((state) => {
+		if (state.phase === 'stopped' || state.phase === 'failed') {
+			trainer.dispose();
+			settle(state);
+		}
+	});
+	if (options.log) {
+		const write = options.log;
+		// Until the first login the label is the --name or nothing; the device id comes with every login line.
+		session.subscribe(progressPrinter({ write, label: options.name ?? undefined }));
+	}
+
+	await session.start();
+	const deviceId = session.snapshot.deviceId;
+	if (!deviceId) throw new Error(session.snapshot.error ?? 'the participant failed to start');
+	return {
+		deviceId,
+		state: () => session.snapshot,
+		subscribe: (listener) => session.subscribe(listener),
+		finished,
+		stop: () => session.stop()
+	};
+}
