@@ -56,6 +56,9 @@ test('a server restart between rounds keeps the project, devices and models; par
 		// The same pages reconnect on their own, log in again with the same keys and finish the run.
 		const rounds = await api.waitForRounds(project.id, (r) => committed(r).length >= 2, 4 * 60_000);
 		expect(committed(rounds).map((r) => r.resultModelVersion)).toEqual([1, 2]);
+		// A round caught training by the restart resumes with the same devices instead of failing.
+		expect(rounds.filter((r) => r.status === 'failed')).toEqual([]);
+		expect(rounds).toHaveLength(2);
 		expect((await api.project(project.id)).status).toBe('completed');
 		expect((await api.devices(project.id)).map((d) => d.id).sort()).toEqual([...deviceIds].sort());
 		for (const r of rounds) console.log(`round ${r.number}: ${r.status}${r.failureReason ? ` (${r.failureReason})` : ''} accuracy ${r.metrics.testAccuracy}`);

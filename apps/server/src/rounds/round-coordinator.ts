@@ -63,8 +63,8 @@ export class RoundCoordinator {
 			await this.#queue.run(project.id, async () => {
 				const latest = await this.deps.store.rounds.current(project.id);
 				if (latest && (latest.status === 'training' || latest.status === 'aggregating')) {
-					// The accumulator lived in memory; the updates folded into it are gone with it.
-					await this.#fail(latest, latest.status, 'the aggregator restarted during the round; its updates were lost');
+					await this.#resumeTraining(project, latest);
+					return;
 				}
 				if (latest?.status === 'open') return;
 				await this.#openNextRound(project.id);
@@ -278,23 +278,44 @@ export class RoundCoordinator {
 			}
 		}
 
-		const weights = await this.deps.store.models.loadWeights(projectId, round.baseModelVersion);
-		if (!weights) throw new Error(`model v${round.baseModelVersion} of ${projectId} has no weights`);
-		const savedState = await this.deps.store.models.loadServerState(projectId, round.baseModelVersion);
-		const strategy = createStrategy(
-			strategyConfig.name === 'dp-fedavg' ? { ...strategyConfig, expectedClients: selected.length } : strategyConfig,
-			weights.length,
-			savedState ? decodeServerOptimizerState(savedState) : undefined
-		);
 		const deadline = new Date(this.#now().getTime() + project.roundTimeoutSec * 1000).toISOString();
 		const training = await this.deps.store.rounds.transition(round.id, 'open', 'training', { selected, deadline });
 		if (!training) return;
-		const active = new ActiveRound(training, weights, encodeWeights(weights), strategy);
-		this.#active.set(projectId, active);
-		this.deps.feed.round(training);
 		await this.#event(projectId, 'round.training', `round ${training.number}: ${selected.length} of ${ready.length} ready devices selected`);
-		for (const deviceId of selected) this.#sendTask(active, deviceId);
-		active.timer = setTimeout(() => this.#finish(projectId, active, 'deadline'), project.roundTimeoutSec * 1000);
+		await this.#activate(project, training);
+	}
+
+	/**
+	 * A round that was training when the process stopped: its accumulator lived in memory, so
+	 * the updates already folded are dropped from the record and the same selected devices are
+	 * asked again as they reconnect.
+	 */
+	async #resumeTraining(project: Project, round: Round): Promise<void> {
+		await this.deps.store.updates.deleteByRound(round.id);
+		const deadline = new Date(this.#now().getTime() + project.roundTimeoutSec * 1000).toISOString();
+		const resumed = await this.deps.store.rounds.transition(round.id, round.status, 'training', { accepted: [], totalSamples: 0, deadline });
+		if (!resumed) return;
+		await this.#event(project.id, 'round.resumed', `round ${round.number} resumed after a restart; its ${round.accepted.length} earlier updates are asked for again`);
+		await this.#activate(project, resumed);
+	}
+
+	/** Holds a training round in memory with its strategy, sends tasks and arms the deadline. */
+	async #activate(project: Project, round: Round): Promise<void> {
+		const weights = await this.deps.store.models.loadWeights(project.id, round.baseModelVersion);
+		if (!weights) throw new Error(`model v${round.baseModelVersion} of ${project.id} has no weights`);
+		const savedState = await this.deps.store.models.loadServerState(project.id, round.baseModelVersion);
+		const config = project.strategy;
+		const strategy = createStrategy(
+			config.name === 'dp-fedavg' ? { ...config, expectedClients: round.selected.length } : config,
+			weights.length,
+			savedState ? decodeServerOptimizerState(savedState) : undefined
+		);
+		const active = new ActiveRound(round, weights, encodeWeights(weights), strategy);
+		this.#active.set(project.id, active);
+		this.deps.feed.round(round);
+		for (const deviceId of round.selected) this.#sendTask(active, deviceId);
+		const ms = Math.max(0, new Date(round.deadline).getTime() - this.#now().getTime());
+		active.timer = setTimeout(() => this.#finish(project.id, active, 'deadline'), ms);
 	}
 
 	#sendTask(active: ActiveRound, deviceId: string): void {

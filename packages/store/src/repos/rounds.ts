@@ -8,7 +8,7 @@ export type NewRound = Pick<Round, 'projectId' | 'number' | 'baseModelVersion' |
 	Partial<Pick<Round, 'id' | 'status' | 'selected'>>;
 
 export type RoundPatch = Partial<
-	Pick<Round, 'selected' | 'deadline' | 'metrics' | 'privacy' | 'failureReason' | 'resultModelVersion' | 'totalSamples'>
+	Pick<Round, 'selected' | 'accepted' | 'deadline' | 'metrics' | 'privacy' | 'failureReason' | 'resultModelVersion' | 'totalSamples'>
 >;
 
 /** Statuses in which a round still takes updates. */
