@@ -1,6 +1,6 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { ApiClient, committed } from './support/api-client';
-import { ForgingParticipant } from './support/forging-participant';
+import { AttackingParticipant } from './support/attacking-participant';
 import { freePort, freshDataDir, ServerProcess } from './support/server-process';
 
 async function joinAsParticipant(browser: Browser, url: string): Promise<Page> {
@@ -19,7 +19,7 @@ test('three browsers train three FedAvg rounds of the MNIST MLP; a forged update
 	const server = new ServerProcess(await freePort(), freshDataDir());
 	await server.start();
 	const api = new ApiClient(server.url);
-	const forger = new ForgingParticipant();
+	const forger = new AttackingParticipant('forged-signature');
 	try {
 		const admin = await (await browser.newContext()).newPage();
 		await admin.goto(`${server.url}/admin`);

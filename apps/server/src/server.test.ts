@@ -92,8 +92,8 @@ describe('aggregator over real sockets and the embedded store', () => {
 
 	it('folds signed updates by sample count and rejects unsigned, forged, replayed, wrong-round and malformed ones', async () => {
 		const { json: project } = await api<Project>('POST', '/projects', { name: 'exact', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
-		const [a, b, m, n] = [0, 1, 2, 3].map(() => new ScriptedParticipant(server.url));
-		for (const p of [a, b, m, n]) await p.login(project.id);
+		const [a, b, m, n, u] = [0, 1, 2, 3, 4].map(() => new ScriptedParticipant(server.url));
+		for (const p of [a, b, m, n, u]) await p.login(project.id);
 
 		// Garbage from anyone must not crash the server or change anything.
 		const stranger = io(`${server.url}${PARTICIPANT_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
@@ -105,15 +105,17 @@ describe('aggregator over real sockets and the embedded store', () => {
 		stranger.close();
 
 		expect((await api<Project>('POST', `/projects/${project.id}/start`)).status).toBe(200);
-		const [taskA, taskB, taskM, taskN] = await Promise.all([a.task, b.task, m.task, n.task]);
+		const [taskA, taskB, taskM, taskN, taskU] = await Promise.all([a.task, b.task, m.task, n.task, u.task]);
 		const global = decodeWeights(new Uint8Array(taskA.weights as ArrayBuffer)).values;
 		const length = global.length;
 		expect(length).toBe(199_210);
 
-		const { signature: _drop, ...unsigned } = m.envelope(taskM, new Float32Array(length), 100);
-		expect(await m.send(unsigned)).toMatchObject({ ok: false, code: 'UNSIGNED' });
+		// u sends an unsigned update, then one that fails the schema: it is out of the round after the first.
+		const { signature: _drop, ...unsigned } = u.envelope(taskU, new Float32Array(length), 100);
+		expect(await u.send(unsigned)).toMatchObject({ ok: false, code: 'UNSIGNED' });
+		expect(await u.send({ ...u.envelope(taskU, new Float32Array(length), 100), payload: 'AAAA' })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
+		expect(await u.send({ ...u.envelope(taskU, new Float32Array(length), 100), trainLoss: NaN })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
 		expect(await m.send(m.envelope(taskM, new Float32Array(length), 100, { roundId: 'another-round' }))).toMatchObject({ ok: false, code: 'WRONG_ROUND' });
-		expect(await m.send({ ...m.envelope(taskM, new Float32Array(length), 100), payload: 'AAAA' })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
 		const tampered = m.envelope(taskM, new Float32Array(length), 100);
 		tampered.payload = encodeWeights(new Float32Array(length).fill(9));
 		expect(await m.send(tampered)).toMatchObject({ ok: false, code: 'HASH_MISMATCH' });
@@ -164,7 +166,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(updates.map((u) => u.deviceId).sort()).toEqual([a.deviceId, b.deviceId].sort());
 		const project2 = (await api<Project>('GET', `/projects/${project.id}`)).json;
 		expect(project2).toMatchObject({ status: 'completed', modelVersion: 1 });
-		for (const p of [a, b, m, n]) p.socket.close();
+		for (const p of [a, b, m, n, u]) p.socket.close();
 		expect((await fetch(`${server.url}/health`)).ok).toBe(true);
 	});
 

@@ -224,6 +224,19 @@ export class RoundCoordinator {
 		this.deps.feed.round(active.round);
 	}
 
+	/**
+	 * An update from a selected device that failed the wire schema (NaN loss, missing fields):
+	 * like any rejected update it leaves nothing in the round, and the round stops waiting for it.
+	 */
+	async rejectMalformed(projectId: string, deviceId: string): Promise<void> {
+		const active = this.#active.get(projectId);
+		if (!active || active.finishing || !active.selected.has(deviceId)) return;
+		if (active.accepted.has(deviceId) || active.pending.has(deviceId) || active.rejected.has(deviceId)) return;
+		active.rejected.add(deviceId);
+		await this.#recordTrust(projectId, deviceId, { accepted: false });
+		this.#maybeFinish(projectId, active);
+	}
+
 	/** Stops timers; the persisted state lets the next process resume. */
 	close(): void {
 		for (const active of this.#active.values()) if (active.timer) clearTimeout(active.timer);

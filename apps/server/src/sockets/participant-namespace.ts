@@ -149,11 +149,16 @@ export class ParticipantNamespace implements ParticipantChannel {
 				const { projectId, deviceId } = this.#session(socket);
 				const raw = payload as Record<string, unknown> | null;
 				if (raw !== null && typeof raw === 'object' && (raw.signature === undefined || raw.signature === '')) {
+					await this.#coordinator?.rejectMalformed(projectId, deviceId);
 					throw new ProtocolError(ErrorCode.Unsigned, 'update carries no signature');
 				}
-				const envelope = UpdateEnvelope.parse(payload);
 				if (!this.#coordinator) throw new ProtocolError(ErrorCode.Internal, 'coordinator not ready');
-				return this.#coordinator.submitUpdate(projectId, deviceId, envelope);
+				const envelope = UpdateEnvelope.safeParse(payload);
+				if (!envelope.success) {
+					await this.#coordinator.rejectMalformed(projectId, deviceId);
+					throw envelope.error;
+				}
+				return this.#coordinator.submitUpdate(projectId, deviceId, envelope.data);
 			})
 		);
 

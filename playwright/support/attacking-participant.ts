@@ -10,14 +10,21 @@ import {
 	type UpdateAccepted
 } from '@qflare/protocol';
 import { io, type Socket } from 'socket.io-client';
+import { createRng } from '@qflare/fl';
 
 /**
- * An attacker that registers honestly, then answers every task with an update signed by a
- * key other than the one it registered. Records what the server answered.
+ * - forged-signature: signs every update with a key other than the one it registered;
+ * - scaled-garbage: signs correctly, but sends uniform noise scaled by 1e3 instead of training.
  */
-export class ForgingParticipant {
+export type Attack = 'forged-signature' | 'scaled-garbage';
+
+/** An attacker that registers honestly, then answers every task with a bad update; records the server's answers. */
+export class AttackingParticipant {
 	readonly replies: (UpdateAccepted | ErrorReply)[] = [];
 	#socket: Socket | null = null;
+	readonly #rng = createRng(7);
+
+	constructor(readonly attack: Attack) {}
 
 	async join(baseUrl: string, projectId: string): Promise<string> {
 		const identity = generateDeviceKeypair();
@@ -35,14 +42,17 @@ export class ForgingParticipant {
 			deviceId: challenge.deviceId,
 			nonce: challenge.nonce,
 			signature: toBase64(signature),
-			userAgent: 'forging-participant'
+			userAgent: `attacker (${this.attack})`
 		})) as LoginReply | ErrorReply;
 		if (!login.ok) throw new Error(`login: ${login.code}`);
 		socket.on('round:task', (task: RoundTask) => {
 			const global = decodeWeights(new Uint8Array(task.weights as ArrayBuffer)).values;
-			const payload = encodeWeights(new Float32Array(global.length).fill(0.5));
+			const delta = new Float32Array(global.length);
+			for (let i = 0; i < delta.length; i++) delta[i] = this.attack === 'scaled-garbage' ? (this.#rng.next() * 2 - 1) * 1e3 : 0.5;
+			const payload = encodeWeights(delta);
 			const payloadSha256 = sha256Hex(payload);
-			const forged = signMessage(impostor.secretKey, updateMessage({ roundId: task.roundId, modelVersion: task.modelVersion, payloadSha256 }));
+			const signer = this.attack === 'forged-signature' ? impostor : identity;
+			const signature = signMessage(signer.secretKey, updateMessage({ roundId: task.roundId, modelVersion: task.modelVersion, payloadSha256 }));
 			void socket
 				.timeout(30_000)
 				.emitWithAck('round:update', {
@@ -54,12 +64,12 @@ export class ForgingParticipant {
 					trainAccuracy: 0.99,
 					trainMs: 10,
 					payloadSha256,
-					signature: toBase64(forged),
+					signature: toBase64(signature),
 					payload
 				})
 				.then((reply: UpdateAccepted | ErrorReply) => this.replies.push(reply));
 		});
-		const status = (await socket.emitWithAck('device:status', { backend: 'cpu', backendReason: 'forger', samples: 1000 })) as
+		const status = (await socket.emitWithAck('device:status', { backend: 'cpu', backendReason: this.attack, samples: 1000 })) as
 			| { ok: true }
 			| ErrorReply;
 		if (!status.ok) throw new Error(`status: ${status.code}`);
