@@ -63,7 +63,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 	beforeAll(async () => {
 		dataDir = mkdtempSync(path.join(tmpdir(), 'qflare-server-test-'));
 		store = await openStore({ dataDir });
-		server = await startQflareServer({ store, port: 0, appHandler: null, log: (m) => logs.push(m) });
+		server = await startQflareServer({ store, port: 0, appHandler: null, log: (m) => logs.push(m), dropoutGraceMs: 300 });
 	});
 	afterAll(async () => {
 		await server?.close();
@@ -207,6 +207,25 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(round.status).toBe('committed');
 		expect(round.accepted).toHaveLength(3);
 		expect(round.totalSamples).toBe(600);
+	});
+
+	it('stops waiting for a selected device that goes offline mid-round and stays away', async () => {
+		const started = Date.now();
+		const { round } = await runOneRound(
+			{ minParticipants: 2, shardCount: 3, roundTimeoutSec: 60 },
+			async (tasks, clients, length) => {
+				clients[2].socket.close();
+				for (let i = 0; i < 2; i++) {
+					expect(await clients[i].send(clients[i].envelope(tasks[i], new Float32Array(length).fill(0.001 * (i + 1)), 100))).toMatchObject({ ok: true });
+				}
+			},
+			3
+		);
+		expect(round.status).toBe('committed');
+		expect(round.selected).toHaveLength(3);
+		expect(round.accepted).toHaveLength(2);
+		// Well before the 60 s deadline: the dropout counted as answered after the grace period.
+		expect(Date.now() - started).toBeLessThan(20_000);
 	});
 
 	it('aggregates with the coordinate-wise median, which a client scaled by 1e3 does not move', async () => {

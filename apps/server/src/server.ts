@@ -22,6 +22,8 @@ export interface QflareServerOptions {
 	/** Origins participants should use in join links and QR codes (default: this machine's LAN addresses). */
 	publicOrigins?: string[];
 	log?: (message: string) => void;
+	/** How long a selected device may be offline mid-round before it counts as dropped. */
+	dropoutGraceMs?: number;
 }
 
 export interface QflareServer {
@@ -53,7 +55,7 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 
 	const dashboard = new DashboardNamespace(io, store, log);
 	const participants = new ParticipantNamespace(io, store, dashboard, log);
-	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log });
+	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log, dropoutGraceMs: options.dropoutGraceMs });
 	participants.bindCoordinator(coordinator);
 
 	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);

@@ -11,6 +11,10 @@ export class ActiveRound {
 	readonly accepted = new Map<string, string>();
 	readonly acceptedHashes = new Set<string>();
 	readonly rejected = new Set<string>();
+	/** Selected devices that went offline and did not come back within the grace period. */
+	readonly dropped = new Set<string>();
+	/** Grace timers of selected devices that are offline right now. */
+	readonly leaving = new Map<string, NodeJS.Timeout>();
 	/** Devices whose update is being verified or persisted right now. */
 	readonly pending = new Set<string>();
 	/** Writes of accepted updates to the store that have not finished yet. */
@@ -42,7 +46,18 @@ export class ActiveRound {
 	}
 
 	get responded(): number {
-		return this.accepted.size + this.rejected.size;
+		return this.accepted.size + this.rejected.size + this.dropped.size;
+	}
+
+	/** Selected and neither answered nor dropped yet. */
+	isWaitingFor(deviceId: string): boolean {
+		return this.selected.has(deviceId) && !this.accepted.has(deviceId) && !this.rejected.has(deviceId) && !this.dropped.has(deviceId);
+	}
+
+	clearTimers(): void {
+		if (this.timer) clearTimeout(this.timer);
+		for (const t of this.leaving.values()) clearTimeout(t);
+		this.leaving.clear();
 	}
 
 	get allResponded(): boolean {

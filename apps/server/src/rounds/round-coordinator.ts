@@ -32,7 +32,12 @@ export interface RoundCoordinatorDeps {
 	feed: DashboardFeed;
 	log?: (message: string) => void;
 	now?: () => Date;
+	/** Default DROPOUT_GRACE_MS. */
+	dropoutGraceMs?: number;
 }
+
+/** How long a selected device may be offline mid-round (a reload, a flaky network) before it counts as dropped. */
+export const DROPOUT_GRACE_MS = 20_000;
 
 export interface UpdateResult extends UpdateAccepted {
 	duplicate: boolean;
@@ -111,9 +116,12 @@ export class RoundCoordinator {
 			.run(projectId, async () => {
 				const active = this.#active.get(projectId);
 				if (active) {
-					const r = active.round;
-					const waiting = active.selected.has(deviceId) && !active.accepted.has(deviceId) && !active.rejected.has(deviceId);
-					if (r.status === 'training' && waiting) this.#sendTask(active, deviceId);
+					const leaving = active.leaving.get(deviceId);
+					if (leaving) clearTimeout(leaving);
+					active.leaving.delete(deviceId);
+					// Back before the round closed: it may still contribute.
+					if (!active.finishing) active.dropped.delete(deviceId);
+					if (active.round.status === 'training' && !active.finishing && active.isWaitingFor(deviceId)) this.#sendTask(active, deviceId);
 					return;
 				}
 				await this.#trySelect(projectId);
@@ -225,6 +233,27 @@ export class RoundCoordinator {
 	}
 
 	/**
+	 * A selected device went offline mid-round. A reload comes back within seconds; one that
+	 * stays away past the grace period counts as answered, so the round need not wait for its
+	 * deadline when everyone else is done.
+	 */
+	deviceLeft(projectId: string, deviceId: string): void {
+		const graceMs = this.deps.dropoutGraceMs ?? DROPOUT_GRACE_MS;
+		const active = this.#active.get(projectId);
+		if (!active || active.finishing || !active.isWaitingFor(deviceId) || active.leaving.has(deviceId)) return;
+		active.leaving.set(
+			deviceId,
+			setTimeout(() => {
+				active.leaving.delete(deviceId);
+				if (active.finishing || !active.isWaitingFor(deviceId)) return;
+				active.dropped.add(deviceId);
+				this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} dropped out`);
+				this.#maybeFinish(projectId, active);
+			}, graceMs)
+		);
+	}
+
+	/**
 	 * An update from a selected device that failed the wire schema (NaN loss, missing fields):
 	 * like any rejected update it leaves nothing in the round, and the round stops waiting for it.
 	 */
@@ -239,7 +268,7 @@ export class RoundCoordinator {
 
 	/** Stops timers; the persisted state lets the next process resume. */
 	close(): void {
-		for (const active of this.#active.values()) if (active.timer) clearTimeout(active.timer);
+		for (const active of this.#active.values()) active.clearTimers();
 		this.#active.clear();
 	}
 
@@ -356,7 +385,7 @@ export class RoundCoordinator {
 	#finish(projectId: string, active: ActiveRound, why: string): void {
 		if (active.finishing) return;
 		active.finishing = true;
-		if (active.timer) clearTimeout(active.timer);
+		active.clearTimers();
 		void this.#queue
 			.run(projectId, () => this.#closeRound(projectId, active, why))
 			.catch(async (e: unknown) => {
@@ -439,7 +468,7 @@ export class RoundCoordinator {
 		if (!failed) return;
 		const active = this.#active.get(round.projectId);
 		if (active && active.round.id === round.id) {
-			if (active.timer) clearTimeout(active.timer);
+			active.clearTimers();
 			active.finishing = true;
 			this.#active.delete(round.projectId);
 		}

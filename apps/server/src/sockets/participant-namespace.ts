@@ -166,6 +166,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 			const { projectId, deviceId } = socket.data;
 			if (!projectId || !deviceId) return;
 			if (!this.presence.disconnect(projectId, deviceId, socket.id)) return;
+			this.#coordinator?.deviceLeft(projectId, deviceId);
 			void this.store.devices
 				.update(projectId, deviceId, { online: false, lastSeen: new Date().toISOString() })
 				.then(() => this.dashboard.devicesChanged(projectId))
