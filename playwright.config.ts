@@ -1,19 +1,8 @@
 import { existsSync } from 'node:fs';
 import { defineConfig, devices } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './playwright/support/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FIREFOX = process.env.FIREFOX_PATH ?? '';
-
-// Debian's Chromium, never a downloaded browser. Playwright adds --headless, --no-sandbox and
-// --enable-unsafe-swiftshader itself; these keep it off the (closed) network.
-export const chromiumArgs = [
-	'--disable-quic',
-	'--no-first-run',
-	'--disable-background-networking',
-	'--disable-component-update',
-	'--disable-sync',
-	'--enable-unsafe-webgpu'
-];
 
 export default defineConfig({
 	testDir: './playwright',
@@ -27,7 +16,7 @@ export default defineConfig({
 	projects: [
 		{
 			name: 'chromium',
-			use: { ...devices['Desktop Chrome'], launchOptions: { executablePath: CHROMIUM, args: chromiumArgs } }
+			use: { ...devices['Desktop Chrome'], launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS } }
 		},
 		// Playwright drives only its own patched Firefox and WebKit builds, which cannot be
 		// downloaded here; these projects run where such a build is installed and named.

@@ -9,16 +9,8 @@ import { timeSteps, type BenchModel, type StepTiming } from '../browser/step-tim
 import { startChildServer } from '../lib/child-server';
 import { summarize, type Summary } from '../lib/stats';
 import { fmtSummary, type Section, type TableRow } from '../lib/types';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright/support/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-	'--disable-quic',
-	'--no-first-run',
-	'--disable-background-networking',
-	'--disable-component-update',
-	'--disable-sync',
-	'--enable-unsafe-webgpu'
-];
 
 interface BrowserBench {
 	userAgent: string;
@@ -81,7 +73,7 @@ async function ensureBuild(log: (m: string) => void): Promise<void> {
 async function browserTimings(quick: boolean, log: (m: string) => void): Promise<BrowserBench> {
 	await ensureBuild(log);
 	const server = await startChildServer('qflare-server.ts', ['--app']);
-	const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+	const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 	try {
 		const page = await browser.newPage();
 		page.on('console', (m) => {

