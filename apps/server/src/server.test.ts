@@ -209,6 +209,39 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(round.totalSamples).toBe(600);
 	});
 
+	it('completes a DP-FedAvg project before a round would spend more than the target epsilon', async () => {
+		// One round at q = 1, z = 1.1 spends epsilon ~4.2 at delta 1e-5; two would pass 5.
+		const oneRound = epsilonAfterRounds([1], 1.1, 1e-5).epsilon;
+		const twoRounds = epsilonAfterRounds([1, 1], 1.1, 1e-5).epsilon;
+		const target = (oneRound + twoRounds) / 2;
+		const { json: project } = await api<Project>('POST', '/projects', {
+			name: 'budget',
+			rounds: 5,
+			minParticipants: 2,
+			shardCount: 2,
+			roundTimeoutSec: 60,
+			strategy: { name: 'dp-fedavg', clipNorm: 1, noiseMultiplier: 1.1, targetEpsilon: target }
+		});
+		const clients = [0, 1].map(() => new ScriptedParticipant(server.url));
+		for (const c of clients) await c.login(project.id);
+		await api('POST', `/projects/${project.id}/start`);
+		const tasks = await Promise.all(clients.map((c) => c.task));
+		const length = decodeWeights(new Uint8Array(tasks[0].weights as ArrayBuffer)).values.length;
+		for (let i = 0; i < 2; i++) {
+			expect(await clients[i].send(clients[i].envelope(tasks[i], new Float32Array(length).fill(0.0001 * (i + 1)), 100))).toMatchObject({ ok: true });
+		}
+		let rounds: Round[] = [];
+		for (const stop = Date.now() + 30_000; Date.now() < stop; await new Promise((r) => setTimeout(r, 100))) {
+			rounds = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json;
+			if ((await api<Project>('GET', `/projects/${project.id}`)).json.status === 'completed') break;
+		}
+		for (const c of clients) c.socket.close();
+		expect((await api<Project>('GET', `/projects/${project.id}`)).json).toMatchObject({ status: 'completed', modelVersion: 1 });
+		expect(rounds.map((r) => r.status)).toEqual(['committed', 'failed']);
+		expect(rounds[0].privacy?.epsilon).toBeCloseTo(oneRound, 9);
+		expect(rounds[1].failureReason).toMatch(/target/);
+	});
+
 	it('stops waiting for a selected device that goes offline mid-round and stays away', async () => {
 		const started = Date.now();
 		const { round } = await runOneRound(
