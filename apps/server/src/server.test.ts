@@ -168,6 +168,10 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(project2).toMatchObject({ status: 'completed', modelVersion: 1 });
 		for (const p of [a, b, m, n, u]) p.socket.close();
 		expect((await fetch(`${server.url}/health`)).ok).toBe(true);
+		const metrics = await (await fetch(`${server.url}/metrics`)).text();
+		expect(metrics).toContain('qflare_updates_total{outcome="BAD_SIGNATURE"} 1\n');
+		expect(metrics).toContain('qflare_updates_total{outcome="UNSIGNED"} 1\n');
+		expect(metrics).toMatch(/qflare_rounds_total\{status="committed"\} [1-9]/);
 	});
 
 	async function runOneRound(

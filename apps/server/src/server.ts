@@ -8,6 +8,7 @@ import { Server } from 'socket.io';
 import { ShardService } from './data/shard-service';
 import { apiRouter } from './http/api-router';
 import { isolationHeaders } from './http/isolation-headers';
+import { ServerMetrics } from './http/server-metrics';
 import { NodeModelService } from './models/node-model-service';
 import { RoundCoordinator } from './rounds/round-coordinator';
 import { DashboardNamespace } from './sockets/dashboard-namespace';
@@ -54,11 +55,16 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const io = new Server(http, { maxHttpBufferSize: largestUpdate + 1_000_000, serveClient: false });
 
 	const dashboard = new DashboardNamespace(io, store, log);
-	const participants = new ParticipantNamespace(io, store, dashboard, log);
-	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log, dropoutGraceMs: options.dropoutGraceMs });
+	const metrics = new ServerMetrics();
+	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log);
+	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log, metrics, dropoutGraceMs: options.dropoutGraceMs });
 	participants.bindCoordinator(coordinator);
 
 	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
+	app.get('/metrics', (_req, res) => {
+		const gauges = { devicesOnline: participants.presence.onlineCount, activeRounds: coordinator.activeRounds };
+		res.type('text/plain; version=0.0.4').send(metrics.render(gauges));
+	});
 	app.use('/api/v1', apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), log }));
 	if (options.appHandler) app.use(options.appHandler);
 

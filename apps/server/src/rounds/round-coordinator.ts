@@ -34,6 +34,7 @@ export interface RoundCoordinatorDeps {
 	now?: () => Date;
 	/** Default DROPOUT_GRACE_MS. */
 	dropoutGraceMs?: number;
+	metrics?: { round(status: 'committed' | 'failed'): void };
 }
 
 /** How long a selected device may be offline mid-round (a reload, a flaky network) before it counts as dropped. */
@@ -266,6 +267,11 @@ export class RoundCoordinator {
 		this.#maybeFinish(projectId, active);
 	}
 
+	/** Rounds training right now, over all projects. */
+	get activeRounds(): number {
+		return this.#active.size;
+	}
+
 	/** Stops timers; the persisted state lets the next process resume. */
 	close(): void {
 		for (const active of this.#active.values()) active.clearTimers();
@@ -438,6 +444,7 @@ export class RoundCoordinator {
 		});
 		if (!committed) throw new Error('round changed state during aggregation');
 		active.round = committed;
+		this.deps.metrics?.round('committed');
 		const updatedProject = await this.#updateProject(projectId, { modelVersion: version });
 		await this.#event(
 			projectId,
@@ -466,6 +473,7 @@ export class RoundCoordinator {
 			failureReason: reason
 		});
 		if (!failed) return;
+		this.deps.metrics?.round('failed');
 		const active = this.#active.get(round.projectId);
 		if (active && active.round.id === round.id) {
 			active.clearTimers();

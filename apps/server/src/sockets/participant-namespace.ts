@@ -20,6 +20,7 @@ import {
 } from '@qflare/protocol';
 import type { Store } from '@qflare/store';
 import type { Namespace, Server, Socket } from 'socket.io';
+import type { ServerMetrics } from '../http/server-metrics';
 import { LoginChallenges } from '../identity/login-challenges';
 import type { RoundCoordinator } from '../rounds/round-coordinator';
 import type { ParticipantChannel } from '../rounds/ports';
@@ -69,6 +70,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 		io: Server,
 		private readonly store: Store,
 		private readonly dashboard: DashboardNamespace,
+		private readonly metrics: ServerMetrics,
 		private readonly log: (message: string) => void
 	) {
 		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as ParticipantNsp;
@@ -159,7 +161,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 					throw envelope.error;
 				}
 				return this.#coordinator.submitUpdate(projectId, deviceId, envelope.data);
-			})
+			}, (reply) => this.metrics.update(reply.ok ? 'accepted' : reply.code))
 		);
 
 		socket.on('disconnect', () => {

@@ -34,6 +34,11 @@ export class Presence {
 		return this.#sockets.has(`${projectId}/${deviceId}`);
 	}
 
+	/** Devices with at least one socket, over all projects. */
+	get onlineCount(): number {
+		return this.#sockets.size;
+	}
+
 	readyDevices(projectId: string): string[] {
 		return [...(this.#ready.get(projectId) ?? [])].sort();
 	}

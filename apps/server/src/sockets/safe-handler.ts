@@ -7,10 +7,15 @@ import { z } from 'zod';
  */
 export function safeHandler<T>(
 	log: (message: string) => void,
-	handle: (payload: unknown) => Promise<T>
+	handle: (payload: unknown) => Promise<T>,
+	observe?: (reply: T | ErrorReply) => void
 ): (payload: unknown, ack?: unknown) => void {
 	return (payload, ack) => {
-		const reply = typeof ack === 'function' ? (ack as (r: T | ErrorReply) => void) : () => {};
+		const send = typeof ack === 'function' ? (ack as (r: T | ErrorReply) => void) : () => {};
+		const reply = (r: T | ErrorReply) => {
+			observe?.(r);
+			send(r);
+		};
 		handle(payload).then(reply, (e: unknown) => reply(toErrorReply(e, log)));
 	};
 }
