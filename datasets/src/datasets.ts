@@ -3,7 +3,7 @@ import type { DatasetName, LabelledSet } from '@qflare/protocol';
 import { loadFashionMnist } from './fashion-mnist';
 import { shardOf, type DatasetSplits } from './image-set';
 import { loadMnist } from './mnist';
-import type { PartitionSpec } from './partition-spec';
+import type { PartitionPlan } from './partition-spec';
 
 const cache = new Map<DatasetName, Promise<DatasetSplits>>();
 
@@ -25,7 +25,7 @@ export function loadDataset(name: DatasetName): Promise<DatasetSplits> {
 }
 
 export interface ShardOptions {
-	partition: PartitionSpec;
+	partition: PartitionPlan;
 	shardCount: number;
 	seed: number;
 }

@@ -7,6 +7,6 @@ export { FASHION_MNIST_DIR } from './fashion-mnist';
 export { parseIdxImages, parseIdxLabels } from './idx';
 export type { IdxImages } from './idx';
 export { parsePartitionSpec, formatPartitionSpec } from './partition-spec';
-export type { PartitionSpec } from './partition-spec';
+export type { PartitionPlan } from './partition-spec';
 export { writeShardFiles, shardFileName } from './shard-files';
 export type { ShardManifest, ShardFileEntry } from './shard-files';

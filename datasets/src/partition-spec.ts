@@ -1,7 +1,8 @@
-export type PartitionSpec = 'iid' | { dirichletAlpha: number };
+/** A parsed partition: the wire form is the protocol's PartitionSpec string. */
+export type PartitionPlan = 'iid' | { dirichletAlpha: number };
 
 /** Parses the CLI form: `iid` or `dirichlet:ALPHA`. */
-export function parsePartitionSpec(text: string): PartitionSpec {
+export function parsePartitionSpec(text: string): PartitionPlan {
 	if (text === 'iid') return 'iid';
 	const match = /^dirichlet:(.+)$/.exec(text);
 	const alpha = match ? Number(match[1]) : NaN;
@@ -11,6 +12,6 @@ export function parsePartitionSpec(text: string): PartitionSpec {
 	return { dirichletAlpha: alpha };
 }
 
-export function formatPartitionSpec(spec: PartitionSpec): string {
+export function formatPartitionSpec(spec: PartitionPlan): string {
 	return spec === 'iid' ? 'iid' : `dirichlet:${spec.dirichletAlpha}`;
 }

@@ -5,7 +5,7 @@ import { labelHistogram } from '@qflare/fl';
 import { encodeShard, type DatasetName, type LabelledSet } from '@qflare/protocol';
 import { partitionIndices, loadDataset, type ShardOptions } from './datasets';
 import { shardOf } from './image-set';
-import { formatPartitionSpec, type PartitionSpec } from './partition-spec';
+import { formatPartitionSpec, type PartitionPlan } from './partition-spec';
 
 export interface ShardFileEntry {
 	file: string;
@@ -18,7 +18,7 @@ export interface ShardFileEntry {
 export interface ShardManifest {
 	format: 'QFS1';
 	dataset: DatasetName;
-	partition: PartitionSpec;
+	partition: PartitionPlan;
 	partitionSpec: string;
 	seed: number;
 	shardCount: number;

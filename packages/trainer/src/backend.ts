@@ -4,8 +4,9 @@ import type { LabelledData } from './data';
 import { buildModel } from './model';
 import { outputSize, inputSize } from './spec';
 import { trainLocal } from './train';
+import type { BackendName } from '@qflare/protocol';
 
-export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+export type { BackendName };
 
 export type BackendChoice = {
 	backend: string;

@@ -1,3 +1,7 @@
+import type { ModelName } from '@qflare/protocol';
+
+export type { ModelName };
+
 /** JSON-serialisable description of a model; the server sends it to participants. */
 export type Activation = 'relu' | 'softmax' | 'linear' | 'sigmoid' | 'tanh';
 
@@ -8,8 +12,6 @@ export type LayerSpec =
 	| { type: 'flatten' };
 
 export type ModelSpec = { name: string; inputShape: number[]; layers: LayerSpec[] };
-
-export type ModelName = 'mlp' | 'cnn';
 
 export const MODEL_SPECS: Record<ModelName, ModelSpec> = {
 	// McMahan et al. 2017, "2NN": 784-200-200-10.
