@@ -4,6 +4,8 @@ import type { ModelName, ModelRecord, Project, Round, RoundClosed, RoundTask, Da
 export interface ParticipantChannel {
 	/** Devices of the project that are logged in and have reported their backend and data. */
 	readyDevices(projectId: string): string[];
+	/** Logged in on at least one socket (it may still be loading its data or calibrating). */
+	isOnline(projectId: string, deviceId: string): boolean;
 	sendTask(projectId: string, deviceId: string, task: RoundTask): void;
 	announceRoundClosed(projectId: string, closed: RoundClosed): void;
 	announceProject(project: Project): void;

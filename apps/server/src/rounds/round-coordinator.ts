@@ -246,6 +246,8 @@ export class RoundCoordinator {
 			deviceId,
 			setTimeout(() => {
 				active.leaving.delete(deviceId);
+				// Back on a socket but still loading or calibrating (which can take longer than the grace).
+				if (this.deps.participants.isOnline(projectId, deviceId)) return;
 				if (active.finishing || !active.isWaitingFor(deviceId)) return;
 				active.dropped.add(deviceId);
 				this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} dropped out`);

@@ -86,6 +86,10 @@ export class ParticipantNamespace implements ParticipantChannel {
 		return this.presence.readyDevices(projectId);
 	}
 
+	isOnline(projectId: string, deviceId: string): boolean {
+		return this.presence.isOnline(projectId, deviceId);
+	}
+
 	sendTask(projectId: string, deviceId: string, task: RoundTask): void {
 		this.#nsp.to(deviceRoom(projectId, deviceId)).emit('round:task', task);
 	}
