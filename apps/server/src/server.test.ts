@@ -14,6 +14,8 @@ import {
 import { openStore, type Store } from '@qflare/store';
 import { io, type Socket } from 'socket.io-client';
 import { epsilonAfterRounds } from '@qflare/fl';
+import { flattenWeights } from '@qflare/trainer';
+import { initNodeTf } from '@qflare/trainer/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startQflareServer, type QflareServer } from './server';
 
@@ -161,6 +163,13 @@ describe('aggregator over real sockets and the embedded store', () => {
 		const v1 = new Float32Array(await res.arrayBuffer());
 		expect(v1.length).toBe(length);
 		for (const i of [0, 1, 1000, length - 1]) expect(v1[i]).toBeCloseTo(global[i] - 0.0125, 6);
+
+		// The download is the tfjs layers format: tfjs itself loads it, with exactly the committed weights.
+		const { tf } = await initNodeTf();
+		const loaded = await tf.loadLayersModel(`${server.url}/api/v1/projects/${project.id}/models/latest/model.json`);
+		expect(loaded.countParams()).toBe(length);
+		expect(Array.from(flattenWeights(loaded).subarray(0, 1000))).toEqual(Array.from(v1.subarray(0, 1000)));
+		loaded.dispose();
 
 		const updates = await store.updates.listByRound(round!.id);
 		expect(updates.map((u) => u.deviceId).sort()).toEqual([a.deviceId, b.deviceId].sort());
