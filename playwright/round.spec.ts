@@ -88,6 +88,8 @@ test('three browsers train three FedAvg rounds of the MNIST MLP; a forged update
 		for (const page of pages) {
 			await expect(page.getByTestId('global-accuracy')).toHaveText(/0\.\d+|\d+(\.\d+)?\s*%/);
 			await expect(page.getByTestId('local-accuracy')).not.toBeEmpty();
+			// Fits a phone's width: nothing scrolls sideways once the results table is filled.
+			expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 		}
 		console.log(`e2e wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
 	} finally {
