@@ -23,12 +23,15 @@ type Reply = { ok: true; [k: string]: unknown } | ErrorReply;
 
 /** A scripted participant: logs in with its own ML-DSA key and sends exactly what a test tells it to. */
 class ScriptedParticipant {
-	readonly keys: DeviceKeypair = generateDeviceKeypair();
 	readonly socket: Socket;
 	deviceId = '';
 	task: Promise<RoundTask>;
 
-	constructor(url: string) {
+	/** Pass another participant's keys to be that device again (a reloaded tab). */
+	constructor(
+		url: string,
+		readonly keys: DeviceKeypair = generateDeviceKeypair()
+	) {
 		this.socket = io(`${url}${PARTICIPANT_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
 		this.task = new Promise((resolve) => this.socket.once('round:task', resolve));
 	}
@@ -253,6 +256,33 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(rounds.map((r) => r.status)).toEqual(['committed', 'failed']);
 		expect(rounds[0].privacy?.epsilon).toBeCloseTo(oneRound, 9);
 		expect(rounds[1].failureReason).toMatch(/target/);
+	});
+
+	it('sends the running round to a device that reconnects with the same key, and takes its update', async () => {
+		const { json: project } = await api<Project>('POST', '/projects', { name: 'rejoin', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
+		const a = new ScriptedParticipant(server.url);
+		const b = new ScriptedParticipant(server.url);
+		for (const c of [a, b]) await c.login(project.id);
+		await api('POST', `/projects/${project.id}/start`);
+		const [taskA, firstTaskB] = await Promise.all([a.task, b.task]);
+		b.socket.close();
+		const reloaded = new ScriptedParticipant(server.url, b.keys);
+		await reloaded.login(project.id);
+		expect(reloaded.deviceId).toBe(b.deviceId);
+		const taskB = await reloaded.task;
+		expect(taskB.roundId).toBe(firstTaskB.roundId);
+		const length = decodeWeights(new Uint8Array(taskA.weights as ArrayBuffer)).values.length;
+		expect(await a.send(a.envelope(taskA, new Float32Array(length).fill(0.001), 100))).toMatchObject({ ok: true });
+		expect(await reloaded.send(reloaded.envelope(taskB, new Float32Array(length).fill(0.002), 100))).toMatchObject({ ok: true });
+		let round: Round | undefined;
+		for (const stop = Date.now() + 30_000; Date.now() < stop; await new Promise((r) => setTimeout(r, 100))) {
+			round = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
+			if (round.status === 'committed') break;
+		}
+		for (const c of [a, reloaded]) c.socket.close();
+		expect(round?.status).toBe('committed');
+		expect(round?.accepted.sort()).toEqual([a.deviceId, b.deviceId].sort());
+		expect((await store.devices.listByProject(project.id)).map((d) => d.id).sort()).toEqual([a.deviceId, b.deviceId].sort());
 	});
 
 	it('stops waiting for a selected device that goes offline mid-round and stays away', async () => {
