@@ -1,4 +1,5 @@
 import {
+	applyDelta,
 	createStrategy,
 	decodeServerOptimizerState,
 	encodeServerOptimizerState,
@@ -21,7 +22,7 @@ import {
 import type { ProjectPatch, Store } from '@qflare/store';
 import { ActiveRound } from './active-round';
 import type { DashboardFeed, ModelService, ParticipantChannel } from './ports';
-import { clientPlan, selectDevices, subtract } from './round-plan';
+import { clientPlan, selectDevices } from './round-plan';
 import { SerialQueue } from './serial-queue';
 import { verifyUpdate } from './verify-update';
 
@@ -135,6 +136,10 @@ export class RoundCoordinator {
 	 * update leaves nothing behind but the fact that this device is done for the round.
 	 */
 	async submitUpdate(projectId: string, deviceId: string, envelope: ParsedUpdateEnvelope): Promise<UpdateResult> {
+		// Read from the store first, so no await falls between the checks of the round's state
+		// below and this device becoming pending.
+		const device = await this.deps.store.devices.get(projectId, deviceId);
+		const project = await this.deps.store.projects.get(projectId);
 		const active = this.#active.get(projectId);
 		if (!active || active.round.status !== 'training' || active.finishing) {
 			throw new ProtocolError(ErrorCode.RoundClosed, 'no round of this project is accepting updates');
@@ -158,12 +163,8 @@ export class RoundCoordinator {
 		if (active.rejected.has(deviceId)) {
 			throw new ProtocolError(ErrorCode.RoundClosed, "this device's update for the round was already rejected");
 		}
-		const device = await this.deps.store.devices.get(projectId, deviceId);
 		if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
-		const project = await this.#project(projectId);
-		if (active.pending.has(deviceId) || active.accepted.has(deviceId)) {
-			throw new ProtocolError(ErrorCode.Replay, 'this device already submitted an update for the round');
-		}
+		if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
 
 		active.pending.add(deviceId);
 		let distance: number | null = null;
@@ -422,7 +423,7 @@ export class RoundCoordinator {
 		this.deps.feed.round(aggregating);
 
 		const next = active.strategy.finish(active.globalWeights);
-		this.#lastAggregate.set(projectId, subtract(next, active.globalWeights));
+		this.#lastAggregate.set(projectId, applyDelta(next, active.globalWeights, -1));
 		const evaluation = await this.deps.models.evaluate(project.model, project.dataset, next);
 		const version = round.baseModelVersion + 1;
 		const serverState = active.strategy.state ? encodeServerOptimizerState(active.strategy.state) : undefined;

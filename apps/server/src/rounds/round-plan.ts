@@ -27,9 +27,3 @@ export function clientPlan(project: Project): ClientTrainingPlan {
 		validationFraction: s.name === 'perffedavg' ? PERFFEDAVG_VALIDATION_FRACTION : 0
 	};
 }
-
-export function subtract(a: Float32Array, b: Float32Array): Float32Array {
-	const out = new Float32Array(a.length);
-	for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
-	return out;
-}
