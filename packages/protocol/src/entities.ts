@@ -1,12 +1,33 @@
 import { z } from 'zod';
+import {
+	DataSource,
+	TaskSchema,
+	type DeviceEvaluation,
+	type FederatedEvaluation,
+	type FeatureStatsReport,
+	type Standardization,
+	type TaskKind
+} from './task-schema';
 
 /** Datasets the platform can shard for demos and simulation. */
 export const DatasetName = z.enum(['mnist', 'fashion-mnist']);
 export type DatasetName = z.infer<typeof DatasetName>;
 
-/** Models from the built-in zoo; each is a ModelSpec in @qflare/trainer. */
-export const ModelName = z.enum(['mlp', 'cnn']);
+/**
+ * Models from the built-in zoo; @qflare/trainer builds each as a ModelSpec for the project's
+ * task (input shape and output head come from the task).
+ */
+export const ModelName = z.enum(['mlp', 'cnn', 'logistic', 'cnn-small', 'conv1d', 'gru']);
 export type ModelName = z.infer<typeof ModelName>;
+
+/** Which models fit which kind of data; demo data sets are image classification. */
+export const MODELS_FOR_TASK: Record<TaskKind, readonly ModelName[]> = {
+	'image-classification': ['cnn-small', 'cnn', 'mlp'],
+	tabular: ['logistic', 'mlp'],
+	'time-series': ['conv1d', 'gru']
+};
+/** Demo projects keep the two FedAvg-paper models. */
+export const DEMO_MODELS: readonly ModelName[] = ['mlp', 'cnn'];
 
 export const ProjectStatus = z.enum(['idle', 'running', 'stopped', 'completed']);
 export type ProjectStatus = z.infer<typeof ProjectStatus>;
@@ -107,9 +128,28 @@ export const ProjectConfig = TrainingHyperparams.extend({
 	strategy: StrategyConfig,
 	screening: UpdateScreening,
 	/** Seed for the initial model and the data split. */
-	seed: z.number().int().min(0).max(2 ** 31 - 1)
+	seed: z.number().int().min(0).max(2 ** 31 - 1),
+	/** `demo`: shards of `dataset` from the server; `local`: each participant imports its own files. */
+	dataSource: DataSource,
+	/** What local data looks like; required when dataSource is local, null for demo data. */
+	task: TaskSchema.nullable(),
+	/** Share of each participant's data held out (by seed) for federated evaluation; 0 = none. */
+	holdOutFraction: z.number().min(0).max(0.5)
 });
 export type ProjectConfig = z.infer<typeof ProjectConfig>;
+
+/** Cross-field rules a project config must also satisfy; empty when it is consistent. */
+export function projectConfigProblems(config: Pick<ProjectConfig, 'dataSource' | 'task' | 'model'>): string[] {
+	if (config.dataSource === 'demo') {
+		const problems: string[] = [];
+		if (config.task !== null) problems.push('task: demo projects use the data set\'s own task; set dataSource "local" to declare one');
+		if (!DEMO_MODELS.includes(config.model)) problems.push(`model: demo data sets train ${DEMO_MODELS.join(' or ')}, not ${config.model}`);
+		return problems;
+	}
+	if (config.task === null) return ['task: a local-data project must declare its task schema'];
+	const models = MODELS_FOR_TASK[config.task.kind];
+	return models.includes(config.model) ? [] : [`model: a ${config.task.kind} task trains ${models.join(', ')}, not ${config.model}`];
+}
 
 export interface Project extends ProjectConfig {
 	id: string;
@@ -118,6 +158,8 @@ export interface Project extends ProjectConfig {
 	modelVersion: number;
 	/** Number of the round in progress or last run (0 = none yet). */
 	currentRound: number;
+	/** Local data: feature scaling merged from the participants' statistics when the project started. */
+	standardization: Standardization | null;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -146,9 +188,13 @@ export interface Device {
 	backendReason: string | null;
 	samples: number;
 	shardIndex: number;
-	/** Label counts of the demo shard the device was given; null until it fetched one. */
+	/** Label counts of the device's training data (its demo shard, or what a local-data device reported); null until known. */
 	labelHistogram: number[] | null;
 	trust: DeviceTrust;
+	/** Local data: the statistics this device reported for its training rows (sums, never rows). */
+	featureStats: FeatureStatsReport | null;
+	/** The device's last federated evaluation of a global model on its hold-out. */
+	lastEvaluation: DeviceEvaluation | null;
 	userAgent: string;
 	registeredAt: string;
 	lastSeen: string;
@@ -189,6 +235,8 @@ export interface Round {
 	metrics: RoundMetrics;
 	/** Privacy spent after this round (DP-FedAvg only). */
 	privacy: RoundPrivacy | null;
+	/** The committed model scored by participants on their local hold-outs, merged by n. */
+	federatedEvaluation: FederatedEvaluation | null;
 	failureReason: string | null;
 	startedAt: string;
 	updatedAt: string;
@@ -220,6 +268,8 @@ export interface ModelRecord {
 	sha256: string;
 	testAccuracy: number | null;
 	testLoss: number | null;
+	/** Federated evaluation of this version, once participants reported it. */
+	federatedEvaluation: FederatedEvaluation | null;
 	createdAt: string;
 }
 

@@ -5,3 +5,4 @@ export * from './weight-codec';
 export * from './socket-events';
 export * from './http';
 export * from './shard-codec';
+export * from './task-schema';

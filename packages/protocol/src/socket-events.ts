@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BinaryPayload } from './binary';
 import { BackendName, ModelName, RoundStatus } from './entities';
+import { EvaluationReport, FeatureStatsReport, type DataSource, type Standardization, type TaskSchema } from './task-schema';
 import type { ClientTrainingPlan, Device, ModelRecord, Project, Round, RoundMetrics } from './entities';
 import type { ErrorReply } from './errors';
 
@@ -49,20 +50,29 @@ export interface ParticipantProjectView {
 	modelVersion: number;
 	batchSize: number;
 	seed: number;
+	dataSource: DataSource;
+	/** The data a local-data project expects (null for demo data). */
+	task: TaskSchema | null;
+	/** Share of the device's data held out for federated evaluation. */
+	holdOutFraction: number;
+	/** Merged feature scaling, once the project started (local data only). */
+	standardization: Standardization | null;
 }
 export interface LoginReply {
 	ok: true;
 	deviceId: string;
 	shardIndex: number;
-	/** Path of this device's demo data shard (GET, binary). */
-	shardPath: string;
+	/** Path of this device's demo data shard (GET, binary); null for local-data projects. */
+	shardPath: string | null;
 	project: ParticipantProjectView;
 }
 
 export const DeviceStatusReport = z.object({
 	backend: BackendName,
 	backendReason: z.string().max(1_000),
-	samples: z.number().int().min(0).max(10_000_000)
+	samples: z.number().int().min(0).max(10_000_000),
+	/** Label counts of the training rows (local classification data); the demo shard's are known to the server. */
+	labelHistogram: z.array(z.number().int().min(0)).max(255).optional()
 });
 export type DeviceStatusReport = z.infer<typeof DeviceStatusReport>;
 
@@ -100,6 +110,10 @@ export interface UpdateAccepted {
 	accepted: number;
 }
 
+/** `eval:report`: one device's score of a global model on its local hold-out. */
+export const EvaluationReportMessage = EvaluationReport.extend({ roundId: Id });
+export type EvaluationReportMessage = z.infer<typeof EvaluationReportMessage>;
+
 // server -> participant
 
 export interface RoundTask {
@@ -110,7 +124,20 @@ export interface RoundTask {
 	hyperparams: ClientTrainingPlan;
 	deadline: string;
 	seed: number;
+	/** Feature scaling for local data (null for demo data). */
+	standardization: Standardization | null;
 	/** Global weights in the weight codec's format. */
+	weights: Uint8Array | ArrayBuffer;
+}
+
+/** `model:evaluate`: score a committed global model on the local hold-out and answer with `eval:report`. */
+export interface EvaluationTask {
+	/** The round that committed the model. */
+	roundId: string;
+	roundNumber: number;
+	modelVersion: number;
+	model: ModelName;
+	standardization: Standardization | null;
 	weights: Uint8Array | ArrayBuffer;
 }
 
@@ -139,10 +166,14 @@ export interface ParticipantClientEvents {
 	'device:status': (req: DeviceStatusReport, ack: Ack<{ ok: true }>) => void;
 	'round:progress': (p: TrainingProgress) => void;
 	'round:update': (u: UpdateEnvelope, ack: Ack<UpdateAccepted>) => void;
+	/** Local data: the statistics of the device's training rows, before the project starts. */
+	'data:stats': (s: FeatureStatsReport, ack: Ack<{ ok: true }>) => void;
+	'eval:report': (r: EvaluationReportMessage, ack: Ack<{ ok: true }>) => void;
 }
 export interface ParticipantServerEvents {
 	'round:task': (task: RoundTask) => void;
 	'round:closed': (r: RoundClosed) => void;
+	'model:evaluate': (t: EvaluationTask) => void;
 	'project:status': (p: ParticipantProjectView) => void;
 }
 
