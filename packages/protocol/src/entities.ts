@@ -253,7 +253,7 @@ export interface UpdateRecord {
 	payloadSha256: string;
 	bytes: number;
 	trainLoss: number;
-	trainAccuracy: number;
+	trainAccuracy: number | null;
 	trainMs: number;
 	receivedAt: string;
 }

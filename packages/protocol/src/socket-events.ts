@@ -93,7 +93,8 @@ export const UpdateEnvelope = z.object({
 	numSamples: z.number().int().min(1).max(100_000_000),
 	steps: z.number().int().min(1),
 	trainLoss: z.number().finite(),
-	trainAccuracy: z.number().min(0).max(1),
+	/** Null for regression and forecasting, which have no accuracy. */
+	trainAccuracy: z.number().min(0).max(1).nullable(),
 	trainMs: z.number().min(0),
 	/** Accuracy on the client's local hold-out (PerfFedAvg). */
 	valAccuracy: z.number().min(0).max(1).optional(),
