@@ -11,3 +11,5 @@ export * from './trust';
 export * from './strategy';
 export * from './partition';
 export * from './random';
+export * from './federated-stats';
+export * from './federated-evaluation';
