@@ -1,8 +1,8 @@
 import type { Tf } from './tf';
-import type { ModelSpec } from './spec';
+import type { Activation, ModelSpec } from './spec';
 import type { LabelledData } from './data';
 import { buildModel } from './model';
-import { outputSize, inputSize } from './spec';
+import { inputSize } from './spec';
 import { trainLocal } from './train';
 import type { BackendName } from '@qflare/protocol';
 
@@ -68,15 +68,33 @@ export async function probeWebGpuAdapter(gpu: GpuLike | null, timeoutMs = 5000):
 	}
 }
 
-/** Kernels a training step of the spec needs beyond the elementwise basics every backend has. */
+// Kernels by what a training step runs (read from tf.profile of trainLocal on cpu; backend.test.ts
+// checks these lists still cover every kernel a step of each zoo model runs).
+const STEP_KERNELS = ['Add', 'Cast', 'Identity', 'Mean', 'Multiply', 'RealDiv', 'Reshape', 'Sub', 'Sum'];
+// FedProx adds mu/2 * sum of squared differences to the loss.
+const PROXIMAL_KERNELS = ['AddN', 'SquaredDifference'];
+const CROSS_ENTROPY_KERNELS = ['Softmax', 'OneHot', 'ClipByValue', 'GreaterEqual', 'LessEqual', 'LogicalAnd', 'Select', 'ZerosLike', 'Log', 'Neg', 'ArgMax', 'Equal'];
+const LOSS_KERNELS = { mse: ['SquaredDifference'], mae: ['Abs', 'Step'] } as const;
+const ACTIVATION_KERNELS: Record<Activation, string[]> = { relu: ['Relu', 'Step'], softmax: ['Softmax'], sigmoid: ['Sigmoid'], tanh: ['Tanh', 'Square'], linear: [] };
+const MATMUL_KERNELS = ['_FusedMatMul', 'BatchMatMul'];
+// tfjs runs conv1d as a conv2d over a reshaped input: it needs the conv2d gradients too.
+const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'];
+const POOL_KERNELS = ['MaxPool', 'MaxPoolGrad'];
+// The GRU unrolls over time steps (Unpack, Transpose), splits its gates (SplitV) and concatenates state.
+const GRU_KERNELS = [...MATMUL_KERNELS, 'Sigmoid', 'Tanh', 'Square', 'Neg', 'SplitV', 'Concat', 'Unpack', 'Transpose', 'Tile'];
+
+/** Kernels a training step of the spec needs (loss, optimizer, every layer's forward and gradient). */
 export function requiredKernels(spec: ModelSpec): string[] {
-	const k = new Set<string>(['Softmax']);
+	const k = new Set<string>([...STEP_KERNELS, ...PROXIMAL_KERNELS]);
+	const add = (names: readonly string[]) => names.forEach((n) => k.add(n));
+	add(spec.objective.type === 'classification' ? CROSS_ENTROPY_KERNELS : LOSS_KERNELS[spec.objective.loss]);
 	for (const layer of spec.layers) {
-		if (layer.type === 'dense') ['_FusedMatMul', 'BatchMatMul'].forEach((n) => k.add(n));
-		if (layer.type === 'conv2d') ['FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'].forEach((n) => k.add(n));
-		if (layer.type === 'maxPooling2d') ['MaxPool', 'MaxPoolGrad'].forEach((n) => k.add(n));
-		if (layer.type === 'flatten') k.add('Reshape');
-		if ('activation' in layer && layer.activation === 'relu') ['Relu', 'Step'].forEach((n) => k.add(n));
+		if (layer.type === 'dense') add(MATMUL_KERNELS);
+		if (layer.type === 'conv2d' || layer.type === 'conv1d') add(CONV_KERNELS);
+		if (layer.type === 'maxPooling2d' || layer.type === 'maxPooling1d') add(POOL_KERNELS);
+		if (layer.type === 'gru') add(GRU_KERNELS);
+		if (layer.type === 'flatten') add(['Reshape']);
+		if ('activation' in layer) add(ACTIVATION_KERNELS[layer.activation]);
 	}
 	return [...k];
 }
@@ -102,15 +120,20 @@ export async function initBackend(tf: Tf, name: string, timeoutMs: number): Prom
 	}
 }
 
-/** Random pixels and labels, the size of one batch; the loss value is irrelevant for timing. */
+/** Random pixels and targets, the size of one batch; the loss value is irrelevant for timing. */
 function syntheticBatch(spec: ModelSpec, batchSize: number): LabelledData {
 	const size = inputSize(spec);
-	const classes = outputSize(spec);
 	const images = new Uint8Array(batchSize * size);
-	const labels = new Uint8Array(batchSize);
 	let s = 12345;
 	for (let i = 0; i < images.length; i++) images[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
-	for (let i = 0; i < batchSize; i++) labels[i] = i % classes;
+	const o = spec.objective;
+	if (o.type === 'regression') {
+		const targets = new Float32Array(batchSize * o.outputs);
+		for (let i = 0; i < targets.length; i++) targets[i] = images[i] / 128 - 1;
+		return { count: batchSize, images, labels: targets };
+	}
+	const labels = new Uint8Array(batchSize);
+	for (let i = 0; i < batchSize; i++) labels[i] = i % o.numClasses;
 	return { count: batchSize, images, labels };
 }
 
@@ -121,9 +144,10 @@ async function timeTraining(tf: Tf, spec: ModelSpec, batch: LabelledData, o: Req
 	const model = buildModel(tf, spec, o.seed);
 	try {
 		const hp = { localEpochs: 1, batchSize: o.batchSize, learningRate: 0.01 };
-		const warm = await trainLocal(tf, model, batch, hp, { seed: o.seed });
+		const options = { seed: o.seed, objective: spec.objective };
+		const warm = await trainLocal(tf, model, batch, hp, options);
 		if (warm.trainMs > o.warmupCapMs) return { warmupMs: warm.trainMs };
-		const run = await trainLocal(tf, model, batch, { ...hp, localEpochs: o.timedSteps }, { seed: o.seed });
+		const run = await trainLocal(tf, model, batch, { ...hp, localEpochs: o.timedSteps }, options);
 		return { warmupMs: warm.trainMs, msPerStep: Math.round((run.trainMs / run.steps) * 10) / 10 };
 	} finally {
 		model.dispose();

@@ -1,9 +1,21 @@
 // Browser- and Node-safe: nothing here imports tfjs at run time; callers pass their tf namespace.
 export type { Tf, LayersModel } from './tf';
-export { type Activation, type LayerSpec, type ModelSpec, type ModelName, MODEL_SPECS, parameterCount, layerShapes, inputSize, outputSize } from './spec';
+export {
+	type Activation,
+	type LayerSpec,
+	type ModelSpec,
+	type ModelName,
+	type ModelObjective,
+	MODEL_SPECS,
+	modelSpec,
+	parameterCount,
+	layerShapes,
+	inputSize,
+	outputSize
+} from './spec';
 export { buildModel } from './model';
 export { flattenWeights, setFlatWeights, weightSizes } from './weights';
-export { type LabelledData, shuffledIndices } from './data';
+export { type LabelledData, type ModelInputs, shuffledIndices } from './data';
 export { syntheticDigits } from './synthetic';
 export {
 	type TrainHyperparams,
@@ -11,9 +23,13 @@ export {
 	type TrainOptions,
 	type TrainResult,
 	type EvalResult,
+	type HoldOutEvaluation,
 	trainLocal,
 	evaluate,
-	crossEntropy
+	evaluateHoldOut,
+	predict,
+	crossEntropy,
+	objectiveLoss
 } from './train';
 export { LocalTrainer, holdOut, type ClientHyperparams, type ClientUpdate } from './local-trainer';
 export {

@@ -1,10 +1,21 @@
+import type { ColumnScale } from '@qflare/protocol';
 import type { LayersModel, Tf } from './tf';
 import type { ModelSpec } from './spec';
-import type { LabelledData } from './data';
+import type { LabelledData, ModelInputs } from './data';
 import { clipToNorm } from '@qflare/fl';
 import { buildModel } from './model';
 import { flattenWeights, setFlatWeights } from './weights';
-import { type EvalResult, type TrainHyperparams, type TrainProgress, type TrainResult, evaluate, trainLocal } from './train';
+import {
+	type EvalResult,
+	type HoldOutEvaluation,
+	type TrainHyperparams,
+	type TrainProgress,
+	type TrainResult,
+	evaluate,
+	evaluateHoldOut,
+	predict,
+	trainLocal
+} from './train';
 
 export type ClientHyperparams = TrainHyperparams & {
 	/** FedProx proximal coefficient; 0 or absent means plain FedAvg local training. */
@@ -19,7 +30,7 @@ export type ClientHyperparams = TrainHyperparams & {
 
 export type ClientUpdate = TrainResult & {
 	delta: Float32Array;
-	/** Accuracy on the held-out local share, when validationFraction > 0. */
+	/** Accuracy on the held-out local share, when validationFraction > 0 and the model is a classifier. */
 	valAccuracy?: number;
 	/** True when clipNorm shortened the delta. */
 	clipped: boolean;
@@ -31,9 +42,11 @@ export function holdOut(data: LabelledData, fraction: number): { train: Labelled
 	if (fraction <= 0 || held < 1 || held >= data.count) return { train: data, validation: null };
 	const keep = data.count - held;
 	const sampleSize = data.images.length / data.count;
+	// One class index per row, or the row's regression targets.
+	const width = data.labels.length / data.count;
 	return {
-		train: { count: keep, images: data.images.subarray(0, keep * sampleSize), labels: data.labels.subarray(0, keep) },
-		validation: { count: held, images: data.images.subarray(keep * sampleSize), labels: data.labels.subarray(keep) }
+		train: { count: keep, images: data.images.subarray(0, keep * sampleSize), labels: data.labels.subarray(0, keep * width) },
+		validation: { count: held, images: data.images.subarray(keep * sampleSize), labels: data.labels.subarray(keep * width) }
 	};
 }
 
@@ -72,6 +85,7 @@ export class LocalTrainer {
 		betweenBatches?: () => Promise<void>
 	): Promise<ClientUpdate> {
 		const model = this.requireModel();
+		const { objective } = this.requireSpec();
 		setFlatWeights(this.tf, model, globalWeights);
 		const seed = hp.seed ?? (this.seed + ++this.rounds) >>> 0;
 		const mu = hp.proximalMu ?? 0;
@@ -80,25 +94,47 @@ export class LocalTrainer {
 			seed,
 			onProgress,
 			betweenBatches,
+			objective,
 			proximal: mu > 0 ? { mu, global: globalWeights } : undefined
 		});
-		const valAccuracy = validation ? (await evaluate(this.tf, model, validation)).accuracy : undefined;
+		// PerfFedAvg weighs by accuracy, which a regression model does not have.
+		const valAccuracy = validation && objective.type === 'classification' ? (await evaluate(this.tf, model, validation)).accuracy : undefined;
 		const local = flattenWeights(model);
 		for (let i = 0; i < local.length; i++) local[i] -= globalWeights[i];
 		const { delta, clipped } = hp.clipNorm ? clipToNorm(local, hp.clipNorm) : { delta: local, clipped: false };
 		return { ...result, delta, clipped, ...(valAccuracy === undefined ? {} : { valAccuracy }) };
 	}
 
+	/** Cross-entropy and accuracy of a classifier (the server's demo test set, PerfFedAvg's validation share). */
 	async evaluate(weights: Float32Array, data: LabelledData, batchSize?: number): Promise<EvalResult> {
 		const model = this.requireModel();
 		setFlatWeights(this.tf, model, weights);
 		return evaluate(this.tf, model, data, batchSize);
 	}
 
+	/** Federated evaluation on the local hold-out; targetScale converts regression errors to target units. */
+	async evaluateHoldOut(weights: Float32Array, data: LabelledData, targetScale: ColumnScale | null): Promise<HoldOutEvaluation> {
+		const model = this.requireModel();
+		setFlatWeights(this.tf, model, weights);
+		return evaluateHoldOut(this.tf, model, data, this.requireSpec().objective, targetScale);
+	}
+
+	/** count x outputs: class probabilities, or standardised predicted values. */
+	async predict(weights: Float32Array, inputs: ModelInputs, count: number): Promise<Float32Array> {
+		const model = this.requireModel();
+		setFlatWeights(this.tf, model, weights);
+		return predict(this.tf, model, inputs, count);
+	}
+
 	dispose(): void {
 		this.model?.dispose();
 		this.model = null;
 		this.currentSpec = null;
+	}
+
+	private requireSpec(): ModelSpec {
+		if (!this.currentSpec) throw new Error('LocalTrainer.prepare(spec, seed) was not called');
+		return this.currentSpec;
 	}
 
 	private requireModel(): LayersModel {

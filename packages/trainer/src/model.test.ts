@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeTf } from './node';
 import type { Tf } from './tf';
-import { MODEL_SPECS, parameterCount } from './spec';
+import { MODELS_FOR_TASK, type TaskSchema } from '@qflare/protocol';
+import { MODEL_SPECS, modelSpec, parameterCount } from './spec';
 import { buildModel } from './model';
 import { flattenWeights, setFlatWeights } from './weights';
 
@@ -18,6 +19,38 @@ describe('buildModel', () => {
 			expect(flattenWeights(model).length).toBe(parameterCount(spec));
 			model.dispose();
 		}
+	});
+
+	it('builds every zoo model for every task kind with the spec\'s parameter count (tfjs countParams)', () => {
+		const tasks: TaskSchema[] = [
+			{ kind: 'image-classification', classes: ['a', 'b', 'c'], width: 12, height: 10, channels: 3 },
+			{ kind: 'tabular', features: [{ name: 'x', type: 'numeric' }, { name: 'c', type: 'categorical', values: ['p', 'q'] }], target: 'y', objective: { type: 'classification', classes: ['n', 'y'] } },
+			{ kind: 'tabular', features: [{ name: 'x', type: 'numeric' }], target: 'y', objective: { type: 'regression', loss: 'mse' } },
+			{ kind: 'time-series', timeColumn: 't', valueColumns: ['a', 'b', 'c'], target: 'b', window: 9, horizon: 4, loss: 'mae' },
+			{ kind: 'time-series', timeColumn: 't', valueColumns: ['a'], target: 'a', window: 3, horizon: 1, loss: 'mse' }
+		];
+		for (const task of tasks) {
+			for (const name of MODELS_FOR_TASK[task.kind]) {
+				const spec = modelSpec(name, task);
+				const model = buildModel(tf, spec, 7);
+				expect({ task: task.kind, name, params: model.countParams() }).toEqual({ task: task.kind, name, params: parameterCount(spec) });
+				expect(flattenWeights(model).length).toBe(parameterCount(spec));
+				model.dispose();
+			}
+		}
+	});
+
+	it('builds the GRU as tfjs does: kernel [in, 3u], recurrent kernel [u, 3u], one bias [3u]', () => {
+		const spec = modelSpec('gru', { kind: 'time-series', timeColumn: 't', valueColumns: ['a', 'b'], target: 'a', window: 5, horizon: 2, loss: 'mse' });
+		const model = buildModel(tf, spec, 1);
+		expect(model.getWeights().map((w) => w.shape)).toEqual([[2, 96], [32, 96], [96], [32, 2], [2]]);
+		expect(model.countParams()).toBe(3 * (32 * (2 + 32) + 32) + 32 * 2 + 2);
+		// Kernel and recurrent kernel come from different streams.
+		const [kernel, recurrent] = model.getWeights().map((w) => w.dataSync());
+		expect(kernel.subarray(0, 8)).not.toEqual(recurrent.subarray(0, 8));
+		const again = buildModel(tf, spec, 1);
+		expect(flattenWeights(again)).toEqual(flattenWeights(model));
+		[model, again].forEach((m) => m.dispose());
 	});
 
 	it('is deterministic for a seed and differs across seeds', () => {

@@ -25,6 +25,30 @@ function makeLayer(tf: Tf, layer: LayerSpec, seed: number, inputShape?: number[]
 			});
 		case 'maxPooling2d':
 			return tf.layers.maxPooling2d({ ...first, poolSize: layer.poolSize });
+		case 'conv1d':
+			return tf.layers.conv1d({
+				...first,
+				filters: layer.filters,
+				kernelSize: layer.kernelSize,
+				activation: layer.activation,
+				padding: layer.padding,
+				kernelInitializer,
+				biasInitializer
+			});
+		case 'maxPooling1d':
+			return tf.layers.maxPooling1d({ ...first, poolSize: layer.poolSize });
+		case 'gru':
+			return tf.layers.gru({
+				...first,
+				units: layer.units,
+				activation: 'tanh',
+				recurrentActivation: 'sigmoid',
+				kernelInitializer,
+				// glorotUniform, not tfjs's default orthogonal: that one runs a QR decomposition per
+				// build and warns above 2,000 elements; a second stream keeps it independent of the kernel.
+				recurrentInitializer: tf.initializers.glorotUniform({ seed: (seed ^ 0x5bd1e995) >>> 0 }),
+				biasInitializer
+			});
 		case 'flatten':
 			return tf.layers.flatten(first);
 	}

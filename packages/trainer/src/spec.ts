@@ -1,4 +1,4 @@
-import type { ModelName } from '@qflare/protocol';
+import { MODELS_FOR_TASK, type ModelName, type RegressionLoss, type TaskSchema, taskInputShape, taskObjective } from '@qflare/protocol';
 
 export type { ModelName };
 
@@ -9,11 +9,24 @@ export type LayerSpec =
 	| { type: 'dense'; units: number; activation: Activation }
 	| { type: 'conv2d'; filters: number; kernelSize: number; activation: Activation; padding: 'same' | 'valid' }
 	| { type: 'maxPooling2d'; poolSize: number }
+	/** Over [steps, channels]; tfjs runs it as a conv2d, so it needs the same gradient kernels. */
+	| { type: 'conv1d'; filters: number; kernelSize: number; activation: Activation; padding: 'same' | 'valid' }
+	| { type: 'maxPooling1d'; poolSize: number }
+	/** tanh cell, sigmoid gates, reset gate before the matmul (tfjs supports only resetAfter = false); last state only. */
+	| { type: 'gru'; units: number }
 	| { type: 'flatten' };
 
-export type ModelSpec = { name: string; inputShape: number[]; layers: LayerSpec[] };
+/** What the model's output means, and so which loss trains it. */
+export type ModelObjective =
+	| { type: 'classification'; numClasses: number }
+	| { type: 'regression'; loss: RegressionLoss; outputs: number };
 
-export const MODEL_SPECS: Record<ModelName, ModelSpec> = {
+export type ModelSpec = { name: string; inputShape: number[]; layers: LayerSpec[]; objective: ModelObjective };
+
+type DemoModelName = 'mlp' | 'cnn';
+
+/** The demo data sets' models (28x28x1, 10 classes): what modelSpec(name, demoTask(...)) returns. */
+export const MODEL_SPECS: Readonly<Record<DemoModelName, ModelSpec>> = {
 	// McMahan et al. 2017, "2NN": 784-200-200-10.
 	mlp: {
 		name: 'mlp',
@@ -22,7 +35,8 @@ export const MODEL_SPECS: Record<ModelName, ModelSpec> = {
 			{ type: 'dense', units: 200, activation: 'relu' },
 			{ type: 'dense', units: 200, activation: 'relu' },
 			{ type: 'dense', units: 10, activation: 'softmax' }
-		]
+		],
+		objective: { type: 'classification', numClasses: 10 }
 	},
 	// McMahan et al. 2017 MNIST CNN.
 	cnn: {
@@ -36,11 +50,86 @@ export const MODEL_SPECS: Record<ModelName, ModelSpec> = {
 			{ type: 'flatten' },
 			{ type: 'dense', units: 512, activation: 'relu' },
 			{ type: 'dense', units: 10, activation: 'softmax' }
-		]
+		],
+		objective: { type: 'classification', numClasses: 10 }
 	}
 };
 
-/** Output shape of each layer (without the batch dimension), checked without tfjs. */
+function head(objective: ModelObjective): LayerSpec {
+	return objective.type === 'classification'
+		? { type: 'dense', units: objective.numClasses, activation: 'softmax' }
+		: { type: 'dense', units: objective.outputs, activation: 'linear' };
+}
+
+/**
+ * The zoo's model `model` for `task`: input shape from the task, a softmax head over its classes
+ * or a linear head of its outputs. Throws for a model that does not fit the task's kind.
+ */
+export function modelSpec(model: ModelName, task: TaskSchema): ModelSpec {
+	const fits = MODELS_FOR_TASK[task.kind];
+	if (!fits.includes(model)) throw new Error(`model ${model} does not fit a ${task.kind} task; it takes ${fits.join(', ')}`);
+	const t = taskObjective(task);
+	const objective: ModelObjective =
+		t.type === 'classification' ? { type: 'classification', numClasses: t.classes.length } : { type: 'regression', loss: t.loss, outputs: t.outputs };
+	const inputShape = taskInputShape(task);
+	const size = inputShape.reduce((a, b) => a * b, 1);
+	const spec = (shape: number[], layers: LayerSpec[]): ModelSpec => ({ name: model, inputShape: shape, layers: [...layers, head(objective)], objective });
+
+	switch (task.kind) {
+		case 'image-classification':
+			if (model === 'mlp') {
+				return spec([size], [
+					{ type: 'dense', units: 200, activation: 'relu' },
+					{ type: 'dense', units: 200, activation: 'relu' }
+				]);
+			}
+			if (model === 'cnn') {
+				return spec(inputShape, [
+					{ type: 'conv2d', filters: 32, kernelSize: 5, activation: 'relu', padding: 'same' },
+					{ type: 'maxPooling2d', poolSize: 2 },
+					{ type: 'conv2d', filters: 64, kernelSize: 5, activation: 'relu', padding: 'same' },
+					{ type: 'maxPooling2d', poolSize: 2 },
+					{ type: 'flatten' },
+					{ type: 'dense', units: 512, activation: 'relu' }
+				]);
+			}
+			// cnn-small: about 137k parameters at 32x32x3 against the CNN's 2.1M.
+			return spec(inputShape, [
+				{ type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu', padding: 'same' },
+				{ type: 'maxPooling2d', poolSize: 2 },
+				{ type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' },
+				{ type: 'maxPooling2d', poolSize: 2 },
+				{ type: 'flatten' },
+				{ type: 'dense', units: 64, activation: 'relu' }
+			]);
+		case 'tabular':
+			// Tabular sets have tens of columns and hundreds to thousands of rows: small hidden layers.
+			return model === 'logistic'
+				? spec(inputShape, [])
+				: spec(inputShape, [
+						{ type: 'dense', units: 64, activation: 'relu' },
+						{ type: 'dense', units: 32, activation: 'relu' }
+					]);
+		case 'time-series': {
+			if (model === 'gru') return spec(inputShape, [{ type: 'gru', units: 32 }]);
+			// Flatten, not global pooling: a forecast depends on where in the window a value sits.
+			const pool: LayerSpec[] = inputShape[0] >= 4 ? [{ type: 'maxPooling1d', poolSize: 2 }] : [];
+			return spec(inputShape, [
+				{ type: 'conv1d', filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' },
+				...pool,
+				{ type: 'conv1d', filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' },
+				{ type: 'flatten' },
+				{ type: 'dense', units: 32, activation: 'relu' }
+			]);
+		}
+	}
+}
+
+function needRank(layer: LayerSpec, shape: number[], rank: number, what: string): void {
+	if (shape.length !== rank) throw new Error(`${layer.type} layer needs ${what}, got [${shape}]`);
+}
+
+/** Output shape of each layer (without the batch dimension), checked without tfjs; also checks the head against the objective. */
 export function layerShapes(spec: ModelSpec): number[][] {
 	const shapes: number[][] = [];
 	let shape = [...spec.inputShape];
@@ -51,19 +140,32 @@ export function layerShapes(spec: ModelSpec): number[][] {
 				shape = [layer.units];
 				break;
 			case 'conv2d': {
-				if (shape.length !== 3) throw new Error(`conv2d layer needs [h, w, c], got [${shape}]`);
+				needRank(layer, shape, 3, '[h, w, c]');
 				const [h, w] = shape;
 				const k = layer.kernelSize;
 				shape = layer.padding === 'same' ? [h, w, layer.filters] : [h - k + 1, w - k + 1, layer.filters];
 				break;
 			}
 			case 'maxPooling2d': {
-				if (shape.length !== 3) throw new Error(`maxPooling2d layer needs [h, w, c], got [${shape}]`);
+				needRank(layer, shape, 3, '[h, w, c]');
 				const [h, w, c] = shape;
 				// tfjs default: strides = poolSize, padding 'valid'.
 				shape = [Math.floor(h / layer.poolSize), Math.floor(w / layer.poolSize), c];
 				break;
 			}
+			case 'conv1d': {
+				needRank(layer, shape, 2, '[steps, channels]');
+				shape = [layer.padding === 'same' ? shape[0] : shape[0] - layer.kernelSize + 1, layer.filters];
+				break;
+			}
+			case 'maxPooling1d':
+				needRank(layer, shape, 2, '[steps, channels]');
+				shape = [Math.floor(shape[0] / layer.poolSize), shape[1]];
+				break;
+			case 'gru':
+				needRank(layer, shape, 2, '[steps, features]');
+				shape = [layer.units];
+				break;
 			case 'flatten':
 				shape = [shape.reduce((a, b) => a * b, 1)];
 				break;
@@ -71,17 +173,35 @@ export function layerShapes(spec: ModelSpec): number[][] {
 		if (shape.some((d) => !(d > 0))) throw new Error(`layer ${layer.type} yields an empty shape [${shape}]`);
 		shapes.push(shape);
 	}
+	checkHead(spec, shapes[shapes.length - 1]);
 	return shapes;
 }
 
-/** Number of trainable parameters, from the spec alone. */
+function checkHead(spec: ModelSpec, out: number[] | undefined): void {
+	const last = spec.layers[spec.layers.length - 1];
+	if (!out || out.length !== 1 || last.type !== 'dense') throw new Error(`model ${spec.name} must end in a dense layer`);
+	const o = spec.objective;
+	if (o.type === 'classification') {
+		if (last.activation !== 'softmax' || out[0] !== o.numClasses) {
+			throw new Error(`model ${spec.name} classifies into ${o.numClasses} classes but ends in ${out[0]} ${last.activation} units, not ${o.numClasses} softmax`);
+		}
+	} else if (last.activation !== 'linear' || out[0] !== o.outputs) {
+		throw new Error(`model ${spec.name} predicts ${o.outputs} values but ends in ${out[0]} ${last.activation} units, not ${o.outputs} linear`);
+	}
+}
+
+/** Number of trainable parameters, from the spec alone (equals tfjs's countParams()). */
 export function parameterCount(spec: ModelSpec): number {
 	const shapes = layerShapes(spec);
 	let count = 0;
 	let input = spec.inputShape;
 	spec.layers.forEach((layer, i) => {
+		const channels = input[input.length - 1];
 		if (layer.type === 'dense') count += input[0] * layer.units + layer.units;
-		if (layer.type === 'conv2d') count += layer.kernelSize * layer.kernelSize * input[2] * layer.filters + layer.filters;
+		if (layer.type === 'conv2d') count += layer.kernelSize * layer.kernelSize * channels * layer.filters + layer.filters;
+		if (layer.type === 'conv1d') count += layer.kernelSize * channels * layer.filters + layer.filters;
+		// Kernel [in, 3u], recurrent kernel [u, 3u], bias [3u] (tfjs has no resetAfter, so one bias).
+		if (layer.type === 'gru') count += 3 * (layer.units * (channels + layer.units) + layer.units);
 		input = shapes[i];
 	});
 	return count;
@@ -92,10 +212,8 @@ export function inputSize(spec: ModelSpec): number {
 	return spec.inputShape.reduce((a, b) => a * b, 1);
 }
 
-/** Number of classes the model predicts (the last layer's width). */
+/** Width of the model's output: the number of classes, or of predicted values. */
 export function outputSize(spec: ModelSpec): number {
 	const shapes = layerShapes(spec);
-	const last = shapes[shapes.length - 1];
-	if (!last || last.length !== 1) throw new Error(`model ${spec.name} must end in a flat layer`);
-	return last[0];
+	return shapes[shapes.length - 1][0];
 }

@@ -5,7 +5,7 @@ import { mulberry32 } from './data';
  * A learnable 28x28 stand-in for MNIST in tests and smoke runs: class c lights up a 3-pixel
  * horizontal band at row 2 + 2.5c, over uniform noise.
  */
-export function syntheticDigits(count: number, seed = 1, classes = 10): LabelledData {
+export function syntheticDigits(count: number, seed = 1, classes = 10): LabelledData & { images: Uint8Array; labels: Uint8Array } {
 	const rand = mulberry32(seed);
 	const images = new Uint8Array(count * 784);
 	const labels = new Uint8Array(count);

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeTf } from './node';
 import type { Tf } from './tf';
-import { MODEL_SPECS } from './spec';
+import { MODEL_SPECS, modelSpec } from './spec';
 import { buildModel } from './model';
 import { flattenWeights } from './weights';
 import { evaluate, trainLocal, type TrainProgress } from './train';
@@ -80,6 +80,24 @@ describe('trainLocal', () => {
 	it('rejects data that does not fit the model', async () => {
 		const model = buildModel(tf, MODEL_SPECS.mlp, 1);
 		await expect(trainLocal(tf, model, { count: 2, images: new Uint8Array(784), labels: new Uint8Array(2) }, hp, { seed: 1 })).rejects.toThrow(/expected 2 x 784/);
+		await expect(trainLocal(tf, model, { count: 1, images: new Uint8Array(784), labels: new Float32Array(1) }, hp, { seed: 1 })).rejects.toThrow(/classification labels must be a Uint8Array/);
+		await expect(trainLocal(tf, model, { count: 1, images: new Uint8Array(784), labels: Uint8Array.from([10]) }, hp, { seed: 1 })).rejects.toThrow(/label 10 at 0 is not below 10/);
+		model.dispose();
+	});
+
+	it('trains a regression model only with its objective, and keeps no tensors doing so', async () => {
+		const spec = modelSpec('mlp', { kind: 'tabular', features: [{ name: 'a', type: 'numeric' }, { name: 'b', type: 'numeric' }], target: 'y', objective: { type: 'regression', loss: 'mae' } });
+		const model = buildModel(tf, spec, 1);
+		const images = new Float32Array(40).map((_, i) => Math.cos(i));
+		const data = { count: 20, images, labels: new Float32Array(20).map((_, r) => images[2 * r] - images[2 * r + 1]) };
+		await expect(trainLocal(tf, model, data, hp, { seed: 1 })).rejects.toThrow(/does not end in softmax: pass the objective/);
+		const before = tf.memory().numTensors;
+		const first = await trainLocal(tf, model, data, { ...hp, localEpochs: 1 }, { seed: 1, objective: spec.objective });
+		const second = await trainLocal(tf, model, data, { ...hp, localEpochs: 3 }, { seed: 2, objective: spec.objective, proximal: { mu: 0.1, global: flattenWeights(model) } });
+		expect(tf.memory().numTensors).toBe(before);
+		expect(first.accuracy).toBeNull();
+		expect(second.loss).toBeLessThan(first.loss);
+		await expect(evaluate(tf, model, data)).rejects.toThrow(/evaluate reports accuracy of a classifier/);
 		model.dispose();
 	});
 });
@@ -138,6 +156,25 @@ describe('LocalTrainer client plan', () => {
 		expect(unclipped.clipped).toBe(false);
 		expect(unclipped.valAccuracy).toBeUndefined();
 		trainer.dispose();
+	});
+
+	it('holds out no accuracy for a regression model (PerfFedAvg needs a classifier)', async () => {
+		const spec = modelSpec('logistic', { kind: 'tabular', features: [{ name: 'a', type: 'numeric' }], target: 'y', objective: { type: 'regression', loss: 'mse' } });
+		const trainer = new LocalTrainer(tf);
+		trainer.prepare(spec, 1);
+		const data = { count: 10, images: new Float32Array(10).map((_, i) => i / 10), labels: new Float32Array(10).map((_, i) => i / 5) };
+		const update = await trainer.train(trainer.weights(), data, { ...hp, validationFraction: 0.2, seed: 1 });
+		expect(update.numSamples).toBe(8);
+		expect(update.accuracy).toBeNull();
+		expect(update.valAccuracy).toBeUndefined();
+		trainer.dispose();
+	});
+
+	it('holdOut splits regression targets by row width', () => {
+		const data = { count: 4, images: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), labels: Float32Array.from([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]) };
+		const { train: kept, validation } = holdOut(data, 0.25);
+		expect(kept).toEqual({ count: 3, images: Float32Array.from([1, 2, 3, 4, 5, 6]), labels: Float32Array.from([10, 11, 12, 13, 14, 15, 16, 17, 18]) });
+		expect(validation).toEqual({ count: 1, images: Float32Array.from([7, 8]), labels: Float32Array.from([19, 20, 21]) });
 	});
 
 	it('holdOut splits off the tail and leaves tiny sets whole', () => {

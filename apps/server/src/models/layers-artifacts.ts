@@ -1,5 +1,5 @@
-import type { ModelName } from '@qflare/protocol';
-import { buildModel, MODEL_SPECS } from '@qflare/trainer';
+import type { ModelName, TaskSchema } from '@qflare/protocol';
+import { buildModel, modelSpec } from '@qflare/trainer';
 import { initNodeTf } from '@qflare/trainer/node';
 
 export const WEIGHTS_FILE = 'weights.bin';
@@ -13,19 +13,22 @@ export interface LayersModelJson {
 	weightsManifest: { paths: string[]; weights: unknown[] }[];
 }
 
-const cache = new Map<ModelName, Promise<LayersModelJson>>();
+const cache = new Map<string, Promise<LayersModelJson>>();
 
 /**
- * Topology and weight specs depend only on the architecture. The flat weight vector the store
- * keeps is already in getWeights() order as float32, which is exactly the layers format's
- * weights.bin, so the bytes are served as they are.
+ * Topology and weight specs depend only on the architecture, here the model built for the
+ * project's task (throws a clear Error when the model does not fit it). The flat weight vector
+ * the store keeps is already in getWeights() order as float32, which is exactly the layers
+ * format's weights.bin, so the bytes are served as they are.
  */
-export function layersModelJson(model: ModelName): Promise<LayersModelJson> {
-	let pending = cache.get(model);
+export function layersModelJson(model: ModelName, task: TaskSchema): Promise<LayersModelJson> {
+	const spec = modelSpec(model, task);
+	const key = JSON.stringify(spec);
+	let pending = cache.get(key);
 	if (!pending) {
 		pending = (async () => {
 			const { tf } = await initNodeTf();
-			const built = buildModel(tf, MODEL_SPECS[model], 0);
+			const built = buildModel(tf, spec, 0);
 			try {
 				let json: LayersModelJson | null = null;
 				await built.save(
@@ -46,8 +49,8 @@ export function layersModelJson(model: ModelName): Promise<LayersModelJson> {
 				built.dispose();
 			}
 		})();
-		pending.catch(() => cache.delete(model));
-		cache.set(model, pending);
+		pending.catch(() => cache.delete(key));
+		cache.set(key, pending);
 	}
 	return pending;
 }

@@ -1,24 +1,25 @@
 import { loadDataset } from '@qflare/datasets';
-import type { DatasetName, ModelName } from '@qflare/protocol';
-import { buildModel, evaluate, flattenWeights, MODEL_SPECS, parameterCount, setFlatWeights, type LayersModel } from '@qflare/trainer';
+import { type DatasetName, type ModelName, type TaskSchema, demoTask } from '@qflare/protocol';
+import { buildModel, evaluate, flattenWeights, modelSpec, parameterCount, predict, setFlatWeights, type LayersModel, type ModelSpec } from '@qflare/trainer';
 import { initNodeTf } from '@qflare/trainer/node';
 import type { ModelService } from '../rounds/ports';
 
 /**
- * Builds models and evaluates global weights on the held-out test split with tfjs in Node.
- * One model per architecture is kept and its weights swapped, since building one costs more
- * than setting weights.
+ * Builds models, evaluates global weights on a demo data set's test split and computes
+ * predictions, with tfjs in Node. One model per architecture (model and task) is kept and its
+ * weights swapped, since building one costs more than setting weights.
  */
 export class NodeModelService implements ModelService {
-	readonly #models = new Map<ModelName, LayersModel>();
+	readonly #models = new Map<string, LayersModel>();
 
-	parameterCount(model: ModelName): number {
-		return parameterCount(MODEL_SPECS[model]);
+	/** Throws a clear Error when the model does not fit the task. */
+	parameterCount(model: ModelName, task: TaskSchema): number {
+		return parameterCount(modelSpec(model, task));
 	}
 
-	async initialWeights(model: ModelName, seed: number): Promise<Float32Array> {
+	async initialWeights(model: ModelName, task: TaskSchema, seed: number): Promise<Float32Array> {
 		const { tf } = await initNodeTf();
-		const built = buildModel(tf, MODEL_SPECS[model], seed);
+		const built = buildModel(tf, modelSpec(model, task), seed);
 		try {
 			return flattenWeights(built);
 		} finally {
@@ -26,15 +27,31 @@ export class NodeModelService implements ModelService {
 		}
 	}
 
+	/** Cross-entropy and accuracy on the demo data set's held-out test split. */
 	async evaluate(model: ModelName, dataset: DatasetName, weights: Float32Array): Promise<{ loss: number; accuracy: number }> {
 		const { tf } = await initNodeTf();
 		const { test } = await loadDataset(dataset);
-		let built = this.#models.get(model);
+		const built = await this.#withWeights(modelSpec(model, demoTask(dataset)), weights);
+		return evaluate(tf, built, test);
+	}
+
+	/** count x outputs: class probabilities, or standardised regression values. */
+	async predict(model: ModelName, task: TaskSchema, weights: Float32Array, inputs: Uint8Array | Float32Array, count: number): Promise<Float32Array> {
+		const { tf } = await initNodeTf();
+		const built = await this.#withWeights(modelSpec(model, task), weights);
+		return predict(tf, built, inputs, count);
+	}
+
+	async #withWeights(spec: ModelSpec, weights: Float32Array): Promise<LayersModel> {
+		const { tf } = await initNodeTf();
+		// The spec is the architecture: two tasks with the same shapes share one model.
+		const key = JSON.stringify(spec);
+		let built = this.#models.get(key);
 		if (!built) {
-			built = buildModel(tf, MODEL_SPECS[model], 0);
-			this.#models.set(model, built);
+			built = buildModel(tf, spec, 0);
+			this.#models.set(key, built);
 		}
 		setFlatWeights(tf, built, weights);
-		return evaluate(tf, built, test);
+		return built;
 	}
 }
