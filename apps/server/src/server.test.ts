@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateDeviceKeypair, loginMessage, sha256Hex, signMessage, toBase64, updateMessage, type DeviceKeypair } from '@qflare/pq';
+import { generateDeviceKeypair } from '@qflare/pq';
 import {
 	decodeWeights,
 	encodeWeights,
@@ -12,52 +12,13 @@ import {
 	type RoundTask
 } from '@qflare/protocol';
 import { openStore, type Store } from '@qflare/store';
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import { epsilonAfterRounds } from '@qflare/fl';
 import { flattenWeights } from '@qflare/trainer';
 import { initNodeTf } from '@qflare/trainer/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startQflareServer, type QflareServer } from './server';
-
-type Reply = { ok: true; [k: string]: unknown } | ErrorReply;
-
-/** A scripted participant: logs in with its own ML-DSA key and sends exactly what a test tells it to. */
-class ScriptedParticipant {
-	readonly socket: Socket;
-	deviceId = '';
-	task: Promise<RoundTask>;
-
-	/** Pass another participant's keys to be that device again (a reloaded tab). */
-	constructor(
-		url: string,
-		readonly keys: DeviceKeypair = generateDeviceKeypair()
-	) {
-		this.socket = io(`${url}${PARTICIPANT_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
-		this.task = new Promise((resolve) => this.socket.once('round:task', resolve));
-	}
-
-	async login(projectId: string): Promise<void> {
-		const challenge = await this.socket.emitWithAck('auth:challenge', { projectId, publicKey: toBase64(this.keys.publicKey), kind: 'node' });
-		expect(challenge.ok).toBe(true);
-		this.deviceId = challenge.deviceId;
-		const signature = signMessage(this.keys.secretKey, loginMessage({ projectId, deviceId: this.deviceId, nonce: challenge.nonce }));
-		const login = await this.socket.emitWithAck('auth:login', { deviceId: this.deviceId, nonce: challenge.nonce, signature: toBase64(signature) });
-		expect(login).toMatchObject({ ok: true, deviceId: this.deviceId });
-		expect(await this.socket.emitWithAck('device:status', { backend: 'cpu', backendReason: 'test', samples: 100 })).toEqual({ ok: true });
-	}
-
-	envelope(task: RoundTask, delta: Float32Array, numSamples: number, options: { signWith?: DeviceKeypair; roundId?: string } = {}) {
-		const payload = encodeWeights(delta);
-		const payloadSha256 = sha256Hex(payload);
-		const roundId = options.roundId ?? task.roundId;
-		const signature = signMessage((options.signWith ?? this.keys).secretKey, updateMessage({ roundId, modelVersion: task.modelVersion, payloadSha256 }));
-		return { roundId, modelVersion: task.modelVersion, numSamples, steps: 10, trainLoss: 0.5, trainAccuracy: 0.8, trainMs: 5, payloadSha256, signature: toBase64(signature), payload };
-	}
-
-	send(envelope: unknown): Promise<Reply> {
-		return this.socket.timeout(10_000).emitWithAck('round:update', envelope);
-	}
-}
+import { ScriptedParticipant } from './test-support/scripted-participant';
 
 describe('aggregator over real sockets and the embedded store', () => {
 	let dataDir: string;

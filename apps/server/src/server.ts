@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { encodedWeightBytes, type ModelName } from '@qflare/protocol';
+import { DEMO_MODELS, demoTask, encodedWeightBytes } from '@qflare/protocol';
 import type { Store } from '@qflare/store';
 import express, { type RequestHandler } from 'express';
 import { Server } from 'socket.io';
@@ -34,7 +34,11 @@ export interface QflareServer {
 	close(): Promise<void>;
 }
 
-const MODELS: ModelName[] = ['mlp', 'cnn'];
+/**
+ * Parameters a local-data project's model may have (16 MiB of float32), so that e.g. the CNN
+ * on 32x32x3 images fits; a project whose model is larger is refused when it is created.
+ */
+export const LOCAL_MODEL_PARAMETER_BUDGET = 4_194_304;
 
 /** One HTTP server, one port: the SvelteKit app, the REST API and Socket.IO. */
 export async function startQflareServer(options: QflareServerOptions): Promise<QflareServer> {
@@ -50,8 +54,10 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const http = createServer(app);
 	const models = new NodeModelService();
 	// An update is one encoded weight vector plus a little metadata; the default 1 MB limit
-	// would close the websocket on a CNN update (FACTS.md).
-	const largestUpdate = Math.max(...MODELS.map((m) => encodedWeightBytes(models.parameterCount(m))));
+	// would close the websocket on a CNN update (FACTS.md). The largest demo model (the CNN)
+	// and the budget for local-data models both fit.
+	const maxModelParameters = Math.max(LOCAL_MODEL_PARAMETER_BUDGET, ...DEMO_MODELS.map((m) => models.parameterCount(m, demoTask('mnist'))));
+	const largestUpdate = encodedWeightBytes(maxModelParameters);
 	const io = new Server(http, { maxHttpBufferSize: largestUpdate + 1_000_000, serveClient: false });
 
 	const dashboard = new DashboardNamespace(io, store, log);
@@ -65,7 +71,7 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 		const gauges = { devicesOnline: participants.presence.onlineCount, activeRounds: coordinator.activeRounds };
 		res.type('text/plain; version=0.0.4').send(metrics.render(gauges));
 	});
-	app.use('/api/v1', apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), log }));
+	app.use('/api/v1', apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), models, maxModelParameters, log }));
 	if (options.appHandler) app.use(options.appHandler);
 
 	await store.devices.markAllOffline();

@@ -1,4 +1,4 @@
-import { PROJECT_DEFAULTS, type ProjectConfig } from '@qflare/protocol';
+import { PROJECT_DEFAULTS, type FederatedEvaluation, type ProjectConfig, type Standardization, type TaskSchema } from '@qflare/protocol';
 import { MongoClient } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { openEmbeddedBackend } from './embedded/embedded-backend';
 import { DuplicateKeyError } from './errors';
 import { openMongoBackend } from './mongo/mongo-backend';
 import { openStore, type Store } from './open-store';
-import type { CollectionPort } from './port';
+import type { CollectionPort, StoredDoc } from './port';
 
 /**
  * One contract for both backends: embedded always, MongoDB (or FerretDB, CI's stand-in)
@@ -298,7 +298,7 @@ describe.each(backends)('store contract: %s', (backend) => {
 			expect(await store.models.loadWeights('p1', 9)).toBeNull();
 			expect(await store.models.setMetrics('p1', 1, { testAccuracy: 0.75, testLoss: 0.6 })).toMatchObject({ testAccuracy: 0.75, testLoss: 0.6 });
 			expect(Object.keys(v1).sort()).toEqual(
-				['createdAt', 'id', 'parameterCount', 'projectId', 'roundNumber', 'sha256', 'testAccuracy', 'testLoss', 'version'].sort()
+				['createdAt', 'federatedEvaluation', 'id', 'parameterCount', 'projectId', 'roundNumber', 'sha256', 'testAccuracy', 'testLoss', 'version'].sort()
 			);
 		});
 	});
@@ -317,6 +317,161 @@ describe.each(backends)('store contract: %s', (backend) => {
 			const [boot] = await store.events.listRecent(null);
 			expect(boot).toMatchObject({ projectId: null, type: 'boot', data: {}, at: at.toISOString() });
 			expect(Object.keys(boot!).sort()).toEqual(['at', 'data', 'id', 'message', 'projectId', 'type']);
+		});
+	});
+
+
+	describe('local data and federated evaluation', () => {
+		// Column names a CSV header may hold but neither nedb nor MongoDB takes as field names.
+		const task: TaskSchema = {
+			kind: 'tabular',
+			features: [
+				{ name: 'price.usd', type: 'numeric' },
+				{ name: '$total', type: 'numeric' },
+				{ name: 'colour', type: 'categorical', values: ['red', 'blue'] }
+			],
+			target: 'y',
+			objective: { type: 'regression', loss: 'mse' }
+		};
+		const standardization: Standardization = {
+			columns: { 'price.usd': { mean: 2.5, std: 0.5 }, $total: { mean: -1, std: 1 }, y: { mean: 10, std: 4 } },
+			rows: 12,
+			devices: 3
+		};
+		const evaluation: FederatedEvaluation = { modelVersion: 1, devices: 2, n: 30, loss: 0.25, accuracy: 0.9, macroF1: 0.85, mae: null, rmse: null };
+
+		it('persists a local project with its task, hold-out and standardization', async () => {
+			const p = await store.projects.create({ ...config, dataSource: 'local', task, model: 'logistic', holdOutFraction: 0.2 });
+			expect(p).toMatchObject({ dataSource: 'local', task, holdOutFraction: 0.2, standardization: null });
+			expect(await store.projects.get(p.id)).toEqual(p);
+			const frozen = await store.projects.update(p.id, { standardization });
+			expect(frozen?.standardization).toEqual(standardization);
+			await store.close();
+			store = await open();
+			expect(await store.projects.get(p.id)).toMatchObject({ task, standardization });
+			expect((await store.projects.list())[0]?.standardization).toEqual(standardization);
+		});
+
+		it('persists feature statistics and the last evaluation of a device', async () => {
+			const base = { projectId: 'p1', publicKey: 'pk', kind: 'node' as const };
+			const fresh = await store.devices.upsert({ ...base, id: 'd1' });
+			expect(fresh).toMatchObject({ featureStats: null, lastEvaluation: null });
+			const featureStats = { columns: { 'price.usd': { count: 4, sum: 10, sumSquares: 26 }, $total: { count: 4, sum: -4, sumSquares: 8 } } };
+			const lastEvaluation = { modelVersion: 2, n: 10, loss: 0.5, accuracy: 0.8, macroF1: 0.75, mae: null, rmse: null, at: '2025-01-01T00:00:00.000Z' };
+			expect(await store.devices.update('p1', 'd1', { featureStats, lastEvaluation })).toMatchObject({ featureStats, lastEvaluation });
+			expect(await store.devices.upsert({ ...base, id: 'd2', featureStats })).toMatchObject({ featureStats });
+			await store.close();
+			store = await open();
+			expect(await store.devices.get('p1', 'd1')).toMatchObject({ featureStats, lastEvaluation });
+			expect((await store.devices.listByProject('p1')).map((d) => d.featureStats)).toEqual([featureStats, featureStats]);
+			expect(await store.devices.update('p1', 'd1', { featureStats: null })).toMatchObject({ featureStats: null, lastEvaluation });
+		});
+
+		it('keeps the federated evaluation of a round and of a model version', async () => {
+			const r = await store.rounds.create({ projectId: 'p1', number: 1, baseModelVersion: 0, deadline: 'x' });
+			expect(r.federatedEvaluation).toBeNull();
+			expect(await store.rounds.update(r.id, { federatedEvaluation: evaluation })).toMatchObject({ federatedEvaluation: evaluation });
+			expect((await store.rounds.get(r.id))?.federatedEvaluation).toEqual(evaluation);
+			await store.models.saveModel({ projectId: 'p1', version: 1, roundNumber: 1 }, Float32Array.from([1]));
+			expect((await store.models.get('p1', 1))?.federatedEvaluation).toBeNull();
+			expect(await store.models.setFederatedEvaluation('p1', 1, evaluation)).toMatchObject({ version: 1, federatedEvaluation: evaluation });
+			expect((await store.models.list('p1'))[0]?.federatedEvaluation).toEqual(evaluation);
+			expect(await store.models.setFederatedEvaluation('p1', 9, evaluation)).toBeNull();
+		});
+
+		it('keeps one evaluation per (round, device): a re-sent report replaces the first', async () => {
+			const report = (deviceId: string, roundId: string, roundNumber: number, correct: number) => ({
+				projectId: 'p1',
+				roundId,
+				roundNumber,
+				deviceId,
+				modelVersion: roundNumber,
+				n: 10,
+				loss: 0.5,
+				classification: { correct, truePositives: [correct, 0], falsePositives: [0, 10 - correct], falseNegatives: [10 - correct, 0] }
+			});
+			const first = await store.evaluations.put(report('a', 'r1', 1, 7));
+			expect(first.replaced).toBe(false);
+			expect(first.record).toMatchObject({ id: 'r1:a', deviceId: 'a', n: 10, classification: { correct: 7 } });
+			expect(first.record).not.toHaveProperty('regression');
+			expect((await store.evaluations.put(report('a', 'r1', 1, 9))).replaced).toBe(true);
+			await store.evaluations.put(report('b', 'r1', 1, 5));
+			await store.evaluations.put({
+				projectId: 'p1',
+				roundId: 'r2',
+				roundNumber: 2,
+				deviceId: 'a',
+				modelVersion: 2,
+				n: 4,
+				loss: 1.5,
+				regression: { values: 4, absErrorSum: 2, squaredErrorSum: 3 }
+			});
+			await store.evaluations.put({ ...report('z', 'r9', 1, 1), projectId: 'p2' });
+
+			const round1 = await store.evaluations.listByRound('r1');
+			expect(round1.map((e) => [e.deviceId, e.classification?.correct])).toEqual([
+				['a', 9],
+				['b', 5]
+			]);
+			expect(await store.evaluations.get('r1', 'a')).toEqual(round1[0]);
+			expect(await store.evaluations.get('r1', 'nope')).toBeNull();
+			expect((await store.evaluations.listByProject('p1')).map((e) => `${e.roundNumber}/${e.deviceId}`)).toEqual(['1/a', '1/b', '2/a']);
+			const [regression] = await store.evaluations.listByProject('p1', { roundNumber: 2 });
+			expect(regression).toMatchObject({ regression: { values: 4, absErrorSum: 2, squaredErrorSum: 3 } });
+			expect(regression).not.toHaveProperty('classification');
+			// Racing re-sends of one report still leave one document.
+			await Promise.all([3, 4, 5].map((c) => store.evaluations.put(report('c', 'r1', 1, c))));
+			expect((await store.evaluations.listByRound('r1')).map((e) => e.deviceId)).toEqual(['a', 'b', 'c']);
+		});
+
+		it('reads documents written before local data existed with the new fields defaulted', async () => {
+			await store.close();
+			const raw = backend === 'mongodb' ? await openMongoBackend(mongodbUri!, dbName) : await openEmbeddedBackend(dataDir);
+			type OldDoc = StoredDoc & Record<string, unknown>;
+			const { dataSource: _d, task: _t, holdOutFraction: _h, ...oldConfig } = config;
+			const at = '2024-06-01T00:00:00.000Z';
+			await (await raw.collection<OldDoc>('projects')).insertOne({ ...oldConfig, _id: 'old', status: 'completed', modelVersion: 1, currentRound: 1, createdAt: at, updatedAt: at });
+			await (await raw.collection<OldDoc>('devices')).insertOne({
+				_id: 'old:d',
+				deviceId: 'd',
+				projectId: 'old',
+				publicKey: 'k',
+				kind: 'browser',
+				online: false,
+				backend: 'wasm',
+				backendReason: null,
+				samples: 600,
+				shardIndex: 0,
+				labelHistogram: null,
+				trust: { accepted: 1, rejected: 0, meanDistance: 0, score: 0.6 },
+				userAgent: '',
+				registeredAt: at,
+				lastSeen: at
+			});
+			await (await raw.collection<OldDoc>('rounds')).insertOne({
+				_id: 'old-r1',
+				projectId: 'old',
+				number: 1,
+				status: 'committed',
+				baseModelVersion: 0,
+				resultModelVersion: 1,
+				selected: ['d'],
+				accepted: ['d'],
+				totalSamples: 600,
+				deadline: at,
+				metrics: { testAccuracy: 0.9, testLoss: 0.3, trainLoss: 0.4, trainAccuracy: 0.88 },
+				privacy: null,
+				failureReason: null,
+				startedAt: at,
+				updatedAt: at,
+				endedAt: at
+			});
+			await raw.close();
+			store = await open();
+			await store.models.saveModel({ projectId: 'old', version: 1, roundNumber: 1 }, Float32Array.from([1]));
+			expect(await store.projects.get('old')).toMatchObject({ dataSource: 'demo', task: null, holdOutFraction: PROJECT_DEFAULTS.holdOutFraction, standardization: null });
+			expect(await store.devices.get('old', 'd')).toMatchObject({ samples: 600, featureStats: null, lastEvaluation: null });
+			expect(await store.rounds.get('old-r1')).toMatchObject({ status: 'committed', federatedEvaluation: null });
 		});
 	});
 

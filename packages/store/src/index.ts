@@ -25,3 +25,4 @@ export { ROUND_ACCEPTING, type NewRound, type RoundPatch, type RoundRepository }
 export type { NewUpdate, UpdateRepository } from './repos/updates';
 export type { ModelRepository, NewModel } from './repos/models';
 export type { EventRepository, NewEvent } from './repos/events';
+export type { EvaluationRecord, EvaluationRepository, NewEvaluation } from './repos/evaluations';

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './docs';
 import { openEmbeddedBackend } from './embedded/embedded-backend';
 import { openMongoBackend } from './mongo/mongo-backend';
 import { deviceRepository, type DeviceRepository } from './repos/devices';
+import { evaluationRepository, type EvaluationRepository } from './repos/evaluations';
 import { eventRepository, type EventRepository } from './repos/events';
 import { modelRepository, type ModelRepository } from './repos/models';
 import { projectRepository, type ProjectRepository } from './repos/projects';
@@ -18,6 +19,7 @@ export interface Store {
 	readonly updates: UpdateRepository;
 	readonly models: ModelRepository;
 	readonly events: EventRepository;
+	readonly evaluations: EvaluationRepository;
 	close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 			updates: updateRepository(c.updates),
 			models: modelRepository(c.models, backend.blobs, clock),
 			events: eventRepository(c.events, clock),
+			evaluations: evaluationRepository(c.evaluations, clock),
 			close: () => backend.close()
 		};
 	} catch (err) {

@@ -1,10 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { PROJECT_FIELDS, initialValues, partitionSpec, parsePartition, strategyInput, validateProject } from './project-form';
+import {
+	PROJECT_FIELDS,
+	applyTemplate,
+	fieldOptions,
+	fittingModel,
+	initialValues,
+	modelOptions,
+	partitionSpec,
+	parsePartition,
+	strategyInput,
+	validateProject,
+	visibleFields
+} from './project-form';
 import { ProjectConfig } from '@qflare/protocol';
+import { taskTemplate, taskText } from './task-templates';
 
 describe('project form', () => {
 	it('has an input or a group for every ProjectConfig key', () => {
-		const covered = [...PROJECT_FIELDS.map((f) => f.key), 'partition', 'strategy', 'screening'];
+		const covered = [...PROJECT_FIELDS.map((f) => f.key), 'partition', 'strategy', 'screening', 'task'];
 		expect(covered.sort()).toEqual(Object.keys(ProjectConfig.shape).sort());
 	});
 
@@ -12,8 +25,64 @@ describe('project form', () => {
 		const result = validateProject({ ...initialValues(), name: 'Digits' });
 		expect(result).toMatchObject({
 			ok: true,
-			body: { name: 'Digits', dataset: 'mnist', rounds: 5, fraction: 1, partition: 'iid', strategy: { name: 'fedavg' } }
+			body: { name: 'Digits', dataset: 'mnist', rounds: 5, fraction: 1, partition: 'iid', strategy: { name: 'fedavg' }, dataSource: 'demo', task: null, holdOutFraction: 0.15 }
 		});
+	});
+
+	it('creates a local project from a template: its task, the model it suggests and a hold-out', () => {
+		const values = { ...initialValues(), name: 'Tumours', dataSource: 'local' as const, holdOutFraction: 0.2 };
+		applyTemplate(values, 'breast-cancer');
+		expect(values.model).toBe('logistic');
+		const result = validateProject(values);
+		expect(result).toMatchObject({ ok: true, body: { dataSource: 'local', model: 'logistic', holdOutFraction: 0.2, task: taskTemplate('breast-cancer')!.task } });
+		if (result.ok && result.body.task?.kind === 'tabular') expect(result.body.task.features).toHaveLength(30);
+	});
+
+	it('reports a task that is not JSON, or not a valid schema, under the task editor', () => {
+		const values = { ...initialValues(), name: 'x', dataSource: 'local' as const, model: 'logistic' as const };
+		values.task.text = '{"kind": "tabular",';
+		const notJson = validateProject(values);
+		expect(notJson.ok).toBe(false);
+		if (!notJson.ok) {
+			expect(Object.keys(notJson.errors)).toEqual(['task']);
+			expect(notJson.errors.task).toMatch(/^not valid JSON: /);
+		}
+		values.task.text = JSON.stringify({ kind: 'tabular', features: [{ name: 'a', type: 'numeric' }], target: 'a', objective: { type: 'regression' } });
+		const invalid = validateProject(values);
+		expect(invalid.ok).toBe(false);
+		if (!invalid.ok) expect(invalid.errors.task).toBe('target: target column "a" is also a feature');
+	});
+
+	it('offers only the models that fit the data and says so when one does not', () => {
+		const values = { ...initialValues(), name: 'x' };
+		expect(modelOptions(values)).toEqual(['mlp', 'cnn']);
+		values.dataSource = 'local';
+		applyTemplate(values, 'co2');
+		expect(modelOptions(values)).toEqual(['conv1d', 'gru']);
+		expect(fieldOptions(PROJECT_FIELDS.find((f) => f.key === 'model')!, values)).toEqual(['conv1d', 'gru']);
+		values.model = 'mlp';
+		expect(fittingModel(values)).toBe('conv1d');
+		const misfit = validateProject(values);
+		expect(misfit.ok).toBe(false);
+		if (!misfit.ok) expect(misfit.errors).toEqual({ model: 'a time-series task trains conv1d, gru, not mlp' });
+		// An unreadable task leaves every model on offer until it is fixed.
+		values.task.text = '{';
+		expect(modelOptions(values)).toHaveLength(6);
+	});
+
+	it('hides the demo data set and its shards for local data', () => {
+		const local = visibleFields({ dataSource: 'local' }).map((f) => f.key);
+		expect(local).not.toContain('dataset');
+		expect(local).not.toContain('shardCount');
+		expect(local).toContain('holdOutFraction');
+		expect(visibleFields({ dataSource: 'demo' })).toBe(PROJECT_FIELDS);
+	});
+
+	it('keeps the editor text when it was edited, and a demo project ignores it', () => {
+		const values = { ...initialValues(), name: 'x' };
+		values.task.text = 'not json at all';
+		expect(validateProject(values)).toMatchObject({ ok: true, body: { dataSource: 'demo', task: null } });
+		expect(taskText(taskTemplate('wine')!.task)).toContain('"od280/od315_of_diluted_wines"');
 	});
 
 	it('reports errors by field', () => {
@@ -72,7 +141,7 @@ describe('project form', () => {
 		expect(partitionSpec({ kind: 'iid', alpha: 0.5 })).toBe('iid');
 		expect(partitionSpec({ kind: 'dirichlet', alpha: 0.3 })).toBe('dirichlet:0.3');
 		expect(parsePartition('dirichlet:0.1')).toEqual({ kind: 'dirichlet', alpha: 0.1 });
-		const values = { ...initialValues(), name: 'x', partition: { kind: 'dirichlet' as const, alpha: 0 } };
+		const values = { ...initialValues(), name: 'x', partition: { kind: 'dirichlet' as const, alpha: 0 as number | null } };
 		const result = validateProject(values);
 		expect(result.ok).toBe(false);
 		if (!result.ok) expect(result.errors.partition).toMatch(/alpha must be > 0/);

@@ -1,17 +1,21 @@
 import { validateStrategyConfig } from '@qflare/fl';
 import {
 	CreateProjectBody,
+	DataSource,
 	DatasetName,
+	DEMO_MODELS,
 	ModelName,
+	MODELS_FOR_TASK,
 	PROJECT_DEFAULTS,
 	type ProjectConfig,
 	type StrategyName,
 	type UpdateScreening
 } from '@qflare/protocol';
 import { STRATEGY_LIST, strategyDefaults, strategyInfo } from './strategy-catalog';
+import { parseTaskText, TASK_TEMPLATES, taskTemplate, taskText } from './task-templates';
 
 /** Config fields with their own group in the form (not a single input each). */
-type GroupedKey = 'partition' | 'strategy' | 'screening';
+type GroupedKey = 'partition' | 'strategy' | 'screening' | 'task';
 type FlatConfig = Omit<ProjectConfig, GroupedKey>;
 export type FieldKey = keyof FlatConfig;
 
@@ -42,6 +46,7 @@ export type FormField = NumberField | ChoiceField | TextField;
 /** Every ProjectConfig field that is one input, in the order the form shows them. */
 export const PROJECT_FIELDS: FormField[] = [
 	{ key: 'name', label: 'Name', kind: 'text' },
+	{ key: 'dataSource', label: 'Data source', kind: 'choice', options: DataSource.options, hint: 'demo: shards of a packaged data set; local: each device brings its own files' },
 	{ key: 'dataset', label: 'Dataset', kind: 'choice', options: DatasetName.options },
 	{ key: 'model', label: 'Model', kind: 'choice', options: ModelName.options, hint: 'cnn needs WebGL or WebGPU to train' },
 	{ key: 'rounds', label: 'Rounds', kind: 'number', step: '1', min: 1 },
@@ -60,6 +65,15 @@ export const PROJECT_FIELDS: FormField[] = [
 		hint: 'Pulls local training toward the global model; 0 = off'
 	},
 	{ key: 'roundTimeoutSec', label: 'Round timeout (s)', kind: 'number', step: '1', min: 5 },
+	{
+		key: 'holdOutFraction',
+		label: 'Hold-out fraction',
+		kind: 'number',
+		step: 'any',
+		min: 0,
+		max: 0.5,
+		hint: 'Share of each device\'s data kept back to evaluate the global model; 0 = no federated evaluation'
+	},
 	{ key: 'seed', label: 'Seed', kind: 'number', step: '1', min: 0 }
 ];
 
@@ -78,7 +92,44 @@ export type ProjectFormValues = { [K in FieldKey]: Nullable<FlatConfig[K]> } & {
 	/** Parameters are kept for every strategy, so switching back and forth keeps edits. */
 	strategy: { name: StrategyName; params: Record<StrategyName, StrategyParamValues> };
 	screening: { maxUpdateNorm: number | null; normPolicy: UpdateScreening['normPolicy'] };
+	/** Local data: the task schema as JSON text, and the template it started from ('custom' once edited away). */
+	task: { template: string; text: string };
 };
+
+/** Fields a local-data project ignores (its devices bring their own data). */
+const DEMO_ONLY: readonly FieldKey[] = ['dataset', 'shardCount'];
+
+/** The inputs to show: demo-only ones are hidden for local data. */
+export function visibleFields(values: Pick<ProjectFormValues, 'dataSource'>): FormField[] {
+	return values.dataSource === 'local' ? PROJECT_FIELDS.filter((f) => !DEMO_ONLY.includes(f.key)) : PROJECT_FIELDS;
+}
+
+/** Models that fit: the two demo models, or those for the kind of task the editor holds. */
+export function modelOptions(values: Pick<ProjectFormValues, 'dataSource' | 'task'>): readonly ModelName[] {
+	if (values.dataSource !== 'local') return DEMO_MODELS;
+	const parsed = parseTaskText(values.task.text);
+	return parsed.ok ? MODELS_FOR_TASK[parsed.task.kind] : ModelName.options;
+}
+
+/** Options of a choice field for the current values (the model list follows the task). */
+export function fieldOptions(field: FormField, values: Pick<ProjectFormValues, 'dataSource' | 'task'>): readonly string[] {
+	if (field.kind !== 'choice') return [];
+	return field.key === 'model' ? modelOptions(values) : field.options;
+}
+
+/** Fills the editor from a template and picks the model it suggests. */
+export function applyTemplate(values: ProjectFormValues, id: string): void {
+	const template = taskTemplate(id);
+	if (!template) return;
+	values.task = { template: id, text: taskText(template.task) };
+	values.model = template.model;
+}
+
+/** Keeps the model one that fits after the data source or the task changed. */
+export function fittingModel(values: Pick<ProjectFormValues, 'dataSource' | 'task' | 'model'>): ProjectFormValues['model'] {
+	const options = modelOptions(values);
+	return values.model !== null && options.includes(values.model) ? values.model : options[0];
+}
 
 /** Where an error shows: a field, a strategy or screening parameter, or the form as a whole. */
 export type ErrorKey = FieldKey | GroupedKey | `strategy.${string}` | `screening.${string}` | 'form';
@@ -106,12 +157,14 @@ export function initialValues(): ProjectFormValues {
 		StrategyParamValues
 	>;
 	params[strategy.name] = { ...params[strategy.name], ...paramValues(strategy) };
+	const template = TASK_TEMPLATES[0];
 	return {
 		name: '',
 		...flat,
 		partition: parsePartition(partition),
 		strategy: { name: strategy.name, params },
-		screening: { ...screening }
+		screening: { ...screening },
+		task: { template: template.id, text: taskText(template.task) }
 	};
 }
 
@@ -150,19 +203,32 @@ export type ValidationResult = { ok: true; body: ProjectConfig } | { ok: false; 
 /** Checks the form with the server's own schema and cross-field rules, so both sides agree. */
 export function validateProject(values: ProjectFormValues): ValidationResult {
 	const flat = Object.fromEntries(PROJECT_FIELDS.map((f) => [f.key, values[f.key] ?? undefined]));
+	const errors: FormErrors = {};
+	for (const key of emptiedKeys(values)) errors[key] = 'Required';
+	let task: ProjectConfig['task'] = null;
+	if (values.dataSource === 'local') {
+		const parsedTask = parseTaskText(values.task.text);
+		if (parsedTask.ok) task = parsedTask.task;
+		else errors.task = parsedTask.error;
+	}
 	const input = {
 		...flat,
 		partition: partitionSpec(values.partition),
 		strategy: strategyInput(values.strategy),
-		screening: { ...values.screening }
+		screening: { ...values.screening },
+		task
 	};
-	const errors: FormErrors = {};
-	for (const key of emptiedKeys(values)) errors[key] = 'Required';
 	const parsed = CreateProjectBody.safeParse(input);
 	if (!parsed.success) {
-		for (const issue of parsed.error.issues) errors[errorKey(issue.path)] ??= issue.message;
+		for (const issue of parsed.error.issues) {
+			// Cross-field problems come without a path and name their field first ("model: ...").
+			const named = issue.path.length === 0 ? /^(task|model): (.*)$/s.exec(issue.message) : null;
+			if (named) errors[named[1] as ErrorKey] ??= named[2];
+			else errors[errorKey(issue.path)] ??= issue.message;
+		}
 		return { ok: false, errors };
 	}
+	if (errors.task) return { ok: false, errors };
 	// The same check the server runs after the schema (e.g. Krum needs n > 2f + 2).
 	const problems = validateStrategyConfig(parsed.data.strategy, { clients: parsed.data.minParticipants });
 	if (problems.length > 0) errors.strategy ??= problems.join('; ');

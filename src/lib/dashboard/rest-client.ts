@@ -63,8 +63,13 @@ export const api = {
 	stop: (id: string) => call<Project>(`${project(id)}/stop`, { method: 'POST' })
 };
 
+/** Where a model version ("latest" or a number) can be downloaded (tfjs layers format). */
+export function modelUrls(id: string, version: number | 'latest'): { modelJson: string; weightsBin: string } {
+	const base = `${API_PREFIX}${project(id)}/models/${version}`;
+	return { modelJson: `${base}/model.json`, weightsBin: `${base}/weights.bin` };
+}
+
 /** Where the latest global model can be downloaded (tfjs layers format). */
 export function latestModelUrls(id: string): { modelJson: string; weightsBin: string } {
-	const base = `${API_PREFIX}${project(id)}/models/latest`;
-	return { modelJson: `${base}/model.json`, weightsBin: `${base}/weights.bin` };
+	return modelUrls(id, 'latest');
 }

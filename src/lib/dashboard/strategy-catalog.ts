@@ -148,7 +148,8 @@ export const STRATEGY_CATALOG: Catalog = {
 	}
 };
 
-export const STRATEGY_LIST: readonly StrategyInfo[] = Object.values(STRATEGY_CATALOG);
+// Each entry is typed by its own strategy; the list is read through the common shape.
+export const STRATEGY_LIST: readonly StrategyInfo[] = Object.values(STRATEGY_CATALOG) as readonly StrategyInfo[];
 
 export function strategyInfo(name: StrategyName): StrategyInfo {
 	return STRATEGY_CATALOG[name] as StrategyInfo;

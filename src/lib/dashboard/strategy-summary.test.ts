@@ -18,6 +18,7 @@ function round(number: number, epsilon: number | null): Round {
 		deadline: '',
 		metrics: { testAccuracy: null, testLoss: null, trainLoss: null, trainAccuracy: null },
 		privacy: epsilon === null ? null : { epsilon, delta: 1e-5, noiseMultiplier: 1.1, sampleRate: 0.5 },
+		federatedEvaluation: null,
 		failureReason: null,
 		startedAt: '',
 		updatedAt: '',

@@ -24,6 +24,8 @@ export class ActiveRound {
 	timer: NodeJS.Timeout | null = null;
 	#weight = 0;
 	#lossSum = 0;
+	/** Accuracy is null for regression, so it has its own weight. */
+	#accuracyWeight = 0;
 	#accuracySum = 0;
 
 	constructor(
@@ -36,13 +38,16 @@ export class ActiveRound {
 	}
 
 	/** Throws when the strategy cannot use the update (e.g. PerfFedAvg without a validation accuracy). */
-	fold(deviceId: string, payloadSha256: string, update: ClientUpdate, loss: number, accuracy: number): void {
+	fold(deviceId: string, payloadSha256: string, update: ClientUpdate, loss: number, accuracy: number | null): void {
 		this.strategy.add(update);
 		this.accepted.set(deviceId, payloadSha256);
 		this.acceptedHashes.add(payloadSha256);
 		this.#weight += update.numSamples;
 		this.#lossSum += loss * update.numSamples;
-		this.#accuracySum += accuracy * update.numSamples;
+		if (accuracy !== null) {
+			this.#accuracyWeight += update.numSamples;
+			this.#accuracySum += accuracy * update.numSamples;
+		}
 	}
 
 	get responded(): number {
@@ -64,9 +69,11 @@ export class ActiveRound {
 		return this.pending.size === 0 && this.responded >= this.selected.size;
 	}
 
-	/** Sample-weighted mean of the participants' reported training loss and accuracy. */
+	/** Sample-weighted mean of the participants' reported training loss and accuracy (null when none reported one). */
 	trainMetrics(): { trainLoss: number | null; trainAccuracy: number | null } {
-		const w = this.#weight;
-		return w > 0 ? { trainLoss: this.#lossSum / w, trainAccuracy: this.#accuracySum / w } : { trainLoss: null, trainAccuracy: null };
+		return {
+			trainLoss: this.#weight > 0 ? this.#lossSum / this.#weight : null,
+			trainAccuracy: this.#accuracyWeight > 0 ? this.#accuracySum / this.#accuracyWeight : null
+		};
 	}
 }

@@ -1,4 +1,14 @@
-import type { ModelName, ModelRecord, Project, Round, RoundClosed, RoundTask, DatasetName } from '@qflare/protocol';
+import type {
+	DatasetName,
+	EvaluationTask,
+	ModelName,
+	ModelRecord,
+	Project,
+	Round,
+	RoundClosed,
+	RoundTask,
+	TaskSchema
+} from '@qflare/protocol';
 
 /** How the coordinator reaches participants; implemented over Socket.IO in sockets/. */
 export interface ParticipantChannel {
@@ -7,6 +17,8 @@ export interface ParticipantChannel {
 	/** Logged in on at least one socket (it may still be loading its data or calibrating). */
 	isOnline(projectId: string, deviceId: string): boolean;
 	sendTask(projectId: string, deviceId: string, task: RoundTask): void;
+	/** Asks a device to score a committed model on its local hold-out (it answers with eval:report). */
+	sendEvaluation(projectId: string, deviceId: string, task: EvaluationTask): void;
 	announceRoundClosed(projectId: string, closed: RoundClosed): void;
 	announceProject(project: Project): void;
 }
@@ -18,9 +30,16 @@ export interface DashboardFeed {
 	model(m: ModelRecord): void;
 }
 
-/** Model-side work the coordinator needs: initial weights and held-out evaluation. */
+/** Model-side work the server needs: initial weights, the demo test set's evaluation, predictions. */
 export interface ModelService {
-	parameterCount(model: ModelName): number;
-	initialWeights(model: ModelName, seed: number): Promise<Float32Array>;
+	/** Throws a clear Error when the model does not fit the task. */
+	parameterCount(model: ModelName, task: TaskSchema): number;
+	initialWeights(model: ModelName, task: TaskSchema, seed: number): Promise<Float32Array>;
+	/** Scores weights on a demo data set's held-out test split (demo projects only). */
 	evaluate(model: ModelName, dataset: DatasetName, weights: Float32Array): Promise<{ loss: number; accuracy: number }>;
+	/**
+	 * count x outputs: class probabilities, or standardised regression values. `inputs` are
+	 * count encoded samples (Uint8Array pixels, or Float32Array already standardised values).
+	 */
+	predict(model: ModelName, task: TaskSchema, weights: Float32Array, inputs: Uint8Array | Float32Array, count: number): Promise<Float32Array>;
 }

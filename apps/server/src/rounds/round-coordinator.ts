@@ -4,6 +4,7 @@ import {
 	decodeServerOptimizerState,
 	encodeServerOptimizerState,
 	epsilonAfterRounds,
+	mergeFeatureStats,
 	relativeDistance,
 	trustScore,
 	updateTrust
@@ -11,12 +12,16 @@ import {
 import {
 	encodeWeights,
 	ErrorCode,
+	numericColumns,
+	projectTask,
 	ProtocolError,
+	type EvaluationTask,
 	type ParsedUpdateEnvelope,
 	type Project,
 	type Round,
 	type RoundPrivacy,
 	type RoundStatus,
+	type Standardization,
 	type UpdateAccepted
 } from '@qflare/protocol';
 import type { ProjectPatch, Store } from '@qflare/store';
@@ -86,6 +91,17 @@ export class RoundCoordinator {
 			if (project.modelVersion >= project.rounds) {
 				throw new ProtocolError(ErrorCode.Conflict, `project already ran its ${project.rounds} rounds`);
 			}
+			if (project.dataSource === 'local' && project.standardization === null) {
+				const standardization = await this.#mergeStandardization(project);
+				if (standardization) {
+					await this.#updateProject(projectId, { standardization });
+					await this.#event(
+						projectId,
+						'project.standardized',
+						`feature statistics of ${standardization.devices} devices (${standardization.rows} rows) merged for ${Object.keys(standardization.columns).length} columns`
+					);
+				}
+			}
 			if (!(await this.deps.store.models.get(projectId, project.modelVersion))) {
 				await this.#saveInitialModel(project);
 			}
@@ -95,6 +111,25 @@ export class RoundCoordinator {
 			await this.#openNextRound(projectId);
 			return this.#project(projectId);
 		});
+	}
+
+	/**
+	 * Local data: the merged scaling of every device that reported statistics, once, before
+	 * round 1; it stays frozen for the project's life. Null when the task has no numeric columns.
+	 */
+	async #mergeStandardization(project: Project): Promise<Standardization | null> {
+		const columns = numericColumns(projectTask(project));
+		if (columns.length === 0) return null;
+		const devices = await this.deps.store.devices.listByProject(project.id);
+		const reports = devices.flatMap((d) => (d.featureStats ? [d.featureStats] : []));
+		if (reports.length < project.minParticipants) {
+			throw new ProtocolError(
+				ErrorCode.Conflict,
+				`${reports.length} of ${devices.length} devices reported feature statistics; the project needs ${project.minParticipants} ` +
+					'(minParticipants) before it can start, so that the features are standardised over enough devices'
+			);
+		}
+		return mergeFeatureStats(reports);
 	}
 
 	stop(projectId: string): Promise<Project> {
@@ -381,6 +416,7 @@ export class RoundCoordinator {
 					hyperparams: clientPlan(project),
 					deadline: r.deadline,
 					seed: project.seed + r.number,
+					standardization: project.standardization,
 					weights: active.encodedGlobal
 				}),
 			(e: unknown) => this.#log(`could not send task to ${deviceId}: ${String(e)}`)
@@ -424,7 +460,8 @@ export class RoundCoordinator {
 
 		const next = active.strategy.finish(active.globalWeights);
 		this.#lastAggregate.set(projectId, applyDelta(next, active.globalWeights, -1));
-		const evaluation = await this.deps.models.evaluate(project.model, project.dataset, next);
+		// Local data has no server-side test set: participants score the model on their hold-outs.
+		const evaluation = project.dataSource === 'demo' ? await this.deps.models.evaluate(project.model, project.dataset, next) : null;
 		const version = round.baseModelVersion + 1;
 		const serverState = active.strategy.state ? encodeServerOptimizerState(active.strategy.state) : undefined;
 		const model = await this.deps.store.models.saveModel(
@@ -432,13 +469,13 @@ export class RoundCoordinator {
 				projectId,
 				version,
 				roundNumber: round.number,
-				testAccuracy: evaluation.accuracy,
-				testLoss: evaluation.loss
+				testAccuracy: evaluation?.accuracy ?? null,
+				testLoss: evaluation?.loss ?? null
 			},
 			next,
 			serverState
 		);
-		const metrics = { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, ...active.trainMetrics() };
+		const metrics = { testAccuracy: evaluation?.accuracy ?? null, testLoss: evaluation?.loss ?? null, ...active.trainMetrics() };
 		const privacy = project.strategy.name === 'dp-fedavg' ? await this.#privacyAfter(project, round.selected.length, round.id) : null;
 		const committed = await this.deps.store.rounds.transition(round.id, 'aggregating', 'committed', {
 			resultModelVersion: version,
@@ -452,12 +489,15 @@ export class RoundCoordinator {
 		await this.#event(
 			projectId,
 			'round.committed',
-			`round ${round.number}: ${accepted} updates (${why}), ${active.strategy.name}, test accuracy ${evaluation.accuracy.toFixed(4)}, model v${version}` +
+			`round ${round.number}: ${accepted} updates (${why}), ${active.strategy.name}, ` +
+				(evaluation ? `test accuracy ${evaluation.accuracy.toFixed(4)}, ` : '') +
+				`model v${version}` +
 				(privacy ? `, epsilon ${privacy.epsilon.toFixed(3)}` : '')
 		);
 		this.#log(
 			`project ${projectId} round ${round.number} committed: ${accepted}/${active.selected.size} updates, ` +
-				`test accuracy ${evaluation.accuracy.toFixed(4)} loss ${evaluation.loss.toFixed(4)} -> model v${version}`
+				(evaluation ? `test accuracy ${evaluation.accuracy.toFixed(4)} loss ${evaluation.loss.toFixed(4)} ` : '') +
+				`-> model v${version}`
 		);
 		this.deps.feed.round(committed);
 		this.deps.feed.model(model);
@@ -469,6 +509,23 @@ export class RoundCoordinator {
 			metrics
 		});
 		this.#announceProject(updatedProject);
+		this.#requestEvaluations(updatedProject, committed, next);
+	}
+
+	/** Federated evaluation: every ready device scores the committed model on its hold-out. */
+	#requestEvaluations(project: Project, round: Round, weights: Float32Array): void {
+		if (project.holdOutFraction === 0 || round.resultModelVersion === null) return;
+		const devices = this.deps.participants.readyDevices(project.id);
+		if (devices.length === 0) return;
+		const task: EvaluationTask = {
+			roundId: round.id,
+			roundNumber: round.number,
+			modelVersion: round.resultModelVersion,
+			model: project.model,
+			standardization: project.standardization,
+			weights: encodeWeights(weights)
+		};
+		for (const deviceId of devices) this.deps.participants.sendEvaluation(project.id, deviceId, task);
 	}
 
 	async #fail(round: Round, from: RoundStatus, reason: string): Promise<void> {
@@ -496,7 +553,7 @@ export class RoundCoordinator {
 	}
 
 	async #saveInitialModel(project: Project): Promise<void> {
-		const weights = await this.deps.models.initialWeights(project.model, project.seed);
+		const weights = await this.deps.models.initialWeights(project.model, projectTask(project), project.seed);
 		const model = await this.deps.store.models.saveModel(
 			{
 				projectId: project.id,

@@ -9,6 +9,7 @@ const project = (over: Partial<Project>): Project => ({
 	status: 'running',
 	modelVersion: 0,
 	currentRound: 1,
+	standardization: null,
 	createdAt: '',
 	updatedAt: '',
 	...over

@@ -3,13 +3,20 @@ import {
 	ChallengeRequest,
 	DeviceStatusReport,
 	ErrorCode,
+	EvaluationReportMessage,
+	FeatureStatsReport,
 	LoginRequest,
+	numericColumns,
+	projectTask,
+	taskObjective,
 	PARTICIPANT_NAMESPACE,
 	ProtocolError,
 	TrainingProgress,
 	UpdateEnvelope,
 	API_PREFIX,
 	type ChallengeReply,
+	type Device,
+	type EvaluationTask,
 	type LoginReply,
 	type ParticipantClientEvents,
 	type ParticipantProjectView,
@@ -22,6 +29,8 @@ import type { Store } from '@qflare/store';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { ServerMetrics } from '../http/server-metrics';
 import { LoginChallenges } from '../identity/login-challenges';
+import { EvaluationCollector } from '../local-data/evaluation-collector';
+import { featureStatsProblems } from '../local-data/report-checks';
 import type { RoundCoordinator } from '../rounds/round-coordinator';
 import type { ParticipantChannel } from '../rounds/ports';
 import { SerialQueue } from '../rounds/serial-queue';
@@ -50,8 +59,33 @@ export function participantView(p: Project): ParticipantProjectView {
 		currentRound: p.currentRound,
 		modelVersion: p.modelVersion,
 		batchSize: p.batchSize,
-		seed: p.seed
+		seed: p.seed,
+		dataSource: p.dataSource,
+		task: p.task,
+		holdOutFraction: p.holdOutFraction,
+		standardization: p.standardization
 	};
+}
+
+/**
+ * Ready to be selected: it has training data, and for local data with numeric columns it has
+ * reported their statistics (the project's scaling is merged from them at Start).
+ */
+export function isDeviceReady(project: Project, device: Pick<Device, 'samples' | 'featureStats'>): boolean {
+	if (device.samples <= 0) return false;
+	if (project.dataSource === 'demo') return true;
+	return numericColumns(projectTask(project)).length === 0 || device.featureStats !== null;
+}
+
+/** Problems of a device's label histogram for a local project's task; demo histograms come from the shard. */
+function labelHistogramProblem(project: Project, histogram: number[] | undefined): string | null {
+	if (histogram === undefined || project.dataSource === 'demo') return null;
+	const objective = taskObjective(projectTask(project));
+	if (objective.type !== 'classification') return 'labelHistogram: a regression task has no labels to count';
+	if (histogram.length !== objective.classes.length) {
+		return `labelHistogram: ${histogram.length} counts for ${objective.classes.length} classes`;
+	}
+	return null;
 }
 
 /**
@@ -64,6 +98,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 	readonly #challenges = new LoginChallenges();
 	readonly #registration = new SerialQueue();
 	readonly #nsp: ParticipantNsp;
+	readonly #evaluations: EvaluationCollector;
 	#coordinator: RoundCoordinator | null = null;
 
 	constructor(
@@ -73,6 +108,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 		private readonly metrics: ServerMetrics,
 		private readonly log: (message: string) => void
 	) {
+		this.#evaluations = new EvaluationCollector(store, dashboard);
 		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as ParticipantNsp;
 		this.#nsp.on('connection', (socket) => this.#attach(socket));
 	}
@@ -92,6 +128,10 @@ export class ParticipantNamespace implements ParticipantChannel {
 
 	sendTask(projectId: string, deviceId: string, task: RoundTask): void {
 		this.#nsp.to(deviceRoom(projectId, deviceId)).emit('round:task', task);
+	}
+
+	sendEvaluation(projectId: string, deviceId: string, task: EvaluationTask): void {
+		this.#nsp.to(deviceRoom(projectId, deviceId)).emit('model:evaluate', task);
 	}
 
 	announceRoundClosed(projectId: string, closed: RoundClosed): void {
@@ -129,16 +169,49 @@ export class ParticipantNamespace implements ParticipantChannel {
 			safeHandler(log, async (payload) => {
 				const { projectId, deviceId } = this.#session(socket);
 				const status = DeviceStatusReport.parse(payload);
-				await this.store.devices.update(projectId, deviceId, {
+				const project = await this.#project(projectId);
+				const problem = labelHistogramProblem(project, status.labelHistogram);
+				if (problem) throw new ProtocolError(ErrorCode.SchemaInvalid, problem);
+				const device = await this.store.devices.update(projectId, deviceId, {
 					backend: status.backend,
 					backendReason: status.backendReason,
 					samples: status.samples,
+					// A local device's label counts come only from itself; a demo shard's from the server.
+					...(project.dataSource === 'local' ? { labelHistogram: status.labelHistogram ?? null } : {}),
 					lastSeen: new Date().toISOString()
 				});
-				if (status.samples > 0) this.presence.markReady(projectId, deviceId);
+				if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
+				this.#updateReadiness(project, device);
 				await this.dashboard.devicesChanged(projectId);
-				void this.#coordinator?.deviceReady(projectId, deviceId);
 				return { ok: true as const };
+			})
+		);
+
+		socket.on(
+			'data:stats',
+			safeHandler(log, async (payload) => {
+				const { projectId, deviceId } = this.#session(socket);
+				const stats = FeatureStatsReport.parse(payload);
+				const project = await this.#project(projectId);
+				if (project.dataSource !== 'local') {
+					throw new ProtocolError(ErrorCode.Conflict, 'this project trains on demo shards: its devices report no feature statistics');
+				}
+				const problems = featureStatsProblems(stats, projectTask(project));
+				if (problems.length > 0) throw new ProtocolError(ErrorCode.SchemaInvalid, problems.join('; '));
+				// Kept even after the project started; the scaling merged at Start stays as it is.
+				const device = await this.store.devices.update(projectId, deviceId, { featureStats: stats, lastSeen: new Date().toISOString() });
+				if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
+				this.#updateReadiness(project, device);
+				await this.dashboard.devicesChanged(projectId);
+				return { ok: true as const };
+			})
+		);
+
+		socket.on(
+			'eval:report',
+			safeHandler(log, async (payload) => {
+				const { projectId, deviceId } = this.#session(socket);
+				return this.#evaluations.submit(projectId, deviceId, EvaluationReportMessage.parse(payload));
 			})
 		);
 
@@ -233,9 +306,25 @@ export class ParticipantNamespace implements ParticipantChannel {
 			ok: true,
 			deviceId: device.id,
 			shardIndex: device.shardIndex,
-			shardPath: `${API_PREFIX}/projects/${projectId}/shard?device=${device.id}`,
+			shardPath: project.dataSource === 'demo' ? `${API_PREFIX}/projects/${projectId}/shard?device=${device.id}` : null,
 			project: participantView(project)
 		};
+	}
+
+	#updateReadiness(project: Project, device: Device): void {
+		if (!this.presence.isOnline(project.id, device.id)) return;
+		if (isDeviceReady(project, device)) {
+			this.presence.markReady(project.id, device.id);
+			void this.#coordinator?.deviceReady(project.id, device.id);
+		} else {
+			this.presence.markUnready(project.id, device.id);
+		}
+	}
+
+	async #project(projectId: string): Promise<Project> {
+		const project = await this.store.projects.get(projectId);
+		if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
+		return project;
 	}
 
 	#session(socket: ParticipantSocket): { projectId: string; deviceId: string } {

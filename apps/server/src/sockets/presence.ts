@@ -30,6 +30,11 @@ export class Presence {
 		set.add(deviceId);
 	}
 
+	/** The device has no training data any more (it deleted its files). */
+	markUnready(projectId: string, deviceId: string): void {
+		this.#ready.get(projectId)?.delete(deviceId);
+	}
+
 	isOnline(projectId: string, deviceId: string): boolean {
 		return this.#sockets.has(`${projectId}/${deviceId}`);
 	}

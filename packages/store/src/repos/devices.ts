@@ -1,5 +1,6 @@
 import type { Device } from '@qflare/protocol';
 import type { DeviceDoc } from '../collections';
+import { fromStoredFeatureStats, toStoredFeatureStats } from '../column-records';
 import { definedOnly, type Clock } from '../docs';
 import { DuplicateKeyError } from '../errors';
 import type { CollectionPort, Filter } from '../port';
@@ -26,9 +27,16 @@ export interface DeviceRepository {
 
 const key = (projectId: string, id: string) => `${projectId}:${id}`;
 
+/** Devices registered before local data existed have neither statistics nor evaluations. */
 function toDevice(doc: DeviceDoc): Device {
-	const { _id, deviceId, ...rest } = doc;
-	return { ...rest, id: deviceId };
+	const { _id, deviceId, featureStats, lastEvaluation, ...rest } = doc;
+	return { ...rest, id: deviceId, featureStats: fromStoredFeatureStats(featureStats), lastEvaluation: lastEvaluation ?? null };
+}
+
+/** The patch as stored: feature statistics become named entries (see column-records). */
+function toDocFields(fields: Partial<Omit<Device, 'id'>>): Partial<Omit<DeviceDoc, '_id' | 'deviceId'>> {
+	const { featureStats, ...rest } = definedOnly(fields);
+	return featureStats === undefined ? rest : { ...rest, featureStats: toStoredFeatureStats(featureStats) };
 }
 
 export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): DeviceRepository {
@@ -50,11 +58,13 @@ export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): 
 				samples: 0,
 				shardIndex: 0,
 				labelHistogram: null,
+				featureStats: null,
+				lastEvaluation: null,
 				trust: { accepted: 0, rejected: 0, meanDistance: 0, score: 0.5 },
 				userAgent: '',
 				registeredAt: now,
 				lastSeen: now,
-				...definedOnly(given),
+				...toDocFields(given),
 				projectId: device.projectId,
 				publicKey: device.publicKey,
 				kind: device.kind,
@@ -70,14 +80,14 @@ export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): 
 			} catch (err) {
 				if (!(err instanceof DuplicateKeyError)) throw err;
 			}
-			const { registeredAt: _keep, ...changes } = definedOnly(given);
+			const { registeredAt: _keep, ...changes } = toDocFields(given);
 			const doc = await col.findOneAndUpdate({ _id: fresh._id }, { $set: changes });
 			if (!doc) throw new Error(`device ${device.projectId}:${id} vanished during upsert`);
 			return toDevice(doc);
 		},
 		async update(projectId, id, patch) {
 			const { registeredAt: _r, ...fields } = patch as DevicePatch & { registeredAt?: string };
-			const $set = definedOnly(fields);
+			const $set = toDocFields(fields);
 			if (Object.keys($set).length === 0) return get(projectId, id);
 			return out(await col.findOneAndUpdate({ _id: key(projectId, id) }, { $set }));
 		},

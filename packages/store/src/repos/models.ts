@@ -1,4 +1,4 @@
-import type { ModelRecord } from '@qflare/protocol';
+import type { FederatedEvaluation, ModelRecord } from '@qflare/protocol';
 import { randomUUID } from 'node:crypto';
 import type { BlobStore } from '../blobs';
 import type { ModelDoc } from '../collections';
@@ -30,11 +30,14 @@ export interface ModelRepository {
 	list(projectId: string): Promise<ModelRecord[]>;
 	/** Test metrics often arrive after the commit. */
 	setMetrics(projectId: string, version: number, metrics: Pick<ModelRecord, 'testAccuracy' | 'testLoss'>): Promise<ModelRecord | null>;
+	/** Replaces the version's federated evaluation (re-merged as reports arrive); null when there is no such version. */
+	setFederatedEvaluation(projectId: string, version: number, evaluation: FederatedEvaluation | null): Promise<ModelRecord | null>;
 }
 
+/** Models committed before federated evaluation existed have none. */
 function toModel(doc: ModelDoc): ModelRecord {
-	const { _id, blob: _blob, stateBlob: _stateBlob, ...rest } = doc;
-	return { ...rest, id: _id };
+	const { _id, blob: _blob, stateBlob: _stateBlob, federatedEvaluation, ...rest } = doc;
+	return { ...rest, id: _id, federatedEvaluation: federatedEvaluation ?? null };
 }
 
 export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore, clock: Clock): ModelRepository {
@@ -57,6 +60,7 @@ export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore,
 				sha256: sha256Hex(bytes),
 				testAccuracy: meta.testAccuracy ?? null,
 				testLoss: meta.testLoss ?? null,
+				federatedEvaluation: null,
 				createdAt: meta.createdAt ?? clock().toISOString(),
 				blob,
 				...(serverState ? { stateBlob: `models/${id}.state` } : {})
@@ -96,6 +100,9 @@ export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore,
 		},
 		async setMetrics(projectId, version, metrics) {
 			return out(await col.findOneAndUpdate({ projectId, version }, { $set: definedOnly(metrics) }));
+		},
+		async setFederatedEvaluation(projectId, version, evaluation) {
+			return out(await col.findOneAndUpdate({ projectId, version }, { $set: { federatedEvaluation: evaluation } }));
 		}
 	};
 }

@@ -1,7 +1,8 @@
-import type { Project, ProjectConfig, ProjectStatus } from '@qflare/protocol';
+import { PROJECT_DEFAULTS, type Project, type ProjectConfig, type ProjectStatus } from '@qflare/protocol';
 import { randomUUID } from 'node:crypto';
 import type { ProjectDoc } from '../collections';
-import { definedOnly, fromStored, toStored, type Clock } from '../docs';
+import { fromStoredStandardization, toStoredStandardization } from '../column-records';
+import { definedOnly, type Clock } from '../docs';
 import type { CollectionPort, Filter } from '../port';
 
 export type ProjectPatch = Partial<Omit<Project, 'id' | 'createdAt' | 'updatedAt'>>;
@@ -18,8 +19,26 @@ export interface ProjectRepository {
 	update(id: string, patch: ProjectPatch, options?: { expectStatus?: ProjectStatus | readonly ProjectStatus[] }): Promise<Project | null>;
 }
 
+/** Projects written before local data existed are demo projects with the default hold-out. */
+function toProject(doc: ProjectDoc): Project {
+	const { _id, standardization, dataSource, task, holdOutFraction, ...rest } = doc;
+	return {
+		...rest,
+		id: _id,
+		dataSource: dataSource ?? 'demo',
+		task: task ?? null,
+		holdOutFraction: holdOutFraction ?? PROJECT_DEFAULTS.holdOutFraction,
+		standardization: fromStoredStandardization(standardization)
+	};
+}
+
+function toDoc(project: Project): ProjectDoc {
+	const { id, standardization, ...rest } = project;
+	return { ...rest, _id: id, standardization: toStoredStandardization(standardization) };
+}
+
 export function projectRepository(col: CollectionPort<ProjectDoc>, clock: Clock): ProjectRepository {
-	const out = (doc: ProjectDoc | null) => (doc ? fromStored<Project>(doc) : null);
+	const out = (doc: ProjectDoc | null) => (doc ? toProject(doc) : null);
 	return {
 		async create(config, options = {}) {
 			const now = clock().toISOString();
@@ -29,10 +48,11 @@ export function projectRepository(col: CollectionPort<ProjectDoc>, clock: Clock)
 				status: 'idle',
 				modelVersion: 0,
 				currentRound: 0,
+				standardization: null,
 				createdAt: now,
 				updatedAt: now
 			};
-			await col.insertOne(toStored(project));
+			await col.insertOne(toDoc(project));
 			return project;
 		},
 		async get(id) {
@@ -41,14 +61,16 @@ export function projectRepository(col: CollectionPort<ProjectDoc>, clock: Clock)
 		async list(options = {}) {
 			const filter: Filter<ProjectDoc> = options.status ? { status: options.status } : {};
 			const docs = await col.find(filter, { sort: { createdAt: -1, _id: 1 }, limit: options.limit, skip: options.skip });
-			return docs.map((d) => fromStored<Project>(d));
+			return docs.map(toProject);
 		},
 		async update(id, patch, options = {}) {
 			const filter: Filter<ProjectDoc> = { _id: id };
 			const expect = options.expectStatus;
 			if (expect !== undefined) filter.status = typeof expect === 'string' ? expect : { $in: expect };
-			const { id: _id, createdAt: _c, ...fields } = patch as ProjectPatch & Partial<Pick<Project, 'id' | 'createdAt'>>;
-			return out(await col.findOneAndUpdate(filter, { $set: { ...definedOnly(fields), updatedAt: clock().toISOString() } }));
+			const { id: _id, createdAt: _c, standardization, ...fields } = patch as ProjectPatch & Partial<Pick<Project, 'id' | 'createdAt'>>;
+			const $set: Partial<Omit<ProjectDoc, '_id'>> = { ...definedOnly(fields), updatedAt: clock().toISOString() };
+			if (standardization !== undefined) $set.standardization = toStoredStandardization(standardization);
+			return out(await col.findOneAndUpdate(filter, { $set }));
 		}
 	};
 }

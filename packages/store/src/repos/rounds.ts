@@ -1,14 +1,17 @@
 import type { Round, RoundMetrics, RoundStatus } from '@qflare/protocol';
 import { randomUUID } from 'node:crypto';
 import type { RoundDoc } from '../collections';
-import { definedOnly, fromStored, toStored, type Clock } from '../docs';
+import { definedOnly, toStored, type Clock } from '../docs';
 import type { CollectionPort, Filter } from '../port';
 
 export type NewRound = Pick<Round, 'projectId' | 'number' | 'baseModelVersion' | 'deadline'> &
 	Partial<Pick<Round, 'id' | 'status' | 'selected'>>;
 
 export type RoundPatch = Partial<
-	Pick<Round, 'selected' | 'accepted' | 'deadline' | 'metrics' | 'privacy' | 'failureReason' | 'resultModelVersion' | 'totalSamples'>
+	Pick<
+		Round,
+		'selected' | 'accepted' | 'deadline' | 'metrics' | 'privacy' | 'failureReason' | 'resultModelVersion' | 'totalSamples' | 'federatedEvaluation'
+	>
 >;
 
 /** Statuses in which a round still takes updates. */
@@ -41,8 +44,14 @@ export interface RoundRepository {
 	listByProject(projectId: string, options?: { limit?: number; skip?: number; order?: 'asc' | 'desc' }): Promise<Round[]>;
 }
 
+/** Rounds run before federated evaluation existed have none. */
+function toRound(doc: RoundDoc): Round {
+	const { _id, federatedEvaluation, ...rest } = doc;
+	return { ...rest, id: _id, federatedEvaluation: federatedEvaluation ?? null };
+}
+
 export function roundRepository(col: CollectionPort<RoundDoc>, clock: Clock): RoundRepository {
-	const out = (doc: RoundDoc | null) => (doc ? fromStored<Round>(doc) : null);
+	const out = (doc: RoundDoc | null) => (doc ? toRound(doc) : null);
 	const statusIn = (s: RoundStatus | readonly RoundStatus[]) => (typeof s === 'string' ? s : { $in: s });
 
 	return {
@@ -61,6 +70,7 @@ export function roundRepository(col: CollectionPort<RoundDoc>, clock: Clock): Ro
 				deadline: input.deadline,
 				metrics: { ...NO_METRICS },
 				privacy: null,
+				federatedEvaluation: null,
 				failureReason: null,
 				startedAt: now,
 				updatedAt: now,
@@ -111,7 +121,7 @@ export function roundRepository(col: CollectionPort<RoundDoc>, clock: Clock): Ro
 				{ projectId },
 				{ sort: { number: options.order === 'desc' ? -1 : 1 }, limit: options.limit, skip: options.skip }
 			);
-			return docs.map((d) => fromStored<Round>(d));
+			return docs.map(toRound);
 		}
 	};
 }
