@@ -5,9 +5,17 @@ const base = ['--server', 'http://localhost:3000/', '--project', 'p-1', '--data'
 
 describe('parseCliArgs', () => {
 	it('accepts the documented options and normalises the server to its origin', () => {
+		const none = { shardFile: null, csvFile: null, imagesDir: null, labelsFile: null };
 		expect(parseCliArgs([...base, '--name', ' box 7 ', '--shard', 'mine.qfs'])).toEqual({
 			help: false,
-			options: { server: 'http://localhost:3000', project: 'p-1', dataDir: '/tmp/dev', name: 'box 7', shardFile: 'mine.qfs' }
+			options: { server: 'http://localhost:3000', project: 'p-1', dataDir: '/tmp/dev', name: 'box 7', ...none, shardFile: 'mine.qfs' }
+		});
+		expect(parseCliArgs([...base, '--csv', 'clinic.csv'])).toEqual({
+			help: false,
+			options: { server: 'http://localhost:3000', project: 'p-1', dataDir: '/tmp/dev', name: null, ...none, csvFile: 'clinic.csv' }
+		});
+		expect(parseCliArgs([...base, '--images', 'photos', '--labels', 'labels.csv'])).toMatchObject({
+			options: { ...none, imagesDir: 'photos', labelsFile: 'labels.csv' }
 		});
 		expect(parseCliArgs(['-h'])).toEqual({ help: true });
 	});
@@ -20,7 +28,11 @@ describe('parseCliArgs', () => {
 		[['--server', 'localhost:3000', '--project', 'p', '--data', 'd'], /http:\/\/ or https:\/\//],
 		[['--server', 'not a url', '--project', 'p', '--data', 'd'], /is not a URL/],
 		[['--server', 'http://x', '--project', 'a/b', '--data', 'd'], /--project: "a\/b" is not a project id/],
-		[['--server', '--project', 'p', '--data', 'd'], /.+/]
+		[['--server', '--project', 'p', '--data', 'd'], /.+/],
+		[[...base, '--csv', 'a.csv', '--images', 'photos'], /--csv and --images cannot be used together/],
+		[[...base, '--csv', 'a.csv', '--shard', 's.qfs'], /--csv and --shard cannot be used together/],
+		[[...base, '--labels', 'labels.csv'], /use it with --images DIR/],
+		[[...base, '--csv'], /argument missing/]
 	])('rejects %j with a UsageError', (argv, message) => {
 		let caught: unknown;
 		try {

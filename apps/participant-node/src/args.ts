@@ -6,21 +6,39 @@ export interface CliOptions {
 	dataDir: string;
 	/** A local QFS1 shard file to train on instead of the server's demo shard. */
 	shardFile: string | null;
+	/** Local-data projects: a CSV file (tabular or time series) to import and train on. */
+	csvFile: string | null;
+	/** Local-data projects: a folder of images, one sub-folder per class (or labelled by labelsFile). */
+	imagesDir: string | null;
+	/** With imagesDir: a CSV with the columns filename and label. */
+	labelsFile: string | null;
 	/** Free-form label shown in the output and sent as the user agent. */
 	name: string | null;
 }
 
 export type ParsedArgs = { help: true } | { help: false; options: CliOptions };
 
-export const USAGE = `usage: qflare-participant --server URL --project ID --data DIR [--name LABEL] [--shard FILE]
+export const USAGE = `usage: qflare-participant --server URL --project ID --data DIR [--name LABEL]
+                          [--csv FILE | --images DIR [--labels FILE] | --shard FILE]
 
   --server URL    the Qflare server, e.g. http://192.168.1.20:3000
   --project ID    the project to join (from the dashboard's join link)
-  --data DIR      keeps this device's ML-DSA identity and the cached demo shard
+  --data DIR      keeps this device's ML-DSA identity, the cached demo shard and the
+                  prepared copy of imported data
   --name LABEL    label for this participant in the output and on the dashboard
-  --shard FILE    train on this local shard file (QFS1, datasets/build-shards) instead of
-                  downloading the server's demo shard; the file never leaves the device
-  -h, --help      show this help`;
+  --csv FILE      projects on local data (tabular or time series): import this CSV, checked
+                  against the project's task schema, and train on it
+  --images DIR    projects on local data (image classification): import the images in DIR,
+                  one sub-folder per class (DIR/<class>/<image>), PNG or JPEG
+  --labels FILE   with --images: a CSV with the columns filename,label instead of class folders
+  --shard FILE    demo projects: train on this local shard file (QFS1, datasets/build-shards)
+                  instead of downloading the server's demo shard
+  -h, --help      show this help
+
+Imported data never leaves the device: only model updates, column sums and label counts
+(for standardisation and the dashboard) and evaluation scores are sent. A bad file is
+reported before anything is sent. Without --csv or --images, a local-data project uses the
+data imported into --data DIR before; a demo project downloads its shard.`;
 
 /** Bad command line: the CLI prints the message and the usage and exits with code 2. */
 export class UsageError extends Error {
@@ -38,6 +56,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
 				data: { type: 'string' },
 				name: { type: 'string' },
 				shard: { type: 'string' },
+				csv: { type: 'string' },
+				images: { type: 'string' },
+				labels: { type: 'string' },
 				help: { type: 'boolean', short: 'h' }
 			},
 			strict: true,
@@ -50,13 +71,24 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
 	if (values.help) return { help: true };
 	const missing = (['server', 'project', 'data'] as const).filter((k) => !values[k]?.trim());
 	if (missing.length) throw new UsageError(`missing ${missing.map((k) => `--${k}`).join(', ')}`);
+	const given = (value: string | undefined) => (value?.trim() ? value : null);
+	const csvFile = given(values.csv);
+	const imagesDir = given(values.images);
+	const labelsFile = given(values.labels);
+	const shardFile = given(values.shard);
+	const sources = [csvFile && '--csv', imagesDir && '--images', shardFile && '--shard'].filter(Boolean);
+	if (sources.length > 1) throw new UsageError(`${sources.join(' and ')} cannot be used together: give one source of training data`);
+	if (labelsFile && !imagesDir) throw new UsageError('--labels names the labels of an image folder: use it with --images DIR');
 	return {
 		help: false,
 		options: {
 			server: parseServerUrl(values.server!),
 			project: parseProjectId(values.project!),
 			dataDir: values.data!,
-			shardFile: values.shard?.trim() ? values.shard : null,
+			shardFile,
+			csvFile,
+			imagesDir,
+			labelsFile,
 			name: values.name?.trim() ? values.name.trim().slice(0, 120) : null
 		}
 	};

@@ -39,5 +39,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const final = await participant!.finished;
+if (final.phase === 'needs-data') fatal(`${final.error ?? 'no data'}\n(pass --csv FILE or --images DIR to import this device's data)`, 1);
 if (final.phase === 'failed') fatal(final.error ?? 'failed', 1);
 process.exit(0);

@@ -1,6 +1,6 @@
 import { initNodeTf } from '@qflare/trainer/node';
-import { initBackend, missingKernels, MODEL_SPECS, type Tf } from '@qflare/trainer';
-import type { BackendName, ModelName } from '@qflare/protocol';
+import { initBackend, missingKernels, type ModelSpec, type Tf } from '@qflare/trainer';
+import type { BackendName } from '@qflare/protocol';
 
 export interface NodeBackend {
 	tf: Tf;
@@ -13,15 +13,15 @@ export interface NodeBackend {
 let switching: Promise<unknown> = Promise.resolve();
 
 /**
- * The backend that can train `model` in Node: wasm (several times faster than cpu) unless it
+ * The backend that can train the model of `spec` in Node: wasm (several times faster than cpu) unless it
  * lacks a kernel the model needs (wasm has no Conv2DBackpropFilter, so the CNN trains on cpu).
  * Once a process has moved to cpu it stays there: cpu trains every model, and switching back
  * under participants that are mid-round would move their variables between backends.
  */
-export function nodeBackendFor(model: ModelName): Promise<NodeBackend> {
+export function nodeBackendFor(spec: ModelSpec): Promise<NodeBackend> {
+	const model = spec.name;
 	const next = switching.then(async () => {
 		const { tf } = await initNodeTf();
-		const spec = MODEL_SPECS[model];
 		const current = tf.getBackend();
 		const missing = missingKernels(tf, spec, current);
 		if (missing.length === 0) {

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { LabelledSet, ModelName } from '@qflare/protocol';
+import type { ColumnScale, ModelName, TaskSchema } from '@qflare/protocol';
 import type { Calibration, LocalHyperparams, LocalProgress, LocalTrainResult, SessionTrainer } from '@qflare/participant';
-import { inputSize, LocalTrainer, MODEL_SPECS } from '@qflare/trainer';
+import { LocalTrainer, modelSpec, type HoldOutEvaluation, type LabelledData } from '@qflare/trainer';
 import { nodeBackendFor } from './node-backend';
 
 export class TrainerStoppedError extends Error {
@@ -11,35 +11,29 @@ export class TrainerStoppedError extends Error {
 /**
  * SessionTrainer on tfjs in this process: @qflare/trainer's LocalTrainer (the same client step as
  * the browser worker), yielding to the event loop between batches so sockets and the other
- * participants sharing the process keep running. The model is built once per (model, seed).
+ * participants sharing the process keep running. The model is built once per init (model, task, seed).
  */
 export class NodeTrainer implements SessionTrainer {
 	private trainer: LocalTrainer | null = null;
-	private modelName: ModelName | null = null;
 	private stopped = false;
 	private running = false;
 
-	async init(model: ModelName, _batchSize: number, seed: number): Promise<Calibration> {
-		const chosen = await nodeBackendFor(model);
+	async init(model: ModelName, task: TaskSchema, _batchSize: number, seed: number): Promise<Calibration> {
+		const spec = modelSpec(model, task);
+		const chosen = await nodeBackendFor(spec);
 		this.trainer?.dispose();
 		this.trainer = new LocalTrainer(chosen.tf);
-		this.trainer.prepare(MODEL_SPECS[model], seed);
-		this.modelName = model;
+		this.trainer.prepare(spec, seed);
 		return { backend: chosen.backend, reason: chosen.reason };
 	}
 
 	async train(
 		globalWeights: Float32Array,
-		data: LabelledSet,
+		data: LabelledData,
 		hp: LocalHyperparams,
 		onProgress: (progress: LocalProgress) => void
 	): Promise<LocalTrainResult> {
-		const { trainer, modelName } = this;
-		if (!trainer || !modelName) throw new Error('NodeTrainer.init() was not called');
-		const rowBytes = inputSize(MODEL_SPECS[modelName]);
-		if (data.width * data.height !== rowBytes) {
-			throw new Error(`shard rows are ${data.width}x${data.height}, the ${modelName} model takes ${rowBytes} values`);
-		}
+		const trainer = this.requireTrainer();
 		this.running = true;
 		let waitedMs = 0;
 		try {
@@ -58,11 +52,20 @@ export class NodeTrainer implements SessionTrainer {
 		}
 	}
 
+	async evaluateHoldOut(weights: Float32Array, data: LabelledData, targetScale: ColumnScale | null): Promise<HoldOutEvaluation> {
+		return this.requireTrainer().evaluateHoldOut(weights, data, targetScale);
+	}
+
 	/** Ends a training run at its next batch and frees the model. */
 	dispose(): void {
 		this.stopped = true;
 		if (this.running) return;
 		this.trainer?.dispose();
 		this.trainer = null;
+	}
+
+	private requireTrainer(): LocalTrainer {
+		if (!this.trainer) throw new Error('NodeTrainer.init() was not called');
+		return this.trainer;
 	}
 }

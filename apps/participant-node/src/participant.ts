@@ -1,6 +1,17 @@
 import { arch, platform } from 'node:os';
-import { ParticipantSession, SocketIoParticipantSocket, type ParticipantState, type StateListener } from '@qflare/participant';
+import {
+	DemoDataProvider,
+	fetchProjectFacts,
+	LocalDataProvider,
+	ParticipantSession,
+	ProjectDataProvider,
+	SocketIoParticipantSocket,
+	type ParticipantState,
+	type StateListener
+} from '@qflare/participant';
+import type { PreparedData } from '@qflare/data-import';
 import { FileIdentityStore } from './identity-file';
+import { describePrepared, FilePreparedDataStore, prepareLocalFiles, type LocalFiles } from './local-import';
 import { NodeTrainer } from './node-trainer';
 import { progressPrinter } from './progress-printer';
 import { FileShardCache, httpShardFetcher, localShardCache, readLocalShard } from './shard-files';
@@ -13,6 +24,11 @@ export interface NodeParticipantOptions {
 	dataDir: string;
 	/** Train on this local QFS1 shard instead of the server's demo shard. */
 	shardFile?: string | null;
+	/** Local-data projects: import this CSV (checked against the project's task) before joining. */
+	csvFile?: string | null;
+	/** Local-data projects: import this image folder (one sub-folder per class, or labelsFile). */
+	imagesDir?: string | null;
+	labelsFile?: string | null;
 	/** Label for output lines and the user agent the dashboard shows. */
 	name?: string | null;
 	/** Progress lines (see progressPrinter); omitted, nothing is printed. */
@@ -22,7 +38,7 @@ export interface NodeParticipantOptions {
 	/** socket.io reconnection: first delay and cap (defaults 1 s and 10 s). */
 	reconnectionDelayMs?: number;
 	reconnectionDelayMaxMs?: number;
-	/** Injected HTTP client for the shard download (tests count calls). */
+	/** Injected HTTP client for the shard download and the project lookup (tests count calls). */
 	fetch?: typeof fetch;
 }
 
@@ -31,7 +47,10 @@ export interface NodeParticipant {
 	state(): ParticipantState;
 	/** Svelte-store style: called now and on every change; returns the unsubscriber. */
 	subscribe(listener: StateListener): () => void;
-	/** Settles when the session ends: stop() or a fatal error (state().phase === 'failed'). */
+	/**
+	 * Settles when the session ends: stop(), a fatal error (state().phase === 'failed') or a
+	 * local-data project with no usable data here ('needs-data').
+	 */
 	readonly finished: Promise<ParticipantState>;
 	/** Disconnects for good and frees the model; a round in progress is abandoned. */
 	stop(): void;
@@ -39,15 +58,32 @@ export interface NodeParticipant {
 
 const VERSION = '0.1.0';
 
+function localFiles(options: NodeParticipantOptions): LocalFiles | null {
+	if (options.csvFile) return { csvFile: options.csvFile };
+	if (options.imagesDir) return { imagesDir: options.imagesDir, labelsFile: options.labelsFile ?? null };
+	return null;
+}
+
 /**
  * Starts one headless participant: the same ParticipantSession as the browser page, with a
- * file identity, a file shard cache, socket.io-client and tfjs in this process. Resolves once
- * the identity is loaded (so deviceId is known); connection and login continue in the
- * background and reconnect by themselves. Many may run in one process; they share tfjs.
+ * file identity, a file shard cache, socket.io-client and tfjs in this process. With --csv or
+ * --images it first reads the project's task over HTTP, prepares the files and caches them in
+ * the data directory; a bad file rejects here, before any connection. Resolves once the
+ * identity is loaded (so deviceId is known); connection and login continue in the background
+ * and reconnect by themselves. Many may run in one process; they share tfjs.
  */
 export async function startNodeParticipant(options: NodeParticipantOptions): Promise<NodeParticipant> {
-	// A bad local shard is the user's mistake: say so now, not when the first round arrives.
+	// A bad local shard or data file is the user's mistake: say so now, not when the first round arrives.
 	const localShard = options.shardFile ? await readLocalShard(options.shardFile) : null;
+	const files = localFiles(options);
+	const preparedStore = new FilePreparedDataStore(options.dataDir);
+	let imported: PreparedData | null = null;
+	if (files) {
+		const facts = await fetchProjectFacts(options.server, options.project, options.fetch);
+		imported = await prepareLocalFiles(facts, files);
+		await preparedStore.save(options.project, imported);
+		options.log?.(`prepared ${describePrepared(imported)}; kept in ${preparedStore.pathOf(options.project)}`);
+	}
 	const trainer = new NodeTrainer();
 	const session = new ParticipantSession({
 		projectId: options.project,
@@ -56,8 +92,16 @@ export async function startNodeParticipant(options: NodeParticipantOptions): Pro
 			reconnectionDelayMaxMs: options.reconnectionDelayMaxMs
 		}),
 		identity: new FileIdentityStore(options.dataDir),
-		shards: localShard ? localShardCache(localShard) : new FileShardCache(options.dataDir),
-		fetchShard: httpShardFetcher(options.server, options.fetch),
+		data: new ProjectDataProvider({
+			// Files given for a local project never fall back to a demo shard.
+			demo: files
+				? undefined
+				: new DemoDataProvider(localShard ? localShardCache(localShard) : new FileShardCache(options.dataDir), httpShardFetcher(options.server, options.fetch)),
+			local: new LocalDataProvider(
+				{ load: async (projectId) => (imported && projectId === options.project ? imported : preparedStore.load(projectId)) },
+				imported ? `imported ${imported.summary.source}` : `data imported before, from ${preparedStore.pathOf(options.project)}`
+			)
+		}),
 		trainer,
 		kind: 'node',
 		userAgent: `qflare-participant-node/${VERSION} (Node ${process.versions.node}; ${platform()} ${arch()})${options.name ? ` ${options.name}` : ''}`,
@@ -67,7 +111,7 @@ export async function startNodeParticipant(options: NodeParticipantOptions): Pro
 	let settle: (state: ParticipantState) => void = () => undefined;
 	const finished = new Promise<ParticipantState>((resolve) => (settle = resolve));
 	session.subscribe((state) => {
-		if (state.phase === 'stopped' || state.phase === 'failed') {
+		if (state.phase === 'stopped' || state.phase === 'failed' || state.phase === 'needs-data') {
 			trainer.dispose();
 			settle(state);
 		}

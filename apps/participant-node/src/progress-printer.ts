@@ -53,7 +53,8 @@ export function progressPrinter(options: ProgressPrinterOptions): StateListener 
 			line(
 				now(),
 				`round ${done.roundNumber}: trained ${done.steps} steps on ${done.numSamples} samples in ${(done.trainMs / 1000).toFixed(1)} s ` +
-					`(${msPerStep.toFixed(1)} ms/step on ${state.backend ?? '?'}), local loss ${done.loss.toFixed(3)}, accuracy ${(done.accuracy * 100).toFixed(1)}%`
+					`(${msPerStep.toFixed(1)} ms/step on ${state.backend ?? '?'}), local loss ${done.loss.toFixed(3)}` +
+					(done.accuracy === null ? '' : `, accuracy ${(done.accuracy * 100).toFixed(1)}%`)
 			);
 		}
 		const status = state.project?.status;

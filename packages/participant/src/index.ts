@@ -3,9 +3,11 @@
 // the socket.io-client transport runs unchanged in browsers and Node.
 export {
 	ParticipantSession,
-	shardCacheKey,
+	describeEvaluation,
 	type ConnectionState,
 	type CurrentRound,
+	type GlobalModelCopy,
+	type LocalEvaluation,
 	type LocalTrainingSummary,
 	type LogEntry,
 	type ParticipantSessionOptions,
@@ -19,6 +21,9 @@ export type {
 	AckEvent,
 	Calibration,
 	ConnectionHandlers,
+	DataProvider,
+	DeviceDataset,
+	HoldOutScore,
 	IdentityStore,
 	LocalHyperparams,
 	LocalProgress,
@@ -29,5 +34,9 @@ export type {
 	SessionTrainer,
 	ShardCache
 } from './ports';
+export { DemoDataProvider, shardCacheKey, splitShard } from './demo-data';
+export { LocalDataProvider, ProjectDataProvider, type PreparedDataStore } from './local-data';
+export { ProjectDataFacts, fetchProjectFacts } from './project-facts';
+export { datasetProblems, expectedTask, labelCounts, sameJson } from './dataset-check';
 export { ProgressThrottle, isFinalBatch, progressFraction } from './training-progress';
 export { SocketIoParticipantSocket, type SocketIoParticipantOptions } from './socket-transport';

@@ -3,13 +3,19 @@
 import type {
 	BackendName,
 	ClientTrainingPlan,
-	LabelledSet,
+	ColumnScale,
+	EvaluationReport,
+	FeatureStatsReport,
+	LoginReply,
 	ModelName,
 	ParticipantClientEvents,
 	ParticipantServerEvents,
+	TaskSchema,
 	TrainingProgress
 } from '@qflare/protocol';
 import type { DeviceKeypair } from '@qflare/pq';
+import type { PreparedSplit } from '@qflare/data-import';
+import type { LabelledData } from '@qflare/trainer';
 
 type AckOf<F> = F extends (req: never, ack: infer A) => void ? A : never;
 type ArgOf<A> = A extends (reply: infer R) => void ? R : never;
@@ -59,7 +65,8 @@ export interface LocalTrainResult {
 	numSamples: number;
 	steps: number;
 	loss: number;
-	accuracy: number;
+	/** Null for regression and forecasting, which have no accuracy. */
+	accuracy: number | null;
 	trainMs: number;
 	/** Accuracy on the local hold-out, when the plan asked for one (PerfFedAvg). */
 	valAccuracy?: number;
@@ -73,13 +80,45 @@ export interface Calibration {
 /** The round's training plan (hyperparameters, DP clip norm, hold-out) plus its seed, which fixes the local shuffle. */
 export type LocalHyperparams = ClientTrainingPlan & { seed: number };
 
+/** A model's score on the local hold-out, before the session adds the model version. */
+export type HoldOutScore = Omit<EvaluationReport, 'modelVersion'>;
+
 export interface SessionTrainer {
-	/** Builds the model and picks the fastest working backend. */
-	init(model: ModelName, batchSize: number, seed: number): Promise<Calibration>;
+	/** Builds `modelSpec(model, task)` and picks the fastest working backend for it. */
+	init(model: ModelName, task: TaskSchema, batchSize: number, seed: number): Promise<Calibration>;
 	train(
 		globalWeights: Float32Array,
-		data: LabelledSet,
+		data: LabelledData,
 		hyperparams: LocalHyperparams,
 		onProgress: (progress: LocalProgress) => void
 	): Promise<LocalTrainResult>;
+	/**
+	 * Scores `weights` on the hold-out (inputs and targets as training sees them); regression
+	 * error sums come back in target units through `targetScale`.
+	 */
+	evaluateHoldOut(weights: Float32Array, data: LabelledData, targetScale: ColumnScale | null): Promise<HoldOutScore>;
+}
+
+/**
+ * A device's data for one project, split once: training rows, the fixed hold-out scored in
+ * federated evaluation, and the column sums the server may know (never rows).
+ */
+export interface DeviceDataset {
+	/** The task the data was prepared for; the session refuses data prepared for another one. */
+	task: TaskSchema;
+	train: PreparedSplit;
+	holdOut: PreparedSplit | null;
+	/** Local data: sums over the training rows for the federated standardisation; null for demo data. */
+	stats: FeatureStatsReport | null;
+	/** Where the data came from, for the activity log ("data shard 3 loaded from local storage"). */
+	origin: string;
+}
+
+/** Where a session's training data comes from: the server's demo shard, or files the user imported. */
+export interface DataProvider {
+	/**
+	 * The data for the project the login answered with. Resolves null when a local-data project
+	 * has no imported data on this device; rejects when the data cannot be loaded.
+	 */
+	load(login: LoginReply, note: (message: string) => void): Promise<DeviceDataset | null>;
 }

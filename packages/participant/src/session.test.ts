@@ -3,14 +3,23 @@ import {
 	encodeShard,
 	encodeWeights,
 	decodeWeights,
+	type ColumnScale,
 	type ErrorReply,
-	type LabelledSet,
+	type EvaluationReportMessage,
+	type EvaluationTask,
+	type FeatureStatsReport,
+	type ImageClassificationTask,
 	type LoginReply,
+	type ParticipantProjectView,
 	type ParticipantServerEvents,
 	type RoundTask,
+	type Standardization,
+	type TabularTask,
 	type TrainingProgress,
 	type UpdateEnvelope
 } from '@qflare/protocol';
+import type { PreparedData } from '@qflare/data-import';
+import type { LabelledData } from '@qflare/trainer';
 import {
 	deviceIdFromPublicKey,
 	fromBase64,
@@ -21,11 +30,15 @@ import {
 	verifySignature,
 	type DeviceKeypair
 } from '@qflare/pq';
-import { ParticipantSession, shardCacheKey, type ParticipantState } from './session';
+import { ParticipantSession, type ParticipantState } from './session';
+import { DemoDataProvider, shardCacheKey } from './demo-data';
+import { LocalDataProvider, ProjectDataProvider } from './local-data';
 import type {
 	AckEvent,
 	Calibration,
 	ConnectionHandlers,
+	DataProvider,
+	HoldOutScore,
 	LocalHyperparams,
 	LocalProgress,
 	LocalTrainResult,
@@ -91,27 +104,62 @@ class FakeSocket implements ParticipantSocket {
 }
 
 class FakeTrainer implements SessionTrainer {
-	inits = 0;
+	inits: { model: string; kind: string }[] = [];
 	trained: Float32Array[] = [];
+	trainedData: LabelledData[] = [];
 	seeds: number[] = [];
-	async init(): Promise<Calibration> {
-		this.inits++;
+	evaluated: { weights: Float32Array; data: LabelledData; scale: ColumnScale | null }[] = [];
+	/** Calls in flight; the session must never run two at once. */
+	running = 0;
+	maxRunning = 0;
+	accuracy: number | null = 0.9;
+	/** Resolves the training run in progress when set (tests that queue work behind it). */
+	gate: Promise<void> | null = null;
+	score: HoldOutScore = {
+		n: 2,
+		loss: 0.5,
+		classification: { correct: 1, truePositives: [1, 0], falsePositives: [1, 0], falseNegatives: [0, 1] }
+	};
+
+	async init(model: string, task: { kind: string }): Promise<Calibration> {
+		this.inits.push({ model, kind: task.kind });
 		return { backend: 'wasm', reason: 'wasm 7 ms/step beat cpu 28 ms/step' };
 	}
 	async train(
 		globalWeights: Float32Array,
-		data: LabelledSet,
+		data: LabelledData,
 		hyperparams: LocalHyperparams,
 		onProgress: (p: LocalProgress) => void
 	): Promise<LocalTrainResult> {
-		this.trained.push(globalWeights);
-		this.seeds.push(hyperparams.seed);
-		const batches = Math.ceil(data.count / hyperparams.batchSize);
-		for (let epoch = 1; epoch <= hyperparams.localEpochs; epoch++) {
-			for (let batch = 1; batch <= batches; batch++) onProgress({ epoch, epochs: hyperparams.localEpochs, batch, batches, loss: 1 / batch });
+		this.enter();
+		try {
+			this.trained.push(globalWeights);
+			this.trainedData.push(data);
+			this.seeds.push(hyperparams.seed);
+			const batches = Math.ceil(data.count / hyperparams.batchSize);
+			for (let epoch = 1; epoch <= hyperparams.localEpochs; epoch++) {
+				for (let batch = 1; batch <= batches; batch++) onProgress({ epoch, epochs: hyperparams.localEpochs, batch, batches, loss: 1 / batch });
+			}
+			if (this.gate) await this.gate;
+			const delta = globalWeights.map((w) => w * 0.5);
+			return { delta, numSamples: data.count, steps: batches, loss: 0.4, accuracy: this.accuracy, trainMs: 12 };
+		} finally {
+			this.running--;
 		}
-		const delta = globalWeights.map((w) => w * 0.5);
-		return { delta, numSamples: data.count, steps: batches, loss: 0.4, accuracy: 0.9, trainMs: 12 };
+	}
+	async evaluateHoldOut(weights: Float32Array, data: LabelledData, scale: ColumnScale | null): Promise<HoldOutScore> {
+		this.enter();
+		try {
+			this.evaluated.push({ weights, data, scale });
+			await new Promise((r) => setTimeout(r, 1));
+			return this.score;
+		} finally {
+			this.running--;
+		}
+	}
+	private enter(): void {
+		this.running++;
+		this.maxRunning = Math.max(this.maxRunning, this.running);
 	}
 }
 
@@ -125,11 +173,69 @@ class MemoryShardCache implements ShardCache {
 	}
 }
 
+/** A demo shard: 20 MNIST-sized rows; the project holds out 15% of them, 3 rows, for evaluation. */
 function shardBytes(count = 20): Uint8Array {
-	const images = new Uint8Array(count * 4).map((_, i) => i % 256);
+	const images = new Uint8Array(count * 784).map((_, i) => i % 256);
 	const labels = new Uint8Array(count).map((_, i) => i % 3);
-	return encodeShard({ count, width: 2, height: 2, numClasses: 3, images, labels });
+	return encodeShard({ count, width: 28, height: 28, numClasses: 10, images, labels });
 }
+
+const DEMO_VIEW: ParticipantProjectView = {
+	id: PROJECT,
+	name: 'Digits',
+	dataset: 'mnist',
+	model: 'mlp',
+	status: 'running',
+	rounds: 5,
+	currentRound: 1,
+	modelVersion: 0,
+	batchSize: 10,
+	seed: 1,
+	dataSource: 'demo',
+	task: null,
+	holdOutFraction: 0.15,
+	standardization: null
+};
+
+/** Tabular classification: a numeric column and a categorical one (one-hot), two classes. */
+const TABULAR: TabularTask = {
+	kind: 'tabular',
+	features: [
+		{ name: 'age', type: 'numeric' },
+		{ name: 'colour', type: 'categorical', values: ['red', 'blue'] }
+	],
+	target: 'label',
+	objective: { type: 'classification', classes: ['no', 'yes'] }
+};
+
+const LOCAL_VIEW: ParticipantProjectView = {
+	...DEMO_VIEW,
+	name: 'Clinic',
+	dataset: 'mnist',
+	model: 'logistic',
+	dataSource: 'local',
+	task: TABULAR,
+	standardization: null
+};
+
+/** Four training rows (age, red, blue) and two held out; labels 1, 0, 1, 1 and 0, 1. */
+function tabularData(): PreparedData {
+	return {
+		task: TABULAR,
+		train: {
+			count: 4,
+			inputs: new Float32Array([10, 1, 0, 12, 0, 1, 14, 1, 0, 16, 0, 1]),
+			targets: new Uint8Array([1, 0, 1, 1])
+		},
+		holdOut: { count: 2, inputs: new Float32Array([8, 1, 0, 20, 0, 1]), targets: new Uint8Array([0, 1]) },
+		stats: { columns: { age: { count: 4, sum: 52, sumSquares: 696 } } },
+		labelHistogram: [2, 4],
+		summary: { source: 'clinic.csv', rows: 6, columns: ['age', 'colour', 'label'], preview: [], trainCount: 4, holdOutCount: 2, gapWindows: 0, skipped: [] }
+	};
+}
+
+/** Standardisation the server merged: age mean 12, std 2. */
+const AGE_SCALE: Standardization = { columns: { age: { mean: 12, std: 2 } }, rows: 40, devices: 3 };
 
 interface Harness {
 	session: ParticipantSession;
@@ -143,7 +249,18 @@ interface Harness {
 	states: ParticipantState[];
 }
 
-function harness(shards = new MemoryShardCache()): Harness {
+interface HarnessOptions {
+	shards?: MemoryShardCache;
+	project?: ParticipantProjectView;
+	/** Local data on this device (local projects); null = nothing imported. */
+	local?: PreparedData | null;
+	/** Replaces the demo and local providers altogether. */
+	data?: DataProvider;
+}
+
+function harness(options: HarnessOptions | MemoryShardCache = {}): Harness {
+	const { shards = new MemoryShardCache(), project = DEMO_VIEW, local = null, data: provider } =
+		options instanceof MemoryShardCache ? { shards: options } : options;
 	const keypair = generateDeviceKeypair(SEED);
 	const deviceId = deviceIdFromPublicKey(keypair.publicKey);
 	const socket = new FakeSocket();
@@ -164,34 +281,28 @@ function harness(shards = new MemoryShardCache()): Harness {
 			ok: true,
 			deviceId,
 			shardIndex: 3,
-			shardPath: `/api/v1/projects/${PROJECT}/shard?device=${deviceId}`,
-			project: {
-				id: PROJECT,
-				name: 'Digits',
-				dataset: 'mnist',
-				model: 'mlp',
-				status: 'running',
-				rounds: 5,
-				currentRound: 1,
-				modelVersion: 0,
-				batchSize: 10,
-				seed: 1
-			}
+			shardPath: project.dataSource === 'demo' ? `/api/v1/projects/${PROJECT}/shard?device=${deviceId}` : null,
+			project
 		};
 		return reply;
 	});
 	socket.replies.set('device:status', async () => ({ ok: true }));
+	socket.replies.set('data:stats', async () => ({ ok: true }));
+	socket.replies.set('eval:report', async () => ({ ok: true }));
 	socket.replies.set('round:update', async () => ({ ok: true, roundId: 'r1', accepted: 1 }));
+	const data: DataProvider = provider ?? new ProjectDataProvider({
+		demo: new DemoDataProvider(shards, async (path) => {
+			fetches.push(path);
+			return shardBytes();
+		}),
+		local: new LocalDataProvider({ load: async (id) => (id === PROJECT ? local : null) })
+	});
 	const session = new ParticipantSession({
 		projectId: PROJECT,
 		socket,
 		trainer,
-		shards,
+		data,
 		identity: { loadOrCreate: async () => keypair },
-		fetchShard: async (path) => {
-			fetches.push(path);
-			return shardBytes();
-		},
 		userAgent: 'vitest',
 		loginRetryMs: 5
 	});
@@ -200,7 +311,7 @@ function harness(shards = new MemoryShardCache()): Harness {
 	return { session, socket, trainer, shards, keypair, fetches, nonces, logins, states };
 }
 
-function task(roundId = 'r1', modelVersion = 0): RoundTask {
+function task(roundId = 'r1', modelVersion = 0, standardization: Standardization | null = null): RoundTask {
 	const weights = encodeWeights(new Float32Array([0.5, -1, 2, 0.25]));
 	return {
 		roundId,
@@ -210,9 +321,15 @@ function task(roundId = 'r1', modelVersion = 0): RoundTask {
 		hyperparams: { localEpochs: 2, batchSize: 5, learningRate: 0.1, proximalMu: 0, clipNorm: null, validationFraction: 0 },
 		deadline: new Date(Date.now() + 60_000).toISOString(),
 		seed: 9,
+		standardization,
 		// Browsers receive binary as ArrayBuffer.
 		weights: weights.buffer as ArrayBuffer
 	};
+}
+
+function evaluation(roundId = 'r1', modelVersion = 1, standardization: Standardization | null = null): EvaluationTask {
+	const weights = encodeWeights(new Float32Array([1, 2, 3, 4]));
+	return { roundId, roundNumber: 1, modelVersion, model: 'mlp', standardization, weights: weights.buffer as ArrayBuffer };
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -242,11 +359,14 @@ describe('ParticipantSession', () => {
 		expect(verifySignature(h.keypair.publicKey, message, fromBase64(login.signature))).toBe(true);
 		expect(login.deviceId).toBe(deviceIdFromPublicKey(h.keypair.publicKey));
 
+		// Demo data: 17 training rows (3 of 20 held out), no statistics, no label counts.
 		expect(h.socket.sent('device:status')).toEqual([
-			{ backend: 'wasm', backendReason: 'wasm 7 ms/step beat cpu 28 ms/step', samples: 20 }
+			{ backend: 'wasm', backendReason: 'wasm 7 ms/step beat cpu 28 ms/step', samples: 17 }
 		]);
+		expect(h.socket.sent('data:stats')).toEqual([]);
 		const s = h.session.snapshot;
-		expect(s).toMatchObject({ connection: 'online', backend: 'wasm', samples: 20, shardIndex: 3 });
+		expect(s).toMatchObject({ connection: 'online', backend: 'wasm', samples: 17, holdOutSamples: 3, shardIndex: 3 });
+		expect(h.trainer.inits).toEqual([{ model: 'mlp', kind: 'image-classification' }]);
 		expect(s.project?.name).toBe('Digits');
 	});
 
@@ -264,7 +384,7 @@ describe('ParticipantSession', () => {
 		await second.session.start();
 		await ready(second);
 		expect(second.fetches).toHaveLength(0);
-		expect(second.session.snapshot.samples).toBe(20);
+		expect(second.session.snapshot.samples).toBe(17);
 	});
 
 	it('trains a task and sends an update whose hash matches the payload and whose signature verifies', async () => {
@@ -283,7 +403,11 @@ describe('ParticipantSession', () => {
 		expect(decodeWeights(payload).dtype).toBe('f32');
 		const signed = updateMessage({ roundId: 'r1', modelVersion: 4, payloadSha256: update.payloadSha256 });
 		expect(verifySignature(h.keypair.publicKey, signed, fromBase64(update.signature))).toBe(true);
-		expect(update).toMatchObject({ roundId: 'r1', modelVersion: 4, numSamples: 20, steps: 4, trainLoss: 0.4, trainAccuracy: 0.9 });
+		expect(update).toMatchObject({ roundId: 'r1', modelVersion: 4, numSamples: 17, steps: 4, trainLoss: 0.4, trainAccuracy: 0.9 });
+		// The demo pixels reach the trainer as they are: 17 rows of 784 bytes.
+		expect(h.trainer.trainedData[0].count).toBe(17);
+		expect(h.trainer.trainedData[0].images).toBeInstanceOf(Uint8Array);
+		expect(h.trainer.trainedData[0].images.length).toBe(17 * 784);
 
 		// Progress went out with the round id, the final batch included, and not every batch.
 		expect(h.socket.progress.length).toBeGreaterThan(0);
@@ -347,7 +471,7 @@ describe('ParticipantSession', () => {
 		const message = loginMessage({ projectId: PROJECT, deviceId: h.logins[1].deviceId, nonce: h.nonces[1] });
 		expect(verifySignature(h.keypair.publicKey, message, fromBase64(h.logins[1].signature))).toBe(true);
 		expect(h.fetches).toHaveLength(1);
-		expect(h.trainer.inits).toBe(1);
+		expect(h.trainer.inits).toHaveLength(1);
 		expect(h.socket.sent('device:status')).toHaveLength(2);
 	});
 
@@ -389,5 +513,215 @@ describe('ParticipantSession', () => {
 			metrics: { testAccuracy: 0.91, testLoss: 0.3, trainLoss: 0.4, trainAccuracy: 0.9 }
 		});
 		expect(h.session.snapshot.results[0]).toMatchObject({ roundNumber: 1, testAccuracy: 0.91, contributed: true });
+	});
+
+	it('evaluates a committed model on the demo hold-out and reports it', async () => {
+		const h = harness();
+		h.trainer.score = {
+			n: 3,
+			loss: 0.25,
+			classification: {
+				correct: 2,
+				truePositives: [1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+				falsePositives: [0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+				falseNegatives: [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+			}
+		};
+		await h.session.start();
+		await ready(h);
+		h.socket.send('model:evaluate', evaluation('r1', 1));
+		await until(() => h.socket.sent('eval:report').length === 1, 'the evaluation report');
+
+		expect(h.trainer.evaluated).toHaveLength(1);
+		const [call] = h.trainer.evaluated;
+		expect(Array.from(call.weights)).toEqual([1, 2, 3, 4]);
+		expect(call.data.count).toBe(3);
+		expect(call.scale).toBeNull();
+		expect(h.socket.sent('eval:report')).toEqual([{ ...h.trainer.score, modelVersion: 1, roundId: 'r1' }]);
+		await until(() => h.session.snapshot.evaluations[0]?.delivery === 'accepted', 'the report to be acknowledged');
+		expect(h.session.snapshot.evaluations[0]).toMatchObject({ modelVersion: 1, roundNumber: 1, n: 3, accuracy: 2 / 3, mae: null });
+		expect(h.session.snapshot.globalModel?.modelVersion).toBe(1);
+		expect(Array.from(h.session.snapshot.globalModel!.weights)).toEqual([1, 2, 3, 4]);
+	});
+});
+
+describe('ParticipantSession with local data', () => {
+	it('reports its statistics before its status, with training rows and their label counts', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
+		await h.session.start();
+		await ready(h);
+
+		const events = h.socket.requests.map((r) => r.event);
+		expect(events).toEqual(['auth:challenge', 'auth:login', 'data:stats', 'device:status']);
+		expect(h.socket.sent('data:stats')).toEqual([{ columns: { age: { count: 4, sum: 52, sumSquares: 696 } } }]);
+		// Training rows only: labels 1, 0, 1, 1 (the hold-out's are not counted).
+		expect(h.socket.sent('device:status')).toEqual([
+			{ backend: 'wasm', backendReason: 'wasm 7 ms/step beat cpu 28 ms/step', samples: 4, labelHistogram: [1, 3] }
+		]);
+		expect(h.fetches).toEqual([]);
+		expect(h.trainer.inits).toEqual([{ model: 'logistic', kind: 'tabular' }]);
+		expect(h.session.snapshot).toMatchObject({ samples: 4, holdOutSamples: 2 });
+	});
+
+	it('reports no statistics for images, which have no numeric columns', async () => {
+		const task: ImageClassificationTask = { kind: 'image-classification', classes: ['cat', 'dog'], width: 2, height: 2, channels: 1 };
+		const pixels = (rows: number) => new Uint8Array(rows * 4).map((_, i) => i);
+		const local: PreparedData = {
+			task,
+			train: { count: 3, inputs: pixels(3), targets: new Uint8Array([1, 1, 0]) },
+			holdOut: { count: 1, inputs: pixels(1), targets: new Uint8Array([0]) },
+			stats: { columns: {} },
+			labelHistogram: [2, 2],
+			summary: { source: 'pets', rows: 4, columns: [], preview: [], trainCount: 3, holdOutCount: 1, gapWindows: 0, skipped: [] }
+		};
+		const h = harness({ project: { ...LOCAL_VIEW, model: 'cnn-small', task }, local });
+		await h.session.start();
+		await ready(h);
+		expect(h.socket.requests.map((r) => r.event)).toEqual(['auth:challenge', 'auth:login', 'device:status']);
+		expect(h.socket.sent('device:status')[0]).toMatchObject({ samples: 3, labelHistogram: [1, 2] });
+	});
+
+	it('trains on standardised rows and reports the hold-out evaluation after the round', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', task('r1', 0, AGE_SCALE));
+		await until(() => h.session.snapshot.upload === 'accepted', 'the update');
+
+		// age (10, 12, 14, 16) scaled by mean 12, std 2; the one-hot columns stay 0/1.
+		const trained = h.trainer.trainedData[0];
+		expect(trained.count).toBe(4);
+		expect(Array.from(trained.images)).toEqual([-1, 1, 0, 0, 0, 1, 1, 1, 0, 2, 0, 1]);
+		expect(Array.from(trained.labels)).toEqual([1, 0, 1, 1]);
+
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await until(() => h.socket.sent('eval:report').length === 1, 'the evaluation report');
+		const [call] = h.trainer.evaluated;
+		expect(Array.from(call.data.images)).toEqual([-2, 1, 0, 4, 0, 1]);
+		expect(Array.from(call.data.labels)).toEqual([0, 1]);
+		const [report] = h.socket.sent('eval:report') as EvaluationReportMessage[];
+		expect(report).toEqual({
+			roundId: 'r1',
+			modelVersion: 1,
+			n: 2,
+			loss: 0.5,
+			classification: { correct: 1, truePositives: [1, 0], falsePositives: [1, 0], falseNegatives: [0, 1] }
+		});
+		// Class "no": precision 1/2, recall 1, F1 2/3; class "yes": F1 0.
+		await until(() => h.session.snapshot.evaluations[0]?.delivery === 'accepted', 'the acknowledgement');
+		expect(h.session.snapshot.evaluations[0]).toMatchObject({ modelVersion: 1, n: 2, loss: 0.5, accuracy: 0.5 });
+		expect(h.session.snapshot.evaluations[0].macroF1).toBeCloseTo(1 / 3, 12);
+	});
+
+	it('sends a null training accuracy and target-unit scale for regression', async () => {
+		const regression: TabularTask = { ...TABULAR, objective: { type: 'regression', loss: 'mse' } };
+		const data = tabularData();
+		const local: PreparedData = {
+			...data,
+			task: regression,
+			train: { ...data.train, targets: new Float32Array([100, 120, 140, 160]) },
+			holdOut: { ...data.holdOut!, targets: new Float32Array([90, 200]) },
+			stats: { columns: { age: data.stats.columns.age, label: { count: 4, sum: 520, sumSquares: 70_400 } } },
+			labelHistogram: null
+		};
+		const scale: Standardization = { columns: { age: { mean: 12, std: 2 }, label: { mean: 130, std: 20 } }, rows: 4, devices: 1 };
+		const h = harness({ project: { ...LOCAL_VIEW, task: regression }, local });
+		h.trainer.accuracy = null;
+		h.trainer.score = { n: 2, loss: 0.3, regression: { values: 2, absErrorSum: 30, squaredErrorSum: 500 } };
+		await h.session.start();
+		await ready(h);
+		expect(h.socket.sent('device:status')[0]).not.toHaveProperty('labelHistogram');
+
+		h.socket.send('round:task', task('r1', 0, scale));
+		await until(() => h.session.snapshot.upload === 'accepted', 'the update');
+		const [update] = h.socket.sent('round:update') as UpdateEnvelope[];
+		expect(update.trainAccuracy).toBeNull();
+		expect(Array.from(h.trainer.trainedData[0].labels)).toEqual([-1.5, -0.5, 0.5, 1.5]);
+		expect(h.session.snapshot.lastTraining?.accuracy).toBeNull();
+
+		h.socket.send('model:evaluate', evaluation('r1', 1, scale));
+		await until(() => h.socket.sent('eval:report').length === 1, 'the evaluation report');
+		expect(h.trainer.evaluated[0].scale).toEqual({ mean: 130, std: 20 });
+		await until(() => h.session.snapshot.evaluations.length === 1, 'the evaluation');
+		expect(h.session.snapshot.evaluations[0]).toMatchObject({ accuracy: null, macroF1: null, mae: 15, rmse: Math.sqrt(250) });
+	});
+
+	it('queues an evaluation behind the training in progress: one trainer, one job at a time', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
+		let release: () => void = () => undefined;
+		h.trainer.gate = new Promise((r) => (release = r));
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', task('r2', 1, AGE_SCALE));
+		await until(() => h.session.snapshot.phase === 'training', 'training');
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await new Promise((r) => setTimeout(r, 10));
+		expect(h.trainer.evaluated).toHaveLength(0);
+
+		release();
+		await until(() => h.socket.sent('eval:report').length === 1, 'the evaluation after training');
+		expect(h.trainer.maxRunning).toBe(1);
+		// A re-sent request for the same model is not scored twice.
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await new Promise((r) => setTimeout(r, 10));
+		expect(h.trainer.evaluated).toHaveLength(1);
+	});
+
+	it('does not report a score that is not a number', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
+		h.trainer.score = { ...h.trainer.score, loss: Number.NaN };
+		await h.session.start();
+		await ready(h);
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await until(() => h.session.snapshot.evaluations.length === 1, 'the evaluation');
+		expect(h.session.snapshot.evaluations[0].delivery).toBe('not-sent');
+		expect(h.socket.sent('eval:report')).toEqual([]);
+	});
+
+	const nothingAboutData = (h: Harness) =>
+		expect(h.socket.requests.map((r) => r.event)).toEqual(['auth:challenge', 'auth:login']);
+
+	it('asks for data and sends nothing about it when none was imported', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: null });
+		await h.session.start();
+		await until(() => h.session.snapshot.phase === 'needs-data', 'the request for data');
+		expect(h.session.snapshot.error).toMatch(/import your data first/);
+		nothingAboutData(h);
+		expect(h.socket.closed).toBe(true);
+		expect(h.trainer.inits).toEqual([]);
+		expect(h.fetches).toEqual([]);
+	});
+
+	it.each<[string, (d: PreparedData) => PreparedData, RegExp]>([
+		[
+			'data prepared for another task',
+			(d) => ({ ...d, task: { ...TABULAR, objective: { type: 'classification', classes: ['a', 'b', 'c'] } } }),
+			/prepared for a different task/
+		],
+		['rows of the wrong width', (d) => ({ ...d, train: { ...d.train, inputs: new Float32Array(8) } }), /training inputs hold 8 values, expected 4 rows x 3/],
+		['a label outside the classes', (d) => ({ ...d, train: { ...d.train, targets: new Uint8Array([0, 1, 2, 1]) } }), /class index outside the 2 classes/],
+		['statistics of other columns', (d) => ({ ...d, stats: { columns: {} } as FeatureStatsReport }), /statistics cover \[\], expected \[age\]/],
+		['a value that is not a number', (d) => ({ ...d, holdOut: { ...d.holdOut!, inputs: new Float32Array([Number.NaN, 1, 0, 20, 0, 1]) } }), /hold-out inputs contain values that are not finite/]
+	])('refuses %s and sends nothing about it', async (_name, spoil, message) => {
+		const h = harness({ project: LOCAL_VIEW, local: spoil(tabularData()) });
+		await h.session.start();
+		await until(() => h.session.snapshot.phase === 'needs-data', 'the refusal');
+		expect(h.session.snapshot.error).toMatch(message);
+		nothingAboutData(h);
+	});
+
+	it('asks for the data again when the stored data cannot be read', async () => {
+		const h = harness({
+			project: LOCAL_VIEW,
+			data: {
+				load: async () => {
+					throw new Error('bad cache');
+				}
+			}
+		});
+		await h.session.start();
+		await until(() => h.session.snapshot.phase === 'needs-data', 'the refusal');
+		expect(h.session.snapshot.error).toMatch(/cannot be read \(bad cache\): import it again/);
+		nothingAboutData(h);
 	});
 });

@@ -1,17 +1,25 @@
 import {
-	decodeShard,
 	decodeWeights,
 	encodeWeights,
+	EvaluationReportMessage,
+	numericColumns,
+	taskObjective,
 	type BackendName,
+	type DeviceEvaluation,
 	type ErrorReply,
-	type LabelledSet,
+	type EvaluationTask,
 	type LoginReply,
 	type ParticipantProjectView,
 	type RoundClosed,
 	type RoundStatus,
 	type RoundTask,
+	type Standardization,
+	type TaskSchema,
 	type UpdateEnvelope
 } from '@qflare/protocol';
+import { summarizeEvaluation } from '@qflare/fl';
+import { targetScale, toTrainingData, type PreparedSplit } from '@qflare/data-import';
+import type { LabelledData } from '@qflare/trainer';
 import {
 	deviceIdFromPublicKey,
 	loginMessage,
@@ -23,14 +31,16 @@ import {
 } from '@qflare/pq';
 import type {
 	AckEvent,
+	DataProvider,
+	DeviceDataset,
 	IdentityStore,
 	LocalProgress,
 	ParticipantSocket,
 	ReplyOf,
 	RequestOf,
-	SessionTrainer,
-	ShardCache
+	SessionTrainer
 } from './ports';
+import { datasetProblems, labelCounts } from './dataset-check';
 import { ProgressThrottle } from './training-progress';
 
 export type SessionPhase =
@@ -42,6 +52,9 @@ export type SessionPhase =
 	| 'waiting'
 	| 'training'
 	| 'uploading'
+	| 'evaluating'
+	/** A local-data project and no usable data on this device: the session stopped without sending any. */
+	| 'needs-data'
 	| 'stopped'
 	| 'failed';
 
@@ -59,7 +72,8 @@ export interface CurrentRound {
 export interface LocalTrainingSummary {
 	roundNumber: number;
 	loss: number;
-	accuracy: number;
+	/** Null for regression and forecasting. */
+	accuracy: number | null;
 	numSamples: number;
 	steps: number;
 	trainMs: number;
@@ -76,6 +90,23 @@ export interface RoundResult {
 	contributed: boolean;
 }
 
+/** This device's federated evaluation of one committed global model on its hold-out. */
+export interface LocalEvaluation extends Omit<DeviceEvaluation, 'at'> {
+	roundId: string;
+	roundNumber: number;
+	at: number;
+	/** Whether the server took the report. */
+	delivery: 'sending' | 'accepted' | 'rejected' | 'not-sent';
+}
+
+/** The newest global model this device received, kept so the page can put it to use. */
+export interface GlobalModelCopy {
+	modelVersion: number;
+	standardization: Standardization | null;
+	/** Flat f32 weights; the session's own copy, never handed to a worker. */
+	weights: Float32Array;
+}
+
 export interface LogEntry {
 	at: number;
 	message: string;
@@ -89,13 +120,19 @@ export interface ParticipantState {
 	shardIndex: number | null;
 	backend: BackendName | null;
 	backendReason: string | null;
+	/** Training rows (the hold-out excluded). */
 	samples: number | null;
+	/** Rows held out for federated evaluation. */
+	holdOutSamples: number | null;
 	currentRound: CurrentRound | null;
 	progress: LocalProgress | null;
 	upload: UploadState;
 	lastTraining: LocalTrainingSummary | null;
 	/** Closed rounds, newest first. */
 	results: RoundResult[];
+	/** This device's evaluations of committed models, newest first. */
+	evaluations: LocalEvaluation[];
+	globalModel: GlobalModelCopy | null;
 	/** Last problem worth showing; cleared by the next successful login. */
 	error: string | null;
 	log: LogEntry[];
@@ -105,8 +142,8 @@ export interface ParticipantSessionOptions {
 	projectId: string;
 	socket: ParticipantSocket;
 	identity: IdentityStore;
-	shards: ShardCache;
-	fetchShard(path: string): Promise<Uint8Array>;
+	/** The device's training data: the demo shard or imported files (see ProjectDataProvider). */
+	data: DataProvider;
 	trainer: SessionTrainer;
 	kind?: 'browser' | 'node';
 	userAgent?: string;
@@ -131,6 +168,15 @@ interface PendingUpload {
 	sends: number;
 }
 
+/** Work for the one trainer, done in arrival order: a round's training or a model's evaluation. */
+type Job = { kind: 'train'; task: RoundTask } | { kind: 'evaluate'; task: EvaluationTask };
+
+/** Training inputs derived from the prepared data under one standardisation, kept until it changes. */
+interface ScaledSplit {
+	key: string;
+	data: LabelledData;
+}
+
 /** Codes after which trying again with the same identity cannot help. */
 const FATAL_LOGIN_CODES = new Set<string>(['UNKNOWN_PROJECT', 'SCHEMA_INVALID']);
 const MAX_RESULTS = 50;
@@ -151,6 +197,12 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
 		: (bytes.slice().buffer as ArrayBuffer);
 }
 
+function weightsOf(payload: Uint8Array | ArrayBuffer): Float32Array {
+	return decodeWeights(payload instanceof Uint8Array ? payload : new Uint8Array(payload)).values;
+}
+
+const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
+
 /** ": test accuracy 91.2%, loss 0.312" when the server evaluated the model, else "". */
 function describeMetrics(closed: RoundClosed): string {
 	const { testAccuracy, testLoss } = closed.metrics;
@@ -158,15 +210,28 @@ function describeMetrics(closed: RoundClosed): string {
 	return `: test accuracy ${(testAccuracy * 100).toFixed(1)}%${testLoss === null ? '' : `, loss ${testLoss.toFixed(3)}`}`;
 }
 
-export function shardCacheKey(projectId: string, deviceId: string, shardIndex: number): string {
-	return `${projectId}/${deviceId}/${shardIndex}`;
+/** "accuracy 91.2%, macro-F1 0.905" or "MAE 2.31, RMSE 3.05", plus the loss. */
+export function describeEvaluation(e: Pick<DeviceEvaluation, 'loss' | 'accuracy' | 'macroF1' | 'mae' | 'rmse'>): string {
+	const parts: string[] = [];
+	if (e.accuracy !== null) parts.push(`accuracy ${(e.accuracy * 100).toFixed(1)}%`);
+	if (e.macroF1 !== null) parts.push(`macro-F1 ${e.macroF1.toFixed(3)}`);
+	if (e.mae !== null) parts.push(`MAE ${e.mae.toPrecision(4)}`);
+	if (e.rmse !== null) parts.push(`RMSE ${e.rmse.toPrecision(4)}`);
+	parts.push(`loss ${e.loss.toFixed(3)}`);
+	return parts.join(', ');
+}
+
+function standardizationKey(s: Standardization | null): string {
+	return s === null ? 'none' : JSON.stringify(s);
 }
 
 /**
  * The participant side of the protocol: logs in with the device's ML-DSA identity, loads its
- * data shard once, calibrates the trainer, trains each round it is given and uploads the signed
- * delta until the server acknowledges it, across reconnects. It holds no DOM: it publishes
- * immutable state snapshots through `subscribe`, which follows the Svelte store contract.
+ * data once (the demo shard or the user's imported files), reports what the server may know
+ * about it (row count, label counts and, for local data, column sums), calibrates the trainer,
+ * trains each round it is given and uploads the signed delta until the server acknowledges it,
+ * across reconnects, and scores each committed model on its local hold-out. It holds no DOM:
+ * it publishes immutable state snapshots through `subscribe` (the Svelte store contract).
  */
 export class ParticipantSession {
 	private readonly opts: Required<
@@ -192,13 +257,20 @@ export class ParticipantSession {
 	private connectionGen = 0;
 	private authenticated = false;
 	private ready = false;
-	private data: { key: string; set: LabelledSet } | null = null;
+	private dataset: { key: string; value: DeviceDataset } | null = null;
+	private trainScaled: ScaledSplit | null = null;
+	private holdOutScaled: ScaledSplit | null = null;
 	private calibratedFor: string | null = null;
-	private queuedTask: RoundTask | null = null;
+	private readonly jobs: Job[] = [];
+	private busy = false;
 	private trainingRoundId: string | null = null;
 	private pending: PendingUpload | null = null;
 	private sending = false;
 	private readonly acceptedRounds = new Set<string>();
+	/** Models evaluated (or queued), by "roundId/version", so a re-sent request is not scored twice. */
+	private readonly evaluated = new Set<string>();
+	/** An evaluation report whose ack did not arrive; sent again after the next login. */
+	private pendingReport: { message: EvaluationReportMessage; evaluation: LocalEvaluation } | null = null;
 	private loginRetry: ReturnType<typeof setTimeout> | null = null;
 	private readonly throttle: ProgressThrottle;
 
@@ -224,11 +296,14 @@ export class ParticipantSession {
 			backend: null,
 			backendReason: null,
 			samples: null,
+			holdOutSamples: null,
 			currentRound: null,
 			progress: null,
 			upload: 'none',
 			lastTraining: null,
 			results: [],
+			evaluations: [],
+			globalModel: null,
 			error: null,
 			log: []
 		};
@@ -266,6 +341,7 @@ export class ParticipantSession {
 			}
 		});
 		socket.on('round:task', (task) => this.onTask(task));
+		socket.on('model:evaluate', (task) => this.onEvaluate(task));
 		socket.on('round:closed', (closed) => this.onRoundClosed(closed));
 		socket.on('project:status', (project) => this.update({ project }));
 		this.update({ phase: 'connecting', connection: 'connecting' });
@@ -278,7 +354,8 @@ export class ParticipantSession {
 		this.connectionGen++;
 		if (this.loginRetry) clearTimeout(this.loginRetry);
 		this.opts.socket.disconnect();
-		this.update({ phase: this.state.phase === 'failed' ? 'failed' : 'stopped', connection: 'offline' });
+		const final = this.state.phase === 'failed' || this.state.phase === 'needs-data' ? this.state.phase : 'stopped';
+		this.update({ phase: final, connection: 'offline' });
 	}
 
 	// connection
@@ -297,7 +374,7 @@ export class ParticipantSession {
 		if (this.loginRetry) clearTimeout(this.loginRetry);
 		if (this.stopped) return;
 		this.update({ connection: 'connecting' });
-		if (!this.trainingRoundId) this.update({ phase: 'connecting' });
+		if (!this.busy) this.update({ phase: 'connecting' });
 		this.note(`disconnected (${reason}); reconnecting`);
 	}
 
@@ -306,7 +383,7 @@ export class ParticipantSession {
 		if (!keypair) return;
 		const { projectId } = this.opts;
 		try {
-			if (!this.trainingRoundId) this.update({ phase: 'authenticating' });
+			if (!this.busy) this.update({ phase: 'authenticating' });
 			const challenge = await this.request('auth:challenge', {
 				projectId,
 				publicKey: toBase64(keypair.publicKey),
@@ -327,21 +404,40 @@ export class ParticipantSession {
 			if (isError(reply)) return this.loginRejected(reply, gen);
 			this.authenticated = true;
 			this.update({ deviceId: reply.deviceId, project: reply.project, shardIndex: reply.shardIndex, error: null });
-			this.note(`logged in as ${reply.deviceId.slice(0, 8)}, shard ${reply.shardIndex}`);
+			const local = reply.project.dataSource === 'local';
+			this.note(`logged in as ${reply.deviceId.slice(0, 8)}${local ? '' : `, shard ${reply.shardIndex}`}`);
 
-			await this.prepare(reply, gen);
+			const dataset = await this.loadData(reply, gen);
+			if (!dataset || gen !== this.connectionGen) return;
+			if (local && numericColumns(dataset.task).length > 0) {
+				// Sent as soon as the data is known (calibration can take a while): the server merges
+				// these sums into the project's standardisation before round 1. Images have none.
+				const stats = await this.request('data:stats', dataset.stats ?? { columns: {} });
+				if (gen !== this.connectionGen) return;
+				if (isError(stats)) {
+					this.update({ error: `feature statistics refused: ${stats.code} ${stats.message}` });
+					this.note(`feature statistics refused: ${stats.code} ${stats.message}`);
+				}
+			}
+			await this.calibrate(reply.project, dataset.task);
 			if (gen !== this.connectionGen) return;
+			const objective = taskObjective(dataset.task);
 			const status = await this.request('device:status', {
 				backend: this.state.backend ?? 'cpu',
 				backendReason: (this.state.backendReason ?? '').slice(0, 1_000),
-				samples: this.state.samples ?? 0
+				samples: dataset.train.count,
+				// The server counts a demo shard's labels itself.
+				...(local && objective.type === 'classification'
+					? { labelHistogram: labelCounts(dataset.train, objective.classes.length) }
+					: {})
 			});
 			if (gen !== this.connectionGen) return;
 			if (isError(status)) this.note(`device status refused: ${status.code} ${status.message}`);
 			this.ready = true;
 			if (this.pending) this.pending.sends = 0;
-			if (!this.trainingRoundId) this.update({ phase: 'waiting' });
+			if (!this.busy) this.update({ phase: 'waiting' });
 			void this.flush();
+			void this.resendReport();
 			void this.pump();
 		} catch (error) {
 			if (gen !== this.connectionGen || this.stopped) return;
@@ -371,35 +467,66 @@ export class ParticipantSession {
 		}, this.opts.loginRetryMs);
 	}
 
-	/** Loads the shard (cache first) and calibrates the trainer, each only when it changed. */
-	private async prepare(login: LoginReply, gen: number): Promise<void> {
-		const key = shardCacheKey(this.opts.projectId, login.deviceId, login.shardIndex);
-		if (this.data?.key !== key) {
-			if (!this.trainingRoundId) this.update({ phase: 'loading-data' });
-			let bytes = await this.opts.shards.get(key);
-			if (!bytes) {
-				this.note(`downloading data shard ${login.shardIndex}`);
-				bytes = await this.opts.fetchShard(login.shardPath);
-				await this.opts.shards.put(key, bytes);
-			} else {
-				this.note(`data shard ${login.shardIndex} loaded from local storage`);
-			}
-			const set = decodeShard(bytes);
-			if (gen !== this.connectionGen) return;
-			this.data = { key, set };
-			this.update({ samples: set.count });
+	/**
+	 * Loads the data, once per project, device and shard. Resolves null, having stopped the
+	 * session, when a local-data project has no usable data here: nothing about it is sent then.
+	 */
+	private async loadData(login: LoginReply, gen: number): Promise<DeviceDataset | null> {
+		const { project } = login;
+		const local = project.dataSource === 'local';
+		const key = `${project.id}/${login.deviceId}/${project.dataSource}/${local ? '' : login.shardIndex}`;
+		if (this.dataset?.key === key) return this.dataset.value;
+		if (!this.busy) this.update({ phase: 'loading-data' });
+		let dataset: DeviceDataset | null;
+		try {
+			dataset = await this.opts.data.load(login, (message) => this.note(message));
+		} catch (error) {
+			// A download that failed is worth another try; imported data that cannot be read is not.
+			if (!local) throw error;
+			this.needData(`the data imported on this device cannot be read (${describe(error)}): import it again`);
+			return null;
 		}
-		const calibrationKey = `${login.project.model}/${login.project.batchSize}/${login.project.seed}`;
-		if (this.calibratedFor !== calibrationKey) {
-			if (!this.trainingRoundId) this.update({ phase: 'calibrating' });
-			const calibration = await this.opts.trainer.init(login.project.model, login.project.batchSize, login.project.seed);
-			this.calibratedFor = calibrationKey;
-			this.update({ backend: calibration.backend, backendReason: calibration.reason });
-			this.note(`training backend: ${calibration.backend} (${calibration.reason})`);
+		if (gen !== this.connectionGen) return null;
+		if (!dataset) {
+			this.needData(
+				local
+					? `project "${project.name}" trains on data from each participant: import your data first`
+					: 'no data set is available for this project'
+			);
+			return null;
 		}
+		const problems = datasetProblems(dataset, project);
+		if (problems.length > 0) {
+			this.needData(`the data on this device does not fit project "${project.name}": ${problems.join('; ')}`);
+			return null;
+		}
+		this.dataset = { key, value: dataset };
+		this.trainScaled = null;
+		this.holdOutScaled = null;
+		this.update({ samples: dataset.train.count, holdOutSamples: dataset.holdOut?.count ?? 0 });
+		this.note(`${dataset.origin}: ${dataset.train.count} training rows, ${dataset.holdOut?.count ?? 0} held out for evaluation`);
+		return dataset;
 	}
 
-	// rounds
+	/** Builds the model and picks the backend, once per model, batch size, seed and task. */
+	private async calibrate(project: ParticipantProjectView, task: TaskSchema): Promise<void> {
+		const calibrationKey = `${project.model}/${project.batchSize}/${project.seed}/${JSON.stringify(task)}`;
+		if (this.calibratedFor === calibrationKey) return;
+		if (!this.busy) this.update({ phase: 'calibrating' });
+		const calibration = await this.opts.trainer.init(project.model, task, project.batchSize, project.seed);
+		this.calibratedFor = calibrationKey;
+		this.update({ backend: calibration.backend, backendReason: calibration.reason });
+		this.note(`training backend: ${calibration.backend} (${calibration.reason})`);
+	}
+
+	/** Stops without sending anything about data, and says what the user has to do. */
+	private needData(message: string): void {
+		this.update({ phase: 'needs-data', error: message });
+		this.note(message);
+		this.stop();
+	}
+
+	// rounds and evaluations
 
 	private onTask(task: RoundTask): void {
 		if (this.stopped || this.acceptedRounds.has(task.roundId)) return;
@@ -409,32 +536,81 @@ export class ParticipantSession {
 			return;
 		}
 		if (this.trainingRoundId === task.roundId) return;
-		this.queuedTask = task;
+		this.keepGlobalModel(task.modelVersion, task.standardization, task.weights);
+		// Only the newest waiting task is kept: an older round is over by the time a newer one starts.
+		this.dropJobs('train');
+		this.jobs.push({ kind: 'train', task });
 		void this.pump();
 	}
 
-	/** Trains queued tasks one at a time; only the newest waiting task is kept. */
-	private async pump(): Promise<void> {
-		if (this.trainingRoundId || !this.ready || !this.queuedTask || !this.data) return;
-		const task = this.queuedTask;
-		// No local deadline check: device clocks drift, the server decides what is too late.
-		this.queuedTask = null;
-		this.trainingRoundId = task.roundId;
+	private onEvaluate(task: EvaluationTask): void {
+		if (this.stopped) return;
+		this.keepGlobalModel(task.modelVersion, task.standardization, task.weights);
+		const id = `${task.roundId}/${task.modelVersion}`;
+		if (this.evaluated.has(id)) return;
+		this.evaluated.add(id);
+		this.dropJobs('evaluate');
+		this.jobs.push({ kind: 'evaluate', task });
+		void this.pump();
+	}
+
+	private dropJobs(kind: Job['kind']): void {
+		for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === kind) this.jobs.splice(i, 1);
+	}
+
+	private keepGlobalModel(modelVersion: number, standardization: Standardization | null, payload: Uint8Array | ArrayBuffer): void {
+		const current = this.state.globalModel;
+		if (current && current.modelVersion >= modelVersion) return;
 		try {
-			await this.train(task, this.data.set);
+			this.update({ globalModel: { modelVersion, standardization, weights: weightsOf(payload) } });
+		} catch (error) {
+			this.note(`global model v${modelVersion} could not be decoded: ${describe(error)}`);
+		}
+	}
+
+	/** Runs queued jobs one at a time, in arrival order: one trainer, one model in it. */
+	private async pump(): Promise<void> {
+		if (this.busy || !this.ready || !this.dataset) return;
+		const job = this.jobs.shift();
+		if (!job) return;
+		const dataset = this.dataset.value;
+		this.busy = true;
+		try {
+			if (job.kind === 'train') {
+				// No local deadline check: device clocks drift, the server decides what is too late.
+				this.trainingRoundId = job.task.roundId;
+				await this.train(job.task, dataset);
+			} else {
+				await this.evaluate(job.task, dataset);
+			}
 		} catch (error) {
 			// stop() aborts a run in progress; that is not a failure worth reporting.
 			if (this.stopped) return;
-			this.update({ error: `training round ${task.roundNumber} failed: ${describe(error)}` });
-			this.note(`training round ${task.roundNumber} failed: ${describe(error)}`);
+			const what = job.kind === 'train' ? `training round ${job.task.roundNumber}` : `evaluating model v${job.task.modelVersion}`;
+			this.update({ error: `${what} failed: ${describe(error)}` });
+			this.note(`${what} failed: ${describe(error)}`);
 		} finally {
+			this.busy = false;
 			this.trainingRoundId = null;
-			if (this.state.phase === 'training') this.update({ phase: this.authenticated ? 'waiting' : 'connecting' });
+			if (this.state.phase === 'training' || this.state.phase === 'evaluating') {
+				this.update({ phase: this.authenticated ? 'waiting' : 'connecting' });
+			}
 		}
 		void this.pump();
 	}
 
-	private async train(task: RoundTask, data: LabelledSet): Promise<void> {
+	/** The split as the trainer takes it: standardised with the round's statistics, cached per statistics. */
+	private scaled(which: 'train' | 'holdOut', split: PreparedSplit, task: TaskSchema, standardization: Standardization | null): LabelledData {
+		const key = standardizationKey(standardization);
+		const cached = which === 'train' ? this.trainScaled : this.holdOutScaled;
+		if (cached?.key === key) return cached.data;
+		const data = toTrainingData(split, task, standardization);
+		if (which === 'train') this.trainScaled = { key, data };
+		else this.holdOutScaled = { key, data };
+		return data;
+	}
+
+	private async train(task: RoundTask, dataset: DeviceDataset): Promise<void> {
 		const { roundId, roundNumber, modelVersion, deadline } = task;
 		this.update({
 			phase: 'training',
@@ -443,8 +619,8 @@ export class ParticipantSession {
 			upload: 'none'
 		});
 		this.note(`round ${roundNumber}: training from model v${modelVersion}`);
-		const bytes = task.weights instanceof Uint8Array ? task.weights : new Uint8Array(task.weights);
-		const global = decodeWeights(bytes).values;
+		const data = this.scaled('train', dataset.train, dataset.task, task.standardization);
+		const global = weightsOf(task.weights);
 		this.throttle.reset();
 		const result = await this.opts.trainer.train(global, data, { ...task.hyperparams, seed: task.seed }, (progress) => {
 			if (!this.throttle.accept(progress)) return;
@@ -473,9 +649,9 @@ export class ParticipantSession {
 				numSamples: result.numSamples,
 				steps: Math.max(1, result.steps),
 				trainLoss: result.loss,
-				trainAccuracy: Math.min(1, Math.max(0, result.accuracy)),
+				trainAccuracy: result.accuracy === null ? null : clamp01(result.accuracy),
 				trainMs: result.trainMs,
-				...(result.valAccuracy === undefined ? {} : { valAccuracy: Math.min(1, Math.max(0, result.valAccuracy)) }),
+				...(result.valAccuracy === undefined ? {} : { valAccuracy: clamp01(result.valAccuracy) }),
 				payloadSha256,
 				signature,
 				payload: exactBuffer(payload)
@@ -484,6 +660,71 @@ export class ParticipantSession {
 			sends: 0
 		};
 		void this.flush();
+	}
+
+	/** Scores a committed model on the hold-out and reports loss, the task's metric counts and n. */
+	private async evaluate(task: EvaluationTask, dataset: DeviceDataset): Promise<void> {
+		const { roundId, roundNumber, modelVersion } = task;
+		if (!dataset.holdOut) {
+			this.note(`model v${modelVersion}: no hold-out on this device (the project holds out 0%), not evaluated`);
+			return;
+		}
+		this.update({ phase: 'evaluating' });
+		const data = this.scaled('holdOut', dataset.holdOut, dataset.task, task.standardization);
+		const score = await this.opts.trainer.evaluateHoldOut(
+			weightsOf(task.weights),
+			data,
+			targetScale(dataset.task, task.standardization)
+		);
+		const parsed = EvaluationReportMessage.safeParse({ ...score, modelVersion, roundId });
+		const evaluation: LocalEvaluation = {
+			...summarizeEvaluation({ ...score, modelVersion }),
+			roundId,
+			roundNumber,
+			at: this.opts.now(),
+			delivery: parsed.success ? 'sending' : 'not-sent'
+		};
+		this.recordEvaluation(evaluation);
+		if (!parsed.success) {
+			// A diverged model scores NaN: the server would refuse it, so it is not sent.
+			const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+			this.note(`model v${modelVersion}: evaluation not reported (${why})`);
+			return;
+		}
+		this.note(`model v${modelVersion} on ${score.n} held-out rows: ${describeEvaluation(evaluation)}`);
+		await this.sendReport({ message: parsed.data, evaluation });
+	}
+
+	private recordEvaluation(evaluation: LocalEvaluation): void {
+		const rest = this.state.evaluations.filter((e) => e.modelVersion !== evaluation.modelVersion);
+		this.update({ evaluations: [evaluation, ...rest].slice(0, MAX_RESULTS) });
+	}
+
+	private async sendReport(report: { message: EvaluationReportMessage; evaluation: LocalEvaluation }): Promise<void> {
+		if (!this.authenticated) {
+			this.pendingReport = report;
+			return;
+		}
+		let reply: ReplyOf<'eval:report'>;
+		try {
+			reply = await this.request('eval:report', report.message);
+		} catch (error) {
+			this.pendingReport = report;
+			this.note(`model v${report.message.modelVersion}: evaluation not acknowledged (${describe(error)}); will re-send after reconnecting`);
+			return;
+		}
+		if (this.pendingReport === report) this.pendingReport = null;
+		const delivery = isError(reply) ? 'rejected' : 'accepted';
+		if (isError(reply)) this.note(`model v${report.message.modelVersion}: evaluation refused (${reply.code} ${reply.message})`);
+		const current = this.state.evaluations.find((e) => e.modelVersion === report.evaluation.modelVersion);
+		if (current) this.recordEvaluation({ ...current, delivery });
+	}
+
+	private async resendReport(): Promise<void> {
+		const report = this.pendingReport;
+		if (!report) return;
+		this.pendingReport = null;
+		await this.sendReport(report);
 	}
 
 	/** Sends the pending update until it is acknowledged; a reconnect calls it again. */
@@ -520,14 +761,17 @@ export class ParticipantSession {
 		} finally {
 			this.sending = false;
 			if (this.state.phase === 'uploading' && !this.pending) {
-				this.update({ phase: this.authenticated ? 'waiting' : 'connecting' });
+				this.update({ phase: this.busy ? this.state.phase : this.authenticated ? 'waiting' : 'connecting' });
 			}
 		}
 	}
 
 	private onRoundClosed(closed: RoundClosed): void {
 		if (this.pending?.envelope.roundId === closed.roundId) this.pending = null;
-		if (this.queuedTask?.roundId === closed.roundId) this.queuedTask = null;
+		for (let i = this.jobs.length - 1; i >= 0; i--) {
+			const job = this.jobs[i];
+			if (job.kind === 'train' && job.task.roundId === closed.roundId) this.jobs.splice(i, 1);
+		}
 		const result: RoundResult = {
 			roundId: closed.roundId,
 			roundNumber: closed.roundNumber,

@@ -1,6 +1,13 @@
+import {
+	DemoDataProvider,
+	LocalDataProvider,
+	ParticipantSession,
+	ProjectDataProvider,
+	SocketIoParticipantSocket
+} from '@qflare/participant';
 import { IndexedDbIdentityStore } from './identity-store';
+import { loadDataset } from './local-db';
 import { IndexedDbShardCache, fetchShard } from './shard-cache';
-import { ParticipantSession, SocketIoParticipantSocket } from '@qflare/participant';
 import { WorkerTrainer } from './worker-trainer';
 
 export interface BrowserSession {
@@ -8,15 +15,23 @@ export interface BrowserSession {
 	close(): void;
 }
 
-/** Wires ParticipantSession to this tab: socket.io, IndexedDB and the trainer worker. */
+/**
+ * Wires ParticipantSession to this tab: socket.io, IndexedDB (identity, demo shards, imported
+ * data) and the trainer worker.
+ */
 export function createBrowserSession(projectId: string): BrowserSession {
 	const trainer = new WorkerTrainer();
 	const session = new ParticipantSession({
 		projectId,
 		socket: new SocketIoParticipantSocket(location.origin),
 		identity: new IndexedDbIdentityStore(),
-		shards: new IndexedDbShardCache(),
-		fetchShard,
+		data: new ProjectDataProvider({
+			demo: new DemoDataProvider(new IndexedDbShardCache(), fetchShard),
+			local: new LocalDataProvider(
+				{ load: async (id) => (await loadDataset(id))?.prepared ?? null },
+				'data imported on this device'
+			)
+		}),
 		trainer,
 		kind: 'browser',
 		userAgent: navigator.userAgent

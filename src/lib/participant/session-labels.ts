@@ -11,6 +11,8 @@ export const PHASE_LABELS: Record<SessionPhase, string> = {
 	waiting: 'Ready, waiting for the next round',
 	training: 'Training on this device',
 	uploading: 'Sending the model update',
+	evaluating: 'Scoring the global model on your held-out data',
+	'needs-data': 'Waiting for your data',
 	stopped: 'Stopped',
 	failed: 'Cannot take part'
 };
@@ -28,3 +30,17 @@ export const UPLOAD_LABELS: Record<UploadState, string> = {
 	accepted: 'update accepted',
 	rejected: 'update rejected'
 };
+
+/** "Decoding images: 120 of 1000" and the like, for the import progress bar. */
+export function importStageLabel(progress: { stage: 'reading' | 'decoding' | 'checking' | 'saving'; done: number; total: number } | null): string {
+	switch (progress?.stage ?? 'reading') {
+		case 'reading':
+			return 'Reading the files';
+		case 'decoding':
+			return `Decoding images: ${progress?.done ?? 0} of ${progress?.total ?? 0}`;
+		case 'checking':
+			return 'Checking the data against the project';
+		case 'saving':
+			return 'Storing the prepared data in this browser';
+	}
+}

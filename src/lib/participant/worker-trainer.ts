@@ -1,24 +1,35 @@
 import * as Comlink from 'comlink';
-import { MODEL_SPECS } from '@qflare/trainer';
-import { BackendName, type LabelledSet, type ModelName } from '@qflare/protocol';
-import type { TrainerWorkerApi } from '../worker/trainer-api';
+import { modelSpec } from '@qflare/trainer';
+import { BackendName, type ColumnScale, type ModelName, type TaskSchema } from '@qflare/protocol';
+import type { HoldOutEvaluation, LabelledData, TrainerWorkerApi } from '../worker/trainer-api';
 import type { Calibration, LocalHyperparams, LocalProgress, LocalTrainResult, SessionTrainer } from '@qflare/participant';
 
-/** SessionTrainer backed by the tfjs Web Worker, so training never blocks the page. */
+/** The array's own buffer when it spans it (to transfer without a copy), else a copy. */
+function ownBuffer(a: Float32Array): ArrayBuffer {
+	return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer
+		? a.buffer
+		: (a.slice().buffer as ArrayBuffer);
+}
+
+/**
+ * SessionTrainer backed by the tfjs Web Worker, so training never blocks the page. The session
+ * hands over freshly decoded weights, so their buffers are transferred; the data is copied (the
+ * session keeps it for the next round).
+ */
 export class WorkerTrainer implements SessionTrainer {
 	private worker: Worker | null = null;
 	private api: Comlink.Remote<TrainerWorkerApi> | null = null;
 
 	private remote(): Comlink.Remote<TrainerWorkerApi> {
 		if (!this.api) {
-			this.worker = new Worker(new URL('../worker/trainer.worker.ts', import.meta.url), { type: 'module' });
+			this.worker = new Worker(new URL('../worker/trainer.worker.ts', import.meta.url), { type: 'module', name: 'qflare-trainer' });
 			this.api = Comlink.wrap<TrainerWorkerApi>(this.worker);
 		}
 		return this.api;
 	}
 
-	async init(model: ModelName, batchSize: number, seed: number): Promise<Calibration> {
-		const choice = await this.remote().init(MODEL_SPECS[model], batchSize, seed);
+	async init(model: ModelName, task: TaskSchema, batchSize: number, seed: number): Promise<Calibration> {
+		const choice = await this.remote().init(modelSpec(model, task), batchSize, seed);
 		const backend = BackendName.safeParse(choice.backend);
 		if (!backend.success) throw new Error(`trainer chose an unknown backend "${choice.backend}"`);
 		return { backend: backend.data, reason: choice.reason };
@@ -26,15 +37,11 @@ export class WorkerTrainer implements SessionTrainer {
 
 	async train(
 		globalWeights: Float32Array,
-		data: LabelledSet,
+		data: LabelledData,
 		hyperparams: LocalHyperparams,
 		onProgress: (progress: LocalProgress) => void
 	): Promise<LocalTrainResult> {
-		// The decoded weights own their buffer: hand it over instead of copying it.
-		const buffer =
-			globalWeights.byteOffset === 0 && globalWeights.byteLength === globalWeights.buffer.byteLength
-				? (globalWeights.buffer as ArrayBuffer)
-				: (globalWeights.slice().buffer as ArrayBuffer);
+		const buffer = ownBuffer(globalWeights);
 		const result = await this.remote().train(
 			Comlink.transfer(buffer, [buffer]),
 			{ count: data.count, images: data.images, labels: data.labels },
@@ -50,6 +57,15 @@ export class WorkerTrainer implements SessionTrainer {
 			trainMs: result.trainMs,
 			...(result.valAccuracy === undefined ? {} : { valAccuracy: result.valAccuracy })
 		};
+	}
+
+	async evaluateHoldOut(weights: Float32Array, data: LabelledData, targetScale: ColumnScale | null): Promise<HoldOutEvaluation> {
+		const buffer = ownBuffer(weights);
+		return this.remote().evaluateHoldOut(
+			Comlink.transfer(buffer, [buffer]),
+			{ count: data.count, images: data.images, labels: data.labels },
+			targetScale
+		);
 	}
 
 	dispose(): void {

@@ -7,6 +7,8 @@ import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?u
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { LocalTrainer, chooseBackend } from '@qflare/trainer';
+import { importCsv, importImages } from './local-import';
+import { Predictor } from './predictor';
 import type { TrainerWorkerApi, WorkerUpdate } from './trainer-api';
 
 // Vite fingerprints the .wasm files; tfjs must be told where each one went.
@@ -22,6 +24,8 @@ const CANDIDATES = ['webgpu', 'wasm', 'webgl', 'cpu'] as const;
 
 const trainer = new LocalTrainer(tf);
 let backend = '';
+// Try the model: its own model, on the training backend when this worker also trains.
+const predictor = new Predictor(tf, () => trainer.spec === null);
 
 function f32(buffer: ArrayBuffer): Float32Array {
 	if (buffer.byteLength % 4 !== 0) throw new RangeError(`weight buffer of ${buffer.byteLength} bytes is not float32`);
@@ -56,8 +60,17 @@ const api: TrainerWorkerApi = {
 	async evaluate(weights, data) {
 		return trainer.evaluate(f32(weights), data);
 	},
+	async evaluateHoldOut(weights, data, targetScale) {
+		return trainer.evaluateHoldOut(f32(weights), data, targetScale);
+	},
 	async dispose() {
 		trainer.dispose();
+		predictor.dispose();
+	},
+	importCsv,
+	importImages,
+	async predict(job) {
+		return predictor.predict(job);
 	}
 };
 

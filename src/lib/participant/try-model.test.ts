@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { TabularTask, TimeSeriesTask } from '@qflare/protocol';
+import { exampleWindow, parseWindowText, probabilityBars, toPrediction, windowText } from './try-model';
+
+const CLASSIFY: TabularTask = {
+	kind: 'tabular',
+	features: [{ name: 'x', type: 'numeric' }],
+	target: 'y',
+	objective: { type: 'classification', classes: ['cat', 'dog', 'fox'] }
+};
+const REGRESS: TabularTask = { ...CLASSIFY, objective: { type: 'regression', loss: 'mse' } };
+const SERIES: TimeSeriesTask = { kind: 'time-series', timeColumn: 't', valueColumns: ['co2', 'temp'], target: 'co2', window: 3, horizon: 2, loss: 'mae' };
+
+describe('toPrediction', () => {
+	it('names the most likely class and keeps every probability', () => {
+		expect(toPrediction(new Float32Array([0.25, 0.5, 0.25]), CLASSIFY, null)).toEqual({
+			label: 'dog',
+			probabilities: { cat: 0.25, dog: 0.5, fox: 0.25 }
+		});
+	});
+
+	it('turns standardised values back into target units', () => {
+		expect(toPrediction(new Float32Array([1.5]), REGRESS, { mean: 100, std: 20 })).toEqual({ values: [130] });
+		expect(toPrediction([-1, 0.5], SERIES, { mean: 300, std: 4 })).toEqual({ values: [296, 302] });
+		expect(toPrediction([2], REGRESS, null)).toEqual({ values: [2] });
+	});
+
+	it('refuses outputs that do not fit the task', () => {
+		expect(() => toPrediction([0.5, 0.5], CLASSIFY, null)).toThrow('the model gave 2 outputs for 3 classes');
+		expect(() => toPrediction([1, 2, 3], SERIES, null)).toThrow('the model gave 3 values, the task predicts 2');
+	});
+});
+
+describe('probabilityBars', () => {
+	it('orders classes by falling probability and marks the prediction', () => {
+		expect(probabilityBars({ label: 'fox', probabilities: { cat: 0.1, dog: 0.3, fox: 0.6 } })).toEqual([
+			{ label: 'fox', probability: 0.6, best: true },
+			{ label: 'dog', probability: 0.3, best: false },
+			{ label: 'cat', probability: 0.1, best: false }
+		]);
+	});
+});
+
+describe('parseWindowText', () => {
+	it('reads one row per line, any common separator, and skips a header line', () => {
+		expect(parseWindowText('co2, temp\n315.5, 12\n316;13\n317\t-1.5\n', SERIES)).toEqual({
+			rows: [
+				[315.5, 12],
+				[316, 13],
+				[317, -1.5]
+			]
+		});
+		expect(parseWindowText('1 2\n3 4\n\n5 6', SERIES)).toEqual({ rows: [[1, 2], [3, 4], [5, 6]] });
+	});
+
+	it('names the lines that are wrong', () => {
+		expect(parseWindowText('1,2\n3\n5,x,7', SERIES)).toEqual({
+			problems: ['line 2 has 1 value; expected 2 (co2, temp)', 'line 3 has 3 values; expected 2 (co2, temp)', 'line 3: "x" is not a number']
+		});
+		expect(parseWindowText('1,2\n3,4', SERIES)).toEqual({ problems: ['the forecast needs the last 3 rows, one per line; there are 2'] });
+	});
+});
+
+describe('exampleWindow and windowText', () => {
+	it('takes the last window of the hold-out and writes it back as the box reads it', () => {
+		// Two windows of 3 rows x 2 values each.
+		const holdOut = { count: 2, inputs: new Float32Array([1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60.25]) };
+		const rows = exampleWindow({ train: { count: 0, inputs: new Float32Array(0) }, holdOut }, SERIES);
+		expect(rows).toEqual([
+			[10, 20],
+			[30, 40],
+			[50, 60.25]
+		]);
+		const text = windowText(rows!, SERIES);
+		expect(text).toBe('co2, temp\n10, 20\n30, 40\n50, 60.25');
+		expect(parseWindowText(text, SERIES)).toEqual({ rows });
+	});
+
+	it('falls back to the training windows and gives nothing for an empty series', () => {
+		const train = { count: 1, inputs: new Float32Array([7, 8, 9, 10, 11, 12]) };
+		expect(exampleWindow({ train, holdOut: null }, SERIES)).toEqual([[7, 8], [9, 10], [11, 12]]);
+		expect(exampleWindow({ train: { count: 0, inputs: new Float32Array(0) }, holdOut: null }, SERIES)).toBeNull();
+	});
+});

@@ -1,0 +1,81 @@
+import { taskObjective, type ColumnScale, type Prediction, type TaskSchema, type TimeSeriesTask } from '@qflare/protocol';
+
+/**
+ * Model outputs for one input to a prediction: class probabilities with the most likely label,
+ * or predicted values turned back into target units (value x std + mean) when the targets were
+ * standardised.
+ */
+export function toPrediction(outputs: ArrayLike<number>, task: TaskSchema, scale: ColumnScale | null): Prediction {
+	const objective = taskObjective(task);
+	if (objective.type === 'classification') {
+		const { classes } = objective;
+		if (outputs.length !== classes.length) throw new Error(`the model gave ${outputs.length} outputs for ${classes.length} classes`);
+		let best = 0;
+		const probabilities: Record<string, number> = {};
+		classes.forEach((name, i) => {
+			probabilities[name] = outputs[i];
+			if (outputs[i] > outputs[best]) best = i;
+		});
+		return { label: classes[best], probabilities };
+	}
+	if (outputs.length !== objective.outputs) throw new Error(`the model gave ${outputs.length} values, the task predicts ${objective.outputs}`);
+	return { values: Array.from(outputs, (v) => (scale ? v * scale.std + scale.mean : v)) };
+}
+
+export interface ProbabilityBar {
+	label: string;
+	probability: number;
+	best: boolean;
+}
+
+/** Classes by falling probability, for the bars; the predicted one marked. */
+export function probabilityBars(prediction: Extract<Prediction, { label: string }>): ProbabilityBar[] {
+	return Object.entries(prediction.probabilities)
+		.map(([label, probability]) => ({ label, probability, best: label === prediction.label }))
+		.sort((a, b) => b.probability - a.probability);
+}
+
+/**
+ * The last `window` rows a forecast starts from, typed into a text box: one line per time step,
+ * the value columns in schema order separated by commas, semicolons, tabs or spaces. A first line
+ * naming the columns is skipped. Returns the rows or the problems, each naming its line.
+ */
+export function parseWindowText(text: string, task: TimeSeriesTask): { rows: number[][] } | { problems: string[] } {
+	const lines = text
+		.split(/\r?\n/)
+		.map((line, i) => ({ number: i + 1, cells: line.trim() === '' ? [] : line.trim().split(/\s*[,;\t]\s*|\s+/) }))
+		.filter((line) => line.cells.length > 0);
+	const width = task.valueColumns.length;
+	if (lines.length > 0 && lines[0].cells.some((c) => task.valueColumns.includes(c))) lines.shift();
+	const problems: string[] = [];
+	if (lines.length !== task.window) {
+		problems.push(`the forecast needs the last ${task.window} rows, one per line; there ${lines.length === 1 ? 'is 1' : `are ${lines.length}`}`);
+	}
+	const rows = lines.map((line) => {
+		if (line.cells.length !== width) {
+			problems.push(`line ${line.number} has ${line.cells.length} value${line.cells.length === 1 ? '' : 's'}; expected ${width} (${task.valueColumns.join(', ')})`);
+		}
+		return line.cells.map((cell) => {
+			const value = Number(cell);
+			if (cell === '' || !Number.isFinite(value)) problems.push(`line ${line.number}: "${cell}" is not a number`);
+			return value;
+		});
+	});
+	return problems.length > 0 ? { problems: problems.slice(0, 10) } : { rows };
+}
+
+/** An example window from the device's own prepared series (the hold-out's last, else training's last): raw values, rows x value columns. */
+export function exampleWindow(splits: { train: { count: number; inputs: Uint8Array | Float32Array }; holdOut: { count: number; inputs: Uint8Array | Float32Array } | null }, task: TimeSeriesTask): number[][] | null {
+	const split = splits.holdOut && splits.holdOut.count > 0 ? splits.holdOut : splits.train;
+	if (split.count === 0) return null;
+	const width = task.valueColumns.length;
+	const size = task.window * width;
+	const start = (split.count - 1) * size;
+	return Array.from({ length: task.window }, (_, r) => Array.from(split.inputs.subarray(start + r * width, start + (r + 1) * width)));
+}
+
+/** Rows as the forecast box shows them: a header line with the value columns, then one line per time step. */
+export function windowText(rows: number[][], task: TimeSeriesTask): string {
+	const format = (v: number) => String(Number(v.toPrecision(7)));
+	return [task.valueColumns.join(', '), ...rows.map((row) => row.map(format).join(', '))].join('\n');
+}
