@@ -1,7 +1,7 @@
 import type { Standardization, TabularTask, TimeSeriesTask } from '@qflare/protocol';
 import { demoTask } from '@qflare/protocol';
 import { describe, expect, it } from 'vitest';
-import { targetScale, toTrainingData } from './standardize';
+import { targetScale, toModelInputs, toTrainingData } from './standardize';
 
 const f = Math.fround;
 
@@ -70,6 +70,16 @@ describe('toTrainingData', () => {
 		);
 		const constant: Standardization = { ...partial, columns: { age: { mean: 5, std: 0 }, height: { mean: 0, std: 1 }, price: { mean: 0, std: 1 } } };
 		expect(toTrainingData({ count: 1, inputs: new Float32Array([7, 0, 0, 0]), targets: new Float32Array(1) }, tabular, constant).images[0]).toBe(2);
+	});
+});
+
+describe('toModelInputs', () => {
+	it('scales inputs without targets exactly as toTrainingData does', () => {
+		const inputs = new Float32Array([1.5, 1, 0, 10, 4, 0, 1, 50]);
+		expect(toModelInputs(inputs, 2, tabular, standardization)).toEqual(toTrainingData({ count: 2, inputs, targets: new Float32Array(2) }, tabular, standardization).images);
+		expect(toModelInputs(inputs, 2, tabular, standardization)).toEqual(new Float32Array([-1, 1, 0, f(-1.2), 4, 0, 1, 2]));
+		expect(inputs[0]).toBe(1.5);
+		expect(toModelInputs(inputs, 2, tabular, null)).toBe(inputs);
 	});
 });
 

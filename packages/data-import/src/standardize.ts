@@ -28,33 +28,39 @@ export function targetScale(task: TaskSchema, standardization: Standardization |
 }
 
 /**
- * What the trainer consumes: numeric inputs standardised with the federated statistics,
+ * Model inputs as training sees them: numeric values standardised with the federated statistics,
  * (x - mean) / std — numeric tabular features by column (one-hot positions untouched), every
- * time-series position by its value column — and regression targets likewise. Images pass
- * through as pixels. A null standardization leaves values as they are. The split is not changed.
+ * time-series position by its value column. Images pass through as pixels, and a null
+ * standardization leaves values as they are. `inputs` is not changed. Used for training,
+ * hold-out evaluation and predictions alike, so all three scale the same way.
  */
-export function toTrainingData(split: PreparedSplit, task: TaskSchema, standardization: Standardization | null): LabelledData {
-	if (task.kind === 'image-classification' || !standardization) {
-		return { count: split.count, images: split.inputs, labels: split.targets };
-	}
-	const inputs = Float32Array.from(split.inputs);
-	let labels: Uint8Array | Float32Array = split.targets;
+export function toModelInputs(inputs: Uint8Array | Float32Array, count: number, task: TaskSchema, standardization: Standardization | null): Uint8Array | Float32Array {
+	if (task.kind === 'image-classification' || !standardization) return inputs;
+	const scaled = Float32Array.from(inputs);
 	if (task.kind === 'tabular') {
 		const width = encodedWidth(task);
 		for (const slot of featureSlots(task)) {
-			if (slot.numeric) standardizeStrided(inputs, slot.offset, width, split.count, scaleOf(standardization, slot.name));
-		}
-		if (task.objective.type === 'regression') {
-			labels = Float32Array.from(split.targets);
-			standardizeStrided(labels, 0, 1, labels.length, scaleOf(standardization, task.target));
+			if (slot.numeric) standardizeStrided(scaled, slot.offset, width, count, scaleOf(standardization, slot.name));
 		}
 	} else {
 		const columns = task.valueColumns.length;
 		task.valueColumns.forEach((name, v) => {
-			standardizeStrided(inputs, v, columns, split.count * task.window, scaleOf(standardization, name));
+			standardizeStrided(scaled, v, columns, count * task.window, scaleOf(standardization, name));
 		});
-		labels = Float32Array.from(split.targets);
-		standardizeStrided(labels, 0, 1, labels.length, scaleOf(standardization, task.target));
 	}
-	return { count: split.count, images: inputs, labels };
+	return scaled;
+}
+
+/**
+ * What the trainer consumes: inputs as toModelInputs scales them, and regression targets (the
+ * tabular target, or the time series' target column) standardised likewise; class indices stay.
+ * The split is not changed.
+ */
+export function toTrainingData(split: PreparedSplit, task: TaskSchema, standardization: Standardization | null): LabelledData {
+	const images = toModelInputs(split.inputs, split.count, task, standardization);
+	const scale = targetScale(task, standardization);
+	if (!scale) return { count: split.count, images, labels: split.targets };
+	const labels = Float32Array.from(split.targets);
+	standardizeStrided(labels, 0, 1, labels.length, scale);
+	return { count: split.count, images, labels };
 }

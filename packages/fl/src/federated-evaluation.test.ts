@@ -5,8 +5,17 @@ describe('macroF1', () => {
 	it('averages per-class F1 without weighting by support', () => {
 		// class 0: F1 = 2*8/(16+2+0) = 0.888..; class 1: 2*1/(2+0+2) = 0.5
 		expect(macroF1([8, 1], [2, 0], [0, 2])).toBeCloseTo((16 / 18 + 0.5) / 2, 15);
-		expect(macroF1([0, 5], [0, 0], [0, 0])).toBe(0.5);
+		// Class 0 is predicted once but never true: F1 0, and it counts. Class 1: 10 / 11.
+		expect(macroF1([0, 5], [1, 0], [0, 1])).toBeCloseTo(5 / 11, 15);
 		expect(() => macroF1([1], [1, 2], [1])).toThrow(RangeError);
+	});
+
+	it('leaves out classes that are neither true nor predicted in any sample', () => {
+		// A perfect model on a hold-out without class 0 scores 1, not 1/2.
+		expect(macroF1([0, 5], [0, 0], [0, 0])).toBe(1);
+		// Class 1 never occurs: the mean of classes 0 (6/7) and 2 (4/5).
+		expect(macroF1([3, 0, 2], [0, 0, 1], [1, 0, 0])).toBeCloseTo((6 / 7 + 4 / 5) / 2, 15);
+		expect(macroF1([0, 0], [0, 0], [0, 0])).toBe(0);
 	});
 });
 

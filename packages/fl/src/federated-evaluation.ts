@@ -2,17 +2,25 @@
 // merges counts and sums, so accuracy, macro-F1, MAE and RMSE are exact over all devices.
 import type { DeviceEvaluation, EvaluationReport, FederatedEvaluation } from '@qflare/protocol';
 
-/** Unweighted mean of per-class F1; a class with no true, predicted or actual samples scores 0. */
+/**
+ * Unweighted mean of per-class F1 over the classes that occur, as a true or a predicted class
+ * (scikit-learn's default): a class absent from every hold-out and never predicted says nothing
+ * about the model, so it is left out rather than scored 0 (which would cap a perfect model on a
+ * hold-out of 2 of 3 classes at 2/3). 0 when no class occurs.
+ */
 export function macroF1(tp: readonly number[], fp: readonly number[], fn: readonly number[]): number {
 	if (tp.length === 0 || tp.length !== fp.length || tp.length !== fn.length) {
 		throw new RangeError(`macroF1: per-class arrays of lengths ${tp.length}, ${fp.length}, ${fn.length}`);
 	}
 	let sum = 0;
+	let occurring = 0;
 	for (let c = 0; c < tp.length; c++) {
 		const denominator = 2 * tp[c] + fp[c] + fn[c];
-		sum += denominator === 0 ? 0 : (2 * tp[c]) / denominator;
+		if (denominator === 0) continue;
+		sum += (2 * tp[c]) / denominator;
+		occurring++;
 	}
-	return sum / tp.length;
+	return occurring === 0 ? 0 : sum / occurring;
 }
 
 function addInto(target: number[], source: readonly number[]): void {

@@ -29,4 +29,11 @@ describe('mergeFeatureStats', () => {
 		expect(columnScale(2, 2000, 998 ** 2 + 1002 ** 2)).toEqual({ mean: 1000, std: 2 });
 		expect(columnScale(0, 0, 0)).toEqual({ mean: 0, std: 1 });
 	});
+
+	it('keeps the spread of a column measured in tiny units', () => {
+		// 0.5e-9 and 1.5e-9 (metres, say): mean 1e-9, std 0.5e-9. Not constant, or the feature would be erased.
+		const tiny = columnScale(2, 2e-9, 0.5e-9 ** 2 + 1.5e-9 ** 2);
+		expect(tiny.mean).toBe(1e-9);
+		expect(tiny.std / 0.5e-9).toBeCloseTo(1, 9);
+	});
 });

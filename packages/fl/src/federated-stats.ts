@@ -35,9 +35,11 @@ export function mergeFeatureStats(reports: readonly FeatureStatsReport[]): Stand
 export function columnScale(count: number, sum: number, sumSquares: number): ColumnScale {
 	if (count === 0) return { mean: 0, std: 1 };
 	const mean = sum / count;
-	// E[x^2] - mean^2 cancels for large means: a variance within the rounding error of mean^2
-	// is indistinguishable from a constant column, which scales by 1.
-	const variance = sumSquares / count - mean * mean;
-	const constant = !(variance > 1e-12 * Math.max(1, mean * mean));
+	// E[x^2] - mean^2 cancels for large means: a variance within the rounding error of E[x^2]
+	// is indistinguishable from a constant column, which scales by 1. The bound is relative
+	// only, so a column in tiny units (std 1e-9) keeps its spread.
+	const meanSquare = sumSquares / count;
+	const variance = meanSquare - mean * mean;
+	const constant = !(variance > 1e-12 * meanSquare);
 	return { mean, std: constant ? 1 : Math.sqrt(variance) };
 }

@@ -14,7 +14,8 @@ function makeLayer(tf: Tf, layer: LayerSpec, seed: number, inputShape?: number[]
 		case 'dense':
 			return tf.layers.dense({ ...first, units: layer.units, activation: layer.activation, kernelInitializer, biasInitializer });
 		case 'conv2d':
-			return tf.layers.conv2d({
+		case 'conv1d': {
+			const config = {
 				...first,
 				filters: layer.filters,
 				kernelSize: layer.kernelSize,
@@ -22,19 +23,11 @@ function makeLayer(tf: Tf, layer: LayerSpec, seed: number, inputShape?: number[]
 				padding: layer.padding,
 				kernelInitializer,
 				biasInitializer
-			});
+			};
+			return layer.type === 'conv2d' ? tf.layers.conv2d(config) : tf.layers.conv1d(config);
+		}
 		case 'maxPooling2d':
 			return tf.layers.maxPooling2d({ ...first, poolSize: layer.poolSize });
-		case 'conv1d':
-			return tf.layers.conv1d({
-				...first,
-				filters: layer.filters,
-				kernelSize: layer.kernelSize,
-				activation: layer.activation,
-				padding: layer.padding,
-				kernelInitializer,
-				biasInitializer
-			});
 		case 'maxPooling1d':
 			return tf.layers.maxPooling1d({ ...first, poolSize: layer.poolSize });
 		case 'gru':

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { targetScale } from '@qflare/data-import';
+import { targetScale, toPredictions } from '@qflare/data-import';
 import { validateStrategyConfig } from '@qflare/fl';
 import {
 	CreateProjectBody,
@@ -17,7 +17,6 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ShardService } from '../data/shard-service';
 import { layersModelJson, WEIGHTS_FILE } from '../models/layers-artifacts';
 import { predictionInputs } from '../predict/predict-inputs';
-import { toPredictions } from '../predict/predictions';
 import type { ModelService } from '../rounds/ports';
 import type { RoundCoordinator } from '../rounds/round-coordinator';
 import { toErrorReply } from '../sockets/safe-handler';

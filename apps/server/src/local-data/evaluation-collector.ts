@@ -15,7 +15,10 @@ export interface EvaluationFeed extends Pick<DashboardFeed, 'round' | 'model'> {
  * again into the round record and the model record. A rejected report changes nothing.
  */
 export class EvaluationCollector {
-	/** Per round: a merge reads every report of the round, so two merges must not interleave. */
+	/**
+	 * Per project: a merge reads every report of its round, and a device's last evaluation is read
+	 * and then written, so reports of one project (on one round or on several) must not interleave.
+	 */
 	readonly #queue = new SerialQueue();
 	readonly #now: () => Date;
 
@@ -48,7 +51,7 @@ export class EvaluationCollector {
 
 		const { roundId, ...scores } = report;
 		const version = round.resultModelVersion;
-		await this.#queue.run(roundId, async () => {
+		await this.#queue.run(projectId, async () => {
 			const now = this.#now().toISOString();
 			await this.store.evaluations.put({ ...scores, projectId, roundId, roundNumber: round.number, deviceId, receivedAt: now });
 			const merged = mergeEvaluations(version, await this.store.evaluations.listByRound(roundId));

@@ -86,6 +86,13 @@ describe('evaluationReportProblems', () => {
 		expect(evaluationReportProblems({ modelVersion: 1, n: 4, loss: 1, regression: { values: 4, absErrorSum: 1, squaredErrorSum: 1 } }, forecast)).toEqual([
 			'values is 4; 4 samples with 3 predicted value(s) each make 12'
 		]);
+		// Cross-entropy, MSE and MAE are never negative; a negative loss would pull the merged loss down.
+		expect(evaluationReportProblems({ modelVersion: 1, n: 10, loss: -0.5, classification: counts }, classification)).toEqual([
+			'loss -0.5 is negative; cross-entropy, MSE and MAE never are'
+		]);
+		expect(evaluationReportProblems({ modelVersion: 1, n: 4, loss: -1, regression: { values: 12, absErrorSum: 6, squaredErrorSum: 4 } }, forecast)).toEqual([
+			'loss -1 is negative; cross-entropy, MSE and MAE never are'
+		]);
 		// 12 errors with |e| summing to 12 have e^2 summing to at least 12.
 		expect(evaluationReportProblems({ modelVersion: 1, n: 4, loss: 1, regression: { values: 12, absErrorSum: 12, squaredErrorSum: 11 } }, forecast)).toEqual([
 			'absErrorSum 12 and squaredErrorSum 11 over 12 values cannot come from real errors'

@@ -33,6 +33,11 @@ export function featureStatsProblems(report: FeatureStatsReport, task: TaskSchem
 
 /** Problems of an evaluation report for the task; empty when it can be merged. */
 export function evaluationReportProblems(report: EvaluationReport, task: TaskSchema): string[] {
+	const lossProblem = report.loss < 0 ? [`loss ${report.loss} is negative; cross-entropy, MSE and MAE never are`] : [];
+	return [...lossProblem, ...countProblems(report, task)];
+}
+
+function countProblems(report: EvaluationReport, task: TaskSchema): string[] {
 	const objective = taskObjective(task);
 	if (objective.type === 'classification') {
 		const c = report.classification;

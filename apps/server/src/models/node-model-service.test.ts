@@ -58,6 +58,23 @@ describe('NodeModelService', () => {
 		await expect(service.predict('logistic', tabular, new Float32Array(10), new Float32Array(3), 1)).rejects.toThrow(/images has 3 values, expected 1 x 4/);
 	});
 
+	it('keeps each call\'s weights when calls on one architecture overlap', async () => {
+		// The service shares one built model per architecture and swaps weights in; predict awaits
+		// between batches, so a second call must not swap its weights in under the first.
+		const service = new NodeModelService();
+		const count = 1_000;
+		const inputs = new Float32Array(count * 4).map((_, i) => Math.sin(i));
+		const weightsA = await service.initialWeights('logistic', tabular, 1);
+		const weightsB = await service.initialWeights('logistic', tabular, 2);
+		const alone = [await service.predict('logistic', tabular, weightsA, inputs, count), await service.predict('logistic', tabular, weightsB, inputs, count)];
+		const together = await Promise.all([
+			service.predict('logistic', tabular, weightsA, inputs, count),
+			service.predict('logistic', tabular, weightsB, inputs, count)
+		]);
+		expect(together[0]).toEqual(alone[0]);
+		expect(together[1]).toEqual(alone[1]);
+	});
+
 	it('evaluates demo weights on the test split as before', async () => {
 		const service = new NodeModelService();
 		const r = await service.evaluate('mlp', 'mnist', await service.initialWeights('mlp', demoTask('mnist'), 1));

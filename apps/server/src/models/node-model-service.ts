@@ -3,14 +3,18 @@ import { type DatasetName, type ModelName, type TaskSchema, demoTask } from '@qf
 import { buildModel, evaluate, flattenWeights, modelSpec, parameterCount, predict, setFlatWeights, type LayersModel, type ModelSpec } from '@qflare/trainer';
 import { initNodeTf } from '@qflare/trainer/node';
 import type { ModelService } from '../rounds/ports';
+import { SerialQueue } from '../rounds/serial-queue';
 
 /**
  * Builds models, evaluates global weights on a demo data set's test split and computes
  * predictions, with tfjs in Node. One model per architecture (model and task) is kept and its
- * weights swapped, since building one costs more than setting weights.
+ * weights swapped, since building one costs more than setting weights. Calls on one model run
+ * one after another: they await between batches, and another call's weights must not be swapped
+ * in meanwhile (a predict request beside a round's evaluation, or two predict requests).
  */
 export class NodeModelService implements ModelService {
 	readonly #models = new Map<string, LayersModel>();
+	readonly #queue = new SerialQueue();
 
 	/** Throws a clear Error when the model does not fit the task. */
 	parameterCount(model: ModelName, task: TaskSchema): number {
@@ -31,27 +35,28 @@ export class NodeModelService implements ModelService {
 	async evaluate(model: ModelName, dataset: DatasetName, weights: Float32Array): Promise<{ loss: number; accuracy: number }> {
 		const { tf } = await initNodeTf();
 		const { test } = await loadDataset(dataset);
-		const built = await this.#withWeights(modelSpec(model, demoTask(dataset)), weights);
-		return evaluate(tf, built, test);
+		return this.#withWeights(modelSpec(model, demoTask(dataset)), weights, (built) => evaluate(tf, built, test));
 	}
 
 	/** count x outputs: class probabilities, or standardised regression values. */
 	async predict(model: ModelName, task: TaskSchema, weights: Float32Array, inputs: Uint8Array | Float32Array, count: number): Promise<Float32Array> {
 		const { tf } = await initNodeTf();
-		const built = await this.#withWeights(modelSpec(model, task), weights);
-		return predict(tf, built, inputs, count);
+		return this.#withWeights(modelSpec(model, task), weights, (built) => predict(tf, built, inputs, count));
 	}
 
-	async #withWeights(spec: ModelSpec, weights: Float32Array): Promise<LayersModel> {
+	/** Runs `use` on the architecture's model holding `weights`, after every earlier call on it. */
+	async #withWeights<T>(spec: ModelSpec, weights: Float32Array, use: (built: LayersModel) => Promise<T>): Promise<T> {
 		const { tf } = await initNodeTf();
 		// The spec is the architecture: two tasks with the same shapes share one model.
 		const key = JSON.stringify(spec);
-		let built = this.#models.get(key);
-		if (!built) {
-			built = buildModel(tf, spec, 0);
-			this.#models.set(key, built);
-		}
-		setFlatWeights(tf, built, weights);
-		return built;
+		return this.#queue.run(key, async () => {
+			let built = this.#models.get(key);
+			if (!built) {
+				built = buildModel(tf, spec, 0);
+				this.#models.set(key, built);
+			}
+			setFlatWeights(tf, built, weights);
+			return use(built);
+		});
 	}
 }

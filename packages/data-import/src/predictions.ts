@@ -3,7 +3,8 @@ import { taskObjective, type ColumnScale, type Prediction, type TaskSchema } fro
 /**
  * The model's raw outputs (count x outputs) as answers: for classification the class with the
  * highest probability and every class's probability by name; for regression and forecasts the
- * values turned back into the target's own units with its scale (value * std + mean).
+ * values turned back into the target's own units with its scale (value * std + mean). Pure, so
+ * the server's predict endpoint and the page's "Try the model" read outputs the same way.
  */
 export function toPredictions(outputs: Float32Array, count: number, task: TaskSchema, targetScale: ColumnScale | null): Prediction[] {
 	const objective = taskObjective(task);
