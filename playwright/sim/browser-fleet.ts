@@ -1,4 +1,5 @@
 import { chromium, type Browser, type BrowserContext, type Page, type WebSocket } from '@playwright/test';
+import type { ParticipantData } from '@qflare/datasets/examples';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium';
 import { dropsOut } from './dropout';
 
@@ -7,6 +8,8 @@ export interface BrowserParticipantSpec {
 	index: number;
 	/** Origin of this page's byte-counting relay. */
 	origin: string;
+	/** Local-data projects: the CSV file or image folder the page picks through its file input. */
+	data?: ParticipantData | null;
 }
 
 export interface BrowserFleetOptions {
@@ -59,6 +62,14 @@ export function parseSocketIoEvent(payload: string | Buffer): SocketIoEvent | nu
 	} catch {
 		return null;
 	}
+}
+
+/**
+ * Imports a participant's own data the way a person does: through the page's file input (a CSV
+ * file, or a folder picked with the directory input). Parsing happens in the page's worker.
+ */
+export async function pickLocalData(page: Page, data: ParticipantData): Promise<void> {
+	await page.getByTestId(data.kind === 'csv' ? 'data-file' : 'data-folder').setInputFiles(data.path);
 }
 
 /**
@@ -127,6 +138,7 @@ export async function startBrowserFleet(options: BrowserFleetOptions): Promise<B
 		watchFrames(spec.index, page);
 		await page.goto(`${spec.origin}/join/${options.project}`);
 		await page.getByTestId('join-consent').click();
+		if (spec.data) await pickLocalData(page, spec.data);
 		const backend = page.locator('[data-testid="backend"]');
 		await page.waitForFunction(
 			() => /wasm|webgl|webgpu|cpu/.test(document.querySelector('[data-testid="backend"]')?.textContent ?? '') &&

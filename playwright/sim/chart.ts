@@ -20,10 +20,18 @@ function niceMax(x: number): number {
 }
 
 /**
- * Test accuracy (left axis, %) and test loss (right axis) per committed round as a standalone
+ * Accuracy (left axis, %) and loss (right axis) per committed round (by default the server's
+ * test set; local-data runs chart their federated evaluation) as a standalone
  * SVG document. Hand-written SVG keeps the runner free of charting dependencies.
  */
-export function chartSvg(points: readonly ChartPoint[], title: string): string {
+export interface ChartLabels {
+	/** Left axis, a share in [0, 1] shown as %. */
+	accuracy: string;
+	/** Right axis, scaled to its largest value. */
+	loss: string;
+}
+
+export function chartSvg(points: readonly ChartPoint[], title: string, labels: ChartLabels = { accuracy: 'test accuracy', loss: 'test loss' }): string {
 	const rounds = points.map((p) => p.round);
 	const xMin = Math.min(...rounds, 1);
 	const xMax = Math.max(...rounds, xMin + 1);
@@ -65,8 +73,8 @@ ${yTicks.join('\n')}
 ${xTicks.join('\n')}
 <line x1="${PAD.left}" x2="${W - PAD.right}" y1="${H - PAD.bottom}" y2="${H - PAD.bottom}" stroke="#6b7280"/>
 <text x="${W / 2}" y="${H - 12}" text-anchor="middle">round</text>
-<text transform="translate(18 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#2563eb">test accuracy</text>
-<text transform="translate(${W - 16} ${PAD.top + plotH / 2}) rotate(90)" text-anchor="middle" fill="#dc2626">test loss</text>
+<text transform="translate(18 ${PAD.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="#2563eb">${esc(labels.accuracy)}</text>
+<text transform="translate(${W - 16} ${PAD.top + plotH / 2}) rotate(90)" text-anchor="middle" fill="#dc2626">${esc(labels.loss)}</text>
 <path d="${line((p) => p.accuracy, yAcc)}" fill="none" stroke="#2563eb" stroke-width="2.5"/>
 <path d="${line((p) => p.loss, yLoss)}" fill="none" stroke="#dc2626" stroke-width="2.5" stroke-dasharray="6 4"/>
 ${dots((p) => p.accuracy, yAcc, '#2563eb')}

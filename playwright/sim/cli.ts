@@ -18,9 +18,15 @@ async function main(): Promise<number> {
 	const stamp = (): string => `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s]`;
 	const { report, reportFile, chartFile } = await runSimulation(parsed.options, (line) => console.log(`${stamp()} ${line}`));
 	const t = report.totals;
+	const fed = t.finalFederatedEvaluation;
+	const federated = !fed
+		? ''
+		: fed.accuracy !== null
+			? `; final federated accuracy ${(fed.accuracy * 100).toFixed(2)}%`
+			: `; final federated MAE ${fed.mae === null ? '–' : +fed.mae.toPrecision(4)}`;
 	console.log(
 		`${stamp()} ${t.committedRounds} rounds committed, ${t.failedRounds} failed; final test accuracy ` +
-			`${t.finalTestAccuracy === null ? '–' : `${(t.finalTestAccuracy * 100).toFixed(2)}%`}; mean round ${t.meanCommittedRoundSeconds ?? '–'} s; ` +
+			`${t.finalTestAccuracy === null ? '–' : `${(t.finalTestAccuracy * 100).toFixed(2)}%`}${federated}; mean round ${t.meanCommittedRoundSeconds ?? '–'} s; ` +
 			`peak memory ${report.memory.totalMiB} MiB\n${reportFile}\n${chartFile}`
 	);
 	return t.committedRounds >= parsed.options.rounds ? 0 : 1;

@@ -7,6 +7,9 @@ export interface HostedParticipant {
 	/** Origin it talks to: its own byte-counting relay in front of the server. */
 	server: string;
 	dataDir: string;
+	/** Local-data projects: the CSV file (tabular, time series) or image folder this participant imports. */
+	csvFile?: string | null;
+	imagesDir?: string | null;
 }
 
 export interface HostConfig {
@@ -47,6 +50,8 @@ export async function hostParticipants(config: HostConfig, emit: (event: HostEve
 			server: spec.server,
 			project: config.project,
 			dataDir: spec.dataDir,
+			csvFile: spec.csvFile ?? null,
+			imagesDir: spec.imagesDir ?? null,
 			name: `sim-node-${spec.index}`
 		});
 		if (stopping) return handle.stop();

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Device, Project, Round } from '@qflare/protocol';
+import type { Device, FederatedEvaluation, Project, Round } from '@qflare/protocol';
 import type { SimOptions } from './args';
 import type { MemoryPeak } from './memory';
 import { roundWallSeconds } from './progress';
@@ -38,6 +38,8 @@ export interface RoundReport {
 	trainAccuracy: number | null;
 	wallSeconds: number | null;
 	failureReason: string | null;
+	/** The committed model scored by the participants on their local hold-outs, merged by n; null until reported. */
+	federatedEvaluation: FederatedEvaluation | null;
 }
 
 export interface ParticipantReport {
@@ -87,6 +89,8 @@ export interface SimReport {
 		bytesReceived: number;
 		meanCommittedRoundSeconds: number | null;
 		finalTestAccuracy: number | null;
+		/** Federated evaluation of the last committed round's model. */
+		finalFederatedEvaluation: FederatedEvaluation | null;
 	};
 	memory: MemoryPeak;
 	/** How each figure was measured. */
@@ -106,6 +110,10 @@ export const METHODS: Record<string, string> = {
 	memory:
 		'memory: proportional set size (PSS, /proc/PID/smaps_rollup) summed over the runner and all its descendants (server, Chromium, hosts), ' +
 		'sampled every 2 s; byRole peaks are per role and may come from different samples.',
+	federatedEvaluation:
+		'rounds[].federatedEvaluation: the server\'s merge (weighted by n) of the eval:report each online participant sent after scoring the ' +
+		"round's committed model on its local hold-out (holdOutFraction of its data, fixed by seed), read from GET /rounds. Local-data " +
+		'projects have no server test set: this is their quality figure. mae/rmse are in the target\'s units.',
 	dropout:
 		'dropout: a selected participant drops out with probability P, decided by a hash of (seed, participant index, round); it leaves once its ' +
 		'training has started (browser: progress bar active past 0; Node: first batch reported), closes its page or stops, and does not return.'
@@ -126,7 +134,8 @@ export function roundReports(rounds: readonly Round[], droppedIn: (round: number
 			trainLoss: r.metrics.trainLoss,
 			trainAccuracy: r.metrics.trainAccuracy,
 			wallSeconds: roundWallSeconds(r),
-			failureReason: r.failureReason
+			failureReason: r.failureReason,
+			federatedEvaluation: r.federatedEvaluation ?? null
 		}));
 }
 
@@ -179,7 +188,8 @@ export function summarize(rounds: readonly RoundReport[], participants: readonly
 		bytesSent: participants.reduce((s, p) => s + p.bytesSent, 0),
 		bytesReceived: participants.reduce((s, p) => s + p.bytesReceived, 0),
 		meanCommittedRoundSeconds: walls.length ? Number((walls.reduce((s, w) => s + w, 0) / walls.length).toFixed(2)) : null,
-		finalTestAccuracy: committed.at(-1)?.testAccuracy ?? null
+		finalTestAccuracy: committed.at(-1)?.testAccuracy ?? null,
+		finalFederatedEvaluation: committed.at(-1)?.federatedEvaluation ?? null
 	};
 }
 

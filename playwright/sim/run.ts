@@ -9,6 +9,7 @@ import { startBrowserFleet, type BrowserEvent, type BrowserFleet } from './brows
 import { chartSvg, renderPng } from './chart';
 import { MemorySampler } from './memory';
 import type { HostEvent } from './node-host';
+import { resolveParticipants } from './local-data';
 import { startNodeFleet, type NodeFleet } from './node-fleet';
 import { RoundPrinter } from './progress';
 import { participantReports, roundReports, summarize, writeReport, METHODS, type ParticipantTrace, type SimReport } from './report';
@@ -62,8 +63,11 @@ function record(traces: ParticipantTrace[], event: HostEvent | BrowserEvent, joi
  * made through the REST API, browser pages and Node participants each behind a byte-counting
  * relay, then the project's rounds watched through GET /rounds until it completes.
  */
-export async function runSimulation(options: SimOptions, log: (line: string) => void): Promise<SimResult> {
+export async function runSimulation(requested: SimOptions, log: (line: string) => void): Promise<SimResult> {
 	const startedAt = new Date();
+	// Local data: the example is split first, and a data folder may decide how many participants there are.
+	const { options, data } = await resolveParticipants(requested, log);
+	const local = options.local;
 	const total = options.browsers + options.nodeParticipants;
 	const traces: ParticipantTrace[] = Array.from({ length: total }, (_, index) => ({
 		index,
@@ -80,6 +84,8 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 		websocket: null
 	}));
 	const droppedIn = (round: number): number => traces.filter((t) => t.droppedAtRound === round).length;
+	// The server asks every ready online device to score each committed model.
+	const evaluators = (): number => traces.filter((t) => t.droppedAtRound === null && t.error === null).length;
 
 	const memory = new MemorySampler();
 	memory.start();
@@ -99,8 +105,8 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 		setup.serverStartSeconds = seconds(t0);
 		const api = new ApiClient(server.url);
 		project = await api.createProject({
-			name: `sim ${options.browsers} browsers + ${options.nodeParticipants} node, ${options.dataset} ${options.model} ${options.partition}`,
-			dataset: options.dataset,
+			name: `sim ${options.browsers} browsers + ${options.nodeParticipants} node, ${dataLabel(options)} ${options.model} ${options.partition}`,
+			...(local ? { dataSource: 'local', task: local.task, holdOutFraction: local.holdOutFraction } : { dataset: options.dataset }),
 			model: options.model,
 			rounds: options.rounds,
 			minParticipants: options.minParticipants,
@@ -115,7 +121,12 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 			roundTimeoutSec: options.roundTimeoutSec,
 			seed: options.seed
 		});
-		log(`server ${server.url} (data ${serverDir}), project ${project.id}; ${total} shards, quorum ${options.minParticipants}`);
+		log(
+			local
+				? `server ${server.url} (data ${serverDir}), project ${project.id} on local data (${local.task.kind}, task from ${local.taskSource}); ` +
+						`${total} participants, quorum ${options.minParticipants}`
+				: `server ${server.url} (data ${serverDir}), project ${project.id}; ${total} shards, quorum ${options.minParticipants}`
+		);
 
 		for (let i = 0; i < total; i++) {
 			const counter = new WireCounter(server.port);
@@ -135,7 +146,13 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 			perProcess: options.nodesPerProcess,
 			participants: traces
 				.filter((t) => t.kind === 'node')
-				.map((t) => ({ index: t.index, server: counters[t.index].url, dataDir: path.join(nodesDir, `node-${t.index}`) })),
+				.map((t) => ({
+					index: t.index,
+					server: counters[t.index].url,
+					dataDir: path.join(nodesDir, `node-${t.index}`),
+					csvFile: data?.[t.index].kind === 'csv' ? data[t.index].path : null,
+					imagesDir: data?.[t.index].kind === 'images' ? data[t.index].path : null
+				})),
 			onEvent
 		});
 		setup.nodeHostProcesses = nodeFleet.processes;
@@ -149,7 +166,9 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 			seed: options.seed,
 			dropout: options.dropout,
 			pagesPerBrowser: options.pagesPerBrowser,
-			participants: traces.filter((t) => t.kind === 'browser').map((t) => ({ index: t.index, origin: counters[t.index].url })),
+			participants: traces
+				.filter((t) => t.kind === 'browser')
+				.map((t) => ({ index: t.index, origin: counters[t.index].url, data: data?.[t.index] ?? null })),
 			onEvent: (e) => record(traces, e, t0, log)
 		});
 		for (const [index, bytes] of browserFleet.websocketBytes) traces[index].websocket = bytes;
@@ -165,7 +184,7 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 			'the server to list every participant as online'
 		);
 
-		const printer = new RoundPrinter(options.rounds, droppedIn, log);
+		const printer = new RoundPrinter(options.rounds, droppedIn, log, evaluators);
 		await api.start(project.id);
 		log(`started: ${options.rounds} rounds, fraction ${options.fraction}, dropout ${options.dropout}`);
 		let openSince = Date.now();
@@ -188,8 +207,7 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 				}
 			}
 		}
-		rounds = await retrying(() => api.rounds(project.id));
-		printer.update(rounds);
+		rounds = await waitForFederatedEvaluation(api, project.id, evaluators(), local ? 120_000 : 30_000, printer, log);
 		for (const line of server.output) if (process.env.SIM_DEBUG || /rejected update/.test(line)) log(`server: ${line}`);
 		const devices = await retrying(() => api.devices(project.id));
 
@@ -215,12 +233,22 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 		const reportFile = writeReport(options.out, report);
 		const chartFile = path.join(options.out, 'chart.png');
 		await teardown();
-		const title = `${options.dataset} ${options.model}, ${options.browsers} browsers + ${options.nodeParticipants} node, ${options.partition}, C=${options.fraction}, ${options.strategy.name}`;
+		const title = `${dataLabel(options)} ${options.model}, ${options.browsers} browsers + ${options.nodeParticipants} node, ${options.partition}, C=${options.fraction}, ${options.strategy.name}`;
+		const committedRows = roundRows.filter((r) => r.status === 'committed');
+		// Local data has no server test set: chart the federated evaluation (MAE for regression).
+		const regression = local !== null && committedRows.some((r) => r.federatedEvaluation?.mae != null);
 		await renderPng(
-			chartSvg(
-				roundRows.filter((r) => r.status === 'committed').map((r) => ({ round: r.number, accuracy: r.testAccuracy, loss: r.testLoss })),
-				title
-			),
+			local
+				? chartSvg(
+						committedRows.map((r) => ({
+							round: r.number,
+							accuracy: r.federatedEvaluation?.accuracy ?? null,
+							loss: (regression ? r.federatedEvaluation?.mae : r.federatedEvaluation?.loss) ?? null
+						})),
+						title,
+						{ accuracy: 'federated accuracy', loss: regression ? 'federated MAE' : 'federated loss' }
+					)
+				: chartSvg(committedRows.map((r) => ({ round: r.number, accuracy: r.testAccuracy, loss: r.testLoss })), title),
 			chartFile
 		);
 		return { report, reportFile, chartFile };
@@ -242,6 +270,43 @@ export async function runSimulation(options: SimOptions, log: (line: string) => 
 		await server.stop();
 		rmSync(nodesDir, { recursive: true, force: true });
 		rmSync(serverDir, { recursive: true, force: true });
+	}
+}
+
+function dataLabel(options: SimOptions): string {
+	if (!options.local) return options.dataset;
+	return options.local.example ?? `local ${options.local.task.kind} data`;
+}
+
+/**
+ * Participants score a committed model after the commit and the server merges their reports as
+ * they come, so the last round's federated evaluation lands after the project completes: waits
+ * until every committed round's evaluation holds `evaluators` devices, up to timeoutMs, and says
+ * which fell short rather than failing the run.
+ */
+async function waitForFederatedEvaluation(
+	api: ApiClient,
+	projectId: string,
+	evaluators: number,
+	timeoutMs: number,
+	printer: RoundPrinter,
+	log: (line: string) => void
+): Promise<Round[]> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const rounds = await retrying(() => api.rounds(projectId));
+		const short = rounds.filter((r) => r.status === 'committed' && (r.federatedEvaluation?.devices ?? 0) < evaluators);
+		const timedOut = Date.now() > deadline;
+		printer.update(rounds, timedOut);
+		if (short.length === 0) return rounds;
+		if (timedOut) {
+			log(
+				`after ${timeoutMs / 1000} s, federated evaluation from fewer than ${evaluators} participants for ` +
+					short.map((r) => `round ${r.number} (${r.federatedEvaluation?.devices ?? 0})`).join(', ')
+			);
+			return rounds;
+		}
+		await sleep(POLL_MS);
 	}
 }
 

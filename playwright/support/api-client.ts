@@ -1,4 +1,4 @@
-import type { Device, ModelRecord, Project, Round } from '@qflare/protocol';
+import type { Device, ModelRecord, PredictRequest, PredictResponse, Project, Round } from '@qflare/protocol';
 
 /** The REST API as a test sees it; every call checks the status code. */
 export class ApiClient {
@@ -32,6 +32,10 @@ export class ApiClient {
 	}
 	models(id: string): Promise<ModelRecord[]> {
 		return this.#json('GET', `/projects/${id}/models`);
+	}
+	/** POST /projects/:id/models/:version/predict; version "latest" or a number. */
+	predict(id: string, version: 'latest' | number, body: PredictRequest): Promise<PredictResponse> {
+		return this.#json('POST', `/projects/${id}/models/${version}/predict`, body);
 	}
 
 	/** Polls until `done` holds for the project's rounds, or fails with what it last saw. */
