@@ -8,6 +8,7 @@ import { startQflareServer, type QflareServer } from '@qflare/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilePreparedDataStore } from './local-import';
 import { startNodeParticipant, type NodeParticipant } from './participant';
+import { until } from './test-support/until';
 
 const root = mkdtempSync(path.join(tmpdir(), 'qflare-participant-local-'));
 
@@ -50,16 +51,6 @@ function serverFilesText(dir: string): string {
 		text += statSync(file).isDirectory() ? serverFilesText(file) : readFileSync(file).toString('latin1');
 	}
 	return text;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await probe();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, 100));
-	}
 }
 
 describe('the Node participant on local data', () => {
@@ -179,7 +170,8 @@ describe('the Node participant on local data', () => {
 		mkdirSync(dataDir, { recursive: true });
 		const lines: string[] = [];
 		let p = await join(project.id, dataDir, { csvFile: csv }, lines);
-		expect(lines[0]).toMatch(/^prepared 40 rows from good\.csv: 34 rows for training, 6 held out for evaluation; samples per class \d+ \/ \d+/);
+		const printed = /^prepared 40 rows from good\.csv: 34 rows for training, 6 held out for evaluation; training samples per class (\d+) \/ (\d+)/.exec(lines[0]);
+		expect(printed, lines[0]).not.toBeNull();
 		await until('the participant to be ready', () => (p.state().phase === 'waiting' ? true : undefined));
 		expect(p.state()).toMatchObject({ samples: 34, holdOutSamples: 6 });
 
@@ -190,6 +182,8 @@ describe('the Node participant on local data', () => {
 		expect(device.samples).toBe(34);
 		expect(Object.keys(device.featureStats?.columns ?? {}).sort()).toEqual(['size', 'weight']);
 		expect(device.featureStats?.columns.size.count).toBe(34);
+		// The dashboard shows the counts the CLI printed: the training rows' classes.
+		expect(device.labelHistogram).toEqual([Number(printed![1]), Number(printed![2])]);
 		expect(device.labelHistogram?.reduce((a, b) => a + b, 0)).toBe(34);
 
 		await api('POST', `/projects/${project.id}/start`);

@@ -64,12 +64,14 @@ describe('prepareLocalFiles with an image folder', () => {
 		const data = await prepareLocalFiles(facts(), { imagesDir: dir });
 		expect(data.summary).toMatchObject({ source: 'shades', rows: 4, trainCount: 3, holdOutCount: 1 });
 		expect(data.summary.skipped).toEqual(['shades/notes.txt (not a PNG or JPEG file)']);
-		expect(data.labelHistogram).toEqual([2, 2]);
+		// One dark image is held out: the histogram counts the three training images.
+		expect(Array.from(data.holdOut!.targets)).toEqual([0]);
+		expect(data.labelHistogram).toEqual([1, 2]);
 		expect(data.train.inputs.length + (data.holdOut?.inputs.length ?? 0)).toBe(4 * 16);
 		// An 8x8 image of one shade stays that shade at 4x4.
 		const all = [...data.train.inputs, ...(data.holdOut?.inputs ?? [])].sort((a, b) => a - b);
 		expect(new Set(all)).toEqual(new Set([10, 20, 240, 250]));
-		expect(describePrepared(data)).toBe('4 images from shades: 3 images for training, 1 held out for evaluation; samples per class 2 / 2; skipped 1 file');
+		expect(describePrepared(data)).toBe('4 images from shades: 3 images for training, 1 held out for evaluation; training samples per class 1 / 2; skipped 1 file');
 	});
 
 	it('labels images with a labels CSV instead of class folders', async () => {

@@ -112,10 +112,10 @@ export async function prepareLocalFiles(project: ProjectDataFacts, files: LocalF
 	}
 }
 
-/** "569 rows from clinic.csv: 484 rows for training, 85 held out for evaluation; samples per class 212 / 357". */
+/** "569 rows from clinic.csv: 484 rows for training, 85 held out for evaluation; training samples per class 180 / 304". */
 export function describePrepared(data: PreparedData): string {
 	const { summary } = data;
-	const labels = data.labelHistogram ? `; samples per class ${data.labelHistogram.join(' / ')}` : '';
+	const labels = data.labelHistogram ? `; training samples per class ${data.labelHistogram.join(' / ')}` : '';
 	const skipped = summary.skipped.length > 0 ? `; skipped ${summary.skipped.length} file${summary.skipped.length === 1 ? '' : 's'}` : '';
 	const read = data.task.kind === 'image-classification' ? 'images' : 'rows';
 	const samples = data.task.kind === 'time-series' ? 'windows' : read;

@@ -6,21 +6,12 @@ import { openStore, type Store } from '@qflare/store';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startQflareServer, type QflareServer } from '@qflare/server';
 import { startNodeParticipant, type NodeParticipant } from './participant';
+import { until } from './test-support/until';
 
 const root = mkdtempSync(path.join(tmpdir(), 'qflare-participant-node-'));
 const serverDir = path.join(root, 'server');
 const dirA = path.join(root, 'device-a');
 const dirB = path.join(root, 'device-b');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const value = await probe();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, 100));
-	}
-}
 
 describe('headless Node participants against the real server', () => {
 	let store: Store | null = null;

@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { holdOutCount, splitIndices } from '@qflare/data-import';
 import {
 	DASHBOARD_NAMESPACE,
+	decodeShard,
 	decodeWeights,
 	demoTask,
 	type Device,
@@ -18,13 +17,12 @@ import {
 	type TaskSchema
 } from '@qflare/protocol';
 import type { EvaluationRecord } from '@qflare/store';
-import { openStore, type Store } from '@qflare/store';
 import { encode as encodePng } from 'fast-png';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeModelService } from './models/node-model-service';
-import { startQflareServer, type QflareServer } from './server';
 import { ScriptedParticipant } from './test-support/scripted-participant';
+import { startTestServer, type TestServer } from './test-support/test-server';
 
 const tabular: TaskSchema = {
 	kind: 'tabular',
@@ -42,35 +40,17 @@ const forecast: TaskSchema = { kind: 'time-series', timeColumn: 't', valueColumn
 const sums = (values: number[]) => ({ count: values.length, sum: values.reduce((s, v) => s + v, 0), sumSquares: values.reduce((s, v) => s + v * v, 0) });
 
 describe('local-data projects over real sockets and the embedded store', () => {
-	let dataDir: string;
-	let store: Store;
-	let server: QflareServer;
+	let server: TestServer;
 	const models = new NodeModelService();
-	const logs: string[] = [];
 
 	beforeAll(async () => {
-		dataDir = mkdtempSync(path.join(tmpdir(), 'qflare-local-test-'));
-		store = await openStore({ dataDir });
-		server = await startQflareServer({ store, port: 0, appHandler: null, log: (m) => logs.push(m), dropoutGraceMs: 300 });
+		server = await startTestServer('local-test');
 	});
-	afterAll(async () => {
-		await server?.close();
-		await store?.close();
-		rmSync(dataDir, { recursive: true, force: true });
-	});
-
-	const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; json: T }> => {
-		const res = await fetch(`${server.url}/api/v1${p}`, {
-			method,
-			headers: { 'content-type': 'application/json' },
-			body: body === undefined ? undefined : JSON.stringify(body)
-		});
-		return { status: res.status, json: (await res.json()) as T };
-	};
+	afterAll(() => server?.close());
 	const rawPost = (p: string, body: string) => fetch(`${server.url}/api/v1${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
 	async function createProject(config: Record<string, unknown>): Promise<Project> {
-		const { status, json } = await api<Project>('POST', '/projects', { rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60, ...config });
+		const { status, json } = await server.api<Project>('POST', '/projects', { rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60, ...config });
 		expect(status, JSON.stringify(json)).toBe(201);
 		return json;
 	}
@@ -82,7 +62,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		}
 		throw new Error(`timed out waiting for ${what}`);
 	}
-	const roundsOf = async (projectId: string) => (await api<Round[]>('GET', `/projects/${projectId}/rounds`)).json;
+	const roundsOf = async (projectId: string) => (await server.api<Round[]>('GET', `/projects/${projectId}/rounds`)).json;
 	const committedRound = (projectId: string, number = 1) =>
 		until(
 			() => roundsOf(projectId),
@@ -97,7 +77,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 			await c.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 4, labelHistogram });
 			expect(await c.ask('data:stats', { columns: stats[i] })).toEqual({ ok: true });
 		}
-		expect((await api<Project>('POST', `/projects/${project.id}/start`)).status).toBe(200);
+		expect((await server.api<Project>('POST', `/projects/${project.id}/start`)).status).toBe(200);
 		const tasks = await Promise.all(clients.map((c) => c.task));
 		const length = decodeWeights(new Uint8Array(tasks[0].weights as ArrayBuffer)).values.length;
 		for (const [i, c] of clients.entries()) expect(await c.send(c.envelope(tasks[i], new Float32Array(length).fill(0.001 * (i + 1)), 10))).toMatchObject({ ok: true });
@@ -107,13 +87,13 @@ describe('local-data projects over real sockets and the embedded store', () => {
 	}
 
 	it('refuses local projects without a task, with a model that does not fit it, or too large for an update', async () => {
-		const noTask = await api<ErrorReply>('POST', '/projects', { name: 'x', dataSource: 'local', model: 'logistic' });
+		const noTask = await server.api<ErrorReply>('POST', '/projects', { name: 'x', dataSource: 'local', model: 'logistic' });
 		expect(noTask).toMatchObject({ status: 400, json: { code: 'SCHEMA_INVALID' } });
 		expect(noTask.json.message).toMatch(/local-data project must declare its task schema/);
-		const misfit = await api<ErrorReply>('POST', '/projects', { name: 'x', dataSource: 'local', task: tabular, model: 'cnn' });
+		const misfit = await server.api<ErrorReply>('POST', '/projects', { name: 'x', dataSource: 'local', task: tabular, model: 'cnn' });
 		expect(misfit.status).toBe(400);
 		expect(misfit.json.message).toMatch(/tabular task trains logistic, mlp, not cnn/);
-		const huge = await api<ErrorReply>('POST', '/projects', {
+		const huge = await server.api<ErrorReply>('POST', '/projects', {
 			name: 'x',
 			dataSource: 'local',
 			task: { kind: 'image-classification', classes: ['a', 'b'], width: 256, height: 256, channels: 3 },
@@ -137,7 +117,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		expect(loginA.shardPath).toBeNull();
 		expect(loginA.project).toMatchObject({ dataSource: 'local', task: tabular, holdOutFraction: 0.15, standardization: null });
 		await b.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 2, labelHistogram: [0, 2] });
-		const shard = await api<ErrorReply>('GET', `/projects/${project.id}/shard?device=${a.deviceId}`);
+		const shard = await server.api<ErrorReply>('GET', `/projects/${project.id}/shard?device=${a.deviceId}`);
 		expect(shard).toMatchObject({ status: 409, json: { code: 'CONFLICT' } });
 		expect(shard.json.message).toMatch(/trains on local data/);
 
@@ -151,18 +131,18 @@ describe('local-data projects over real sockets and the embedded store', () => {
 			code: 'SCHEMA_INVALID',
 			message: 'labelHistogram: 3 counts for 2 classes'
 		});
-		expect(await store.devices.get(project.id, a.deviceId)).toMatchObject({ featureStats: null, labelHistogram: [1, 1] });
+		expect(await server.store.devices.get(project.id, a.deviceId)).toMatchObject({ featureStats: null, labelHistogram: [1, 1] });
 
 		// Device a: a = 1, 3 and b = 2, 2; device b: a = 5, 7 and b = 2, 6.
 		expect(await a.ask('data:stats', { columns: { a: sums([1, 3]), b: sums([2, 2]) } })).toEqual({ ok: true });
-		const early = await api<ErrorReply>('POST', `/projects/${project.id}/start`);
+		const early = await server.api<ErrorReply>('POST', `/projects/${project.id}/start`);
 		expect(early).toMatchObject({ status: 409, json: { code: 'CONFLICT' } });
 		expect(early.json.message).toMatch(/^1 of 2 devices reported feature statistics; the project needs 2/);
-		expect((await api<Project>('GET', `/projects/${project.id}`)).json).toMatchObject({ status: 'idle', standardization: null });
-		expect(await store.models.list(project.id)).toEqual([]);
+		expect((await server.api<Project>('GET', `/projects/${project.id}`)).json).toMatchObject({ status: 'idle', standardization: null });
+		expect(await server.store.models.list(project.id)).toEqual([]);
 
 		expect(await b.ask('data:stats', { columns: { a: sums([5, 7]), b: sums([2, 6]) } })).toEqual({ ok: true });
-		const started = await api<Project>('POST', `/projects/${project.id}/start`);
+		const started = await server.api<Project>('POST', `/projects/${project.id}/start`);
 		expect(started.status).toBe(200);
 		// a: 1, 3, 5, 7 -> mean 4, population variance (9 + 1 + 1 + 9) / 4 = 5; b: 2, 2, 2, 6 -> mean 3, variance 3.
 		const expected: Standardization = { columns: { a: { mean: 4, std: Math.sqrt(5) }, b: { mean: 3, std: Math.sqrt(3) } }, rows: 4, devices: 2 };
@@ -178,8 +158,8 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		const round = await committedRound(project.id);
 		// No server test set for local data; the train loss is still the participants' own.
 		expect(round.metrics).toEqual({ testAccuracy: null, testLoss: null, trainLoss: 0.5, trainAccuracy: 0.8 });
-		expect((await api<Project>('GET', `/projects/${project.id}`)).json.standardization).toEqual(expected);
-		expect((await store.devices.get(project.id, b.deviceId))?.labelHistogram).toEqual([0, 2]);
+		expect((await server.api<Project>('GET', `/projects/${project.id}`)).json.standardization).toEqual(expected);
+		expect((await server.store.devices.get(project.id, b.deviceId))?.labelHistogram).toEqual([0, 2]);
 
 		// Every ready device is asked to score v1 on its hold-out, with the project's scaling.
 		await until(async () => a.evaluations.length + b.evaluations.length, (n) => n === 2, 'model:evaluate');
@@ -196,7 +176,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		await withStats.login(project.id);
 		await without.login(project.id);
 		expect(await withStats.ask('data:stats', { columns: { a: sums([1, 2]), b: sums([3, 4]) } })).toEqual({ ok: true });
-		expect((await api('POST', `/projects/${project.id}/start`)).status).toBe(200);
+		expect((await server.api('POST', `/projects/${project.id}/start`)).status).toBe(200);
 		await withStats.task;
 		const [round] = await roundsOf(project.id);
 		expect(round.selected).toEqual([withStats.deviceId]);
@@ -212,7 +192,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		const viewer = new ScriptedParticipant(server.url);
 		await viewer.login(images.id, { backend: 'cpu', backendReason: 'test', samples: 5, labelHistogram: [2, 3] });
 		expect(await viewer.ask('data:stats', { columns: {} })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
-		const started = await api<Project>('POST', `/projects/${images.id}/start`);
+		const started = await server.api<Project>('POST', `/projects/${images.id}/start`);
 		expect(started).toMatchObject({ status: 200, json: { status: 'running', standardization: null } });
 		expect(await viewer.task).toMatchObject({ model: 'cnn-small', standardization: null });
 		viewer.socket.close();
@@ -221,6 +201,16 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		const demoDevice = new ScriptedParticipant(server.url);
 		expect((await demoDevice.login(demo.id)).shardPath).toBe(`/api/v1/projects/${demo.id}/shard?device=${demoDevice.deviceId}`);
 		expect(await demoDevice.ask('data:stats', { columns: {} })).toMatchObject({ ok: false, code: 'CONFLICT' });
+		// The server counts a demo shard's labels itself, over the rows the device trains on: the
+		// shard less the hold-out the device draws with the project's fraction and seed.
+		const shard = decodeShard(new Uint8Array(await (await fetch(`${server.url}/api/v1/projects/${demo.id}/shard?device=${demoDevice.deviceId}`)).arrayBuffer()));
+		const { train } = splitIndices(shard.count, { holdOutFraction: demo.holdOutFraction, seed: demo.seed });
+		const trainCounts = new Array<number>(shard.numClasses).fill(0);
+		for (const row of train) trainCounts[shard.labels[row]]++;
+		const device = await server.store.devices.get(demo.id, demoDevice.deviceId);
+		expect(device?.labelHistogram).toEqual(trainCounts);
+		expect(demo.holdOutFraction).toBe(0.15);
+		expect(trainCounts.reduce((a, b) => a + b, 0)).toBe(shard.count - holdOutCount(shard.count, 0.15));
 		demoDevice.socket.close();
 	});
 
@@ -250,20 +240,20 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		expect(merged).toMatchObject({ modelVersion: 1, devices: 2, n: 40, accuracy: 29 / 40, mae: null, rmse: null });
 		expect(merged.loss).toBeCloseTo((0.5 * 10 + 0.3 * 30) / 40, 12);
 		expect(merged.macroF1).toBeCloseTo((34 / 45 + 24 / 35) / 2, 12);
-		const v1 = (await api<ModelRecord[]>('GET', `/projects/${project.id}/models`)).json.find((m) => m.version === 1)!;
+		const v1 = (await server.api<ModelRecord[]>('GET', `/projects/${project.id}/models`)).json.find((m) => m.version === 1)!;
 		expect(v1.federatedEvaluation).toEqual(merged);
-		const deviceA = (await api<Device[]>('GET', `/projects/${project.id}/devices`)).json.find((d) => d.id === a.deviceId)!;
+		const deviceA = (await server.api<Device[]>('GET', `/projects/${project.id}/devices`)).json.find((d) => d.id === a.deviceId)!;
 		expect(deviceA.lastEvaluation).toMatchObject({ modelVersion: 1, n: 10, loss: 0.5, accuracy: 0.8, macroF1: (10 / 12 + 6 / 8) / 2, mae: null, rmse: null });
 		expect(Date.parse(deviceA.lastEvaluation!.at)).not.toBeNaN();
-		const stored = (await api<EvaluationRecord[]>('GET', `/projects/${project.id}/evaluations?round=1`)).json;
+		const stored = (await server.api<EvaluationRecord[]>('GET', `/projects/${project.id}/evaluations?round=1`)).json;
 		expect(stored.map((e) => [e.deviceId, e.n, e.classification?.correct]).sort()).toEqual(
 			[
 				[a.deviceId, 10, 8],
 				[b.deviceId, 30, 21]
 			].sort()
 		);
-		expect((await api<EvaluationRecord[]>('GET', `/projects/${project.id}/evaluations?round=2`)).json).toEqual([]);
-		expect((await api<ErrorReply>('GET', `/projects/${project.id}/evaluations?round=first`)).status).toBe(400);
+		expect((await server.api<EvaluationRecord[]>('GET', `/projects/${project.id}/evaluations?round=2`)).json).toEqual([]);
+		expect((await server.api<ErrorReply>('GET', `/projects/${project.id}/evaluations?round=first`)).status).toBe(400);
 		// The dashboard saw the merged round and the device's evaluation live.
 		await until(async () => pushedRounds.some((r) => r.federatedEvaluation?.n === 40), Boolean, 'the merged round on the dashboard');
 		await until(async () => pushedDevices.some((ds) => ds.some((d) => d.id === b.deviceId && d.lastEvaluation?.n === 30)), Boolean, 'devices on the dashboard');
@@ -295,8 +285,8 @@ describe('local-data projects over real sockets and the embedded store', () => {
 			expect((reply as ErrorReply).message).toMatch(message);
 		}
 		expect((await roundsOf(project.id)).find((r) => r.number === 1)!.federatedEvaluation).toEqual(replaced);
-		expect(await store.evaluations.listByProject(project.id)).toHaveLength(2);
-		expect((await store.devices.get(project.id, a.deviceId))?.lastEvaluation).toMatchObject({ accuracy: 0.9 });
+		expect(await server.store.evaluations.listByProject(project.id)).toHaveLength(2);
+		expect((await server.store.devices.get(project.id, a.deviceId))?.lastEvaluation).toMatchObject({ accuracy: 0.9 });
 		for (const c of [a, b, stranger]) c.socket.close();
 		dashboard.close();
 	});
@@ -311,7 +301,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		const base = { roundId: round.id, modelVersion: 1 };
 		expect(await a.ask('eval:report', { ...base, n: 2, loss: 0.2, regression: { values: 4, absErrorSum: 2, squaredErrorSum: 1.5 } })).toEqual({ ok: true });
 		expect(await b.ask('eval:report', { ...base, n: 3, loss: 0.4, regression: { values: 6, absErrorSum: 3, squaredErrorSum: 2.5 } })).toEqual({ ok: true });
-		const merged = (await store.rounds.get(round.id))!.federatedEvaluation!;
+		const merged = (await server.store.rounds.get(round.id))!.federatedEvaluation!;
 		const expected: Partial<FederatedEvaluation> = { modelVersion: 1, devices: 2, n: 5, accuracy: null, macroF1: null, mae: 5 / 10, rmse: Math.sqrt(4 / 10) };
 		expect(merged).toMatchObject(expected);
 		expect(merged.loss).toBeCloseTo((0.2 * 2 + 0.4 * 3) / 5, 12);
@@ -323,10 +313,10 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		});
 		const classified = { ...base, n: 2, loss: 0.2, classification: { correct: 1, truePositives: [1, 0], falsePositives: [0, 1], falseNegatives: [1, 0] } };
 		expect(await a.ask('eval:report', classified)).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
-		expect((await store.rounds.get(round.id))!.federatedEvaluation).toEqual(merged);
+		expect((await server.store.rounds.get(round.id))!.federatedEvaluation).toEqual(merged);
 
 		// co2 over 1..6: mean 3.5, population std sqrt(91/6 - 3.5^2); temp is constant: std 1.
-		const project1 = (await api<Project>('GET', `/projects/${project.id}`)).json;
+		const project1 = (await server.api<Project>('GET', `/projects/${project.id}`)).json;
 		const co2 = { mean: 3.5, std: Math.sqrt(91 / 6 - 3.5 * 3.5) };
 		expect(project1.standardization).toEqual({ columns: { co2, temp: { mean: 0, std: 1 } }, rows: 6, devices: 2 });
 
@@ -336,11 +326,11 @@ describe('local-data projects over real sockets and the embedded store', () => {
 			[3, 0],
 			[4, 0]
 		];
-		const answer = await api<PredictResponse>('POST', `/projects/${project.id}/models/1/predict`, { windows: [window] });
+		const answer = await server.api<PredictResponse>('POST', `/projects/${project.id}/models/1/predict`, { windows: [window] });
 		expect(answer.status, JSON.stringify(answer.json)).toBe(200);
 		expect(answer.json).toMatchObject({ projectId: project.id, modelVersion: 1 });
 		// The same model fed by hand: inputs standardised, outputs scaled back to ppm.
-		const weights = (await store.models.loadWeights(project.id, 1))!;
+		const weights = (await server.store.models.loadWeights(project.id, 1))!;
 		expect(weights.length).toBe(length);
 		const inputs = Float32Array.from(window.flatMap(([c, t]) => [(c - co2.mean) / co2.std, t]));
 		const raw = await models.predict('conv1d', forecast, weights, inputs, 1);
@@ -348,9 +338,9 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		expect(prediction.values).toHaveLength(2);
 		for (let h = 0; h < 2; h++) expect(prediction.values[h]).toBeCloseTo(raw[h] * co2.std + co2.mean, 4);
 
-		const short = await api<ErrorReply>('POST', `/projects/${project.id}/models/1/predict`, { windows: [window.slice(0, 2)] });
+		const short = await server.api<ErrorReply>('POST', `/projects/${project.id}/models/1/predict`, { windows: [window.slice(0, 2)] });
 		expect(short).toMatchObject({ status: 400, json: { code: 'SCHEMA_INVALID' } });
-		const rows = await api<ErrorReply>('POST', `/projects/${project.id}/models/1/predict`, { rows: [{ co2: 1 }] });
+		const rows = await server.api<ErrorReply>('POST', `/projects/${project.id}/models/1/predict`, { rows: [{ co2: 1 }] });
 		expect(rows).toMatchObject({ status: 400, json: { message: "this project's task is time-series: send windows (window rows x value columns)" } });
 		for (const c of clients) c.socket.close();
 	});
@@ -358,18 +348,18 @@ describe('local-data projects over real sockets and the embedded store', () => {
 	it('predicts with a committed tabular model: class probabilities from standardised rows', async () => {
 		const project = await createProject({ name: 'predict', dataSource: 'local', task: tabular, model: 'logistic' });
 		const standardization: Standardization = { columns: { a: { mean: 4, std: 2 }, b: { mean: 3, std: 1 } }, rows: 8, devices: 2 };
-		await store.projects.update(project.id, { standardization });
+		await server.store.projects.update(project.id, { standardization });
 		expect(models.parameterCount('logistic', tabular)).toBe(10);
 		// One dense softmax layer: kernel [inputs a, b, c=x, c=y] x [no, yes], then the bias.
 		const kernel = [1, -1, 0.5, 0, 0, 0.25, 0, 0];
 		const bias = [0.1, -0.1];
-		await store.models.saveModel({ projectId: project.id, version: 0, roundNumber: null }, Float32Array.from([...kernel, ...bias]));
+		await server.store.models.saveModel({ projectId: project.id, version: 0, roundNumber: null }, Float32Array.from([...kernel, ...bias]));
 
 		const rows = [
 			{ a: 6, b: 3, c: 'x' },
 			{ a: '2', b: 5, c: 'y' }
 		];
-		const answer = await api<PredictResponse>('POST', `/projects/${project.id}/models/latest/predict`, { rows });
+		const answer = await server.api<PredictResponse>('POST', `/projects/${project.id}/models/latest/predict`, { rows });
 		expect(answer.status, JSON.stringify(answer.json)).toBe(200);
 		expect(answer.json.modelVersion).toBe(0);
 		// Row 1 scaled: [1, 0, 1, 0] -> logits no 1.1, yes -0.85. Row 2: [-1, 2, 0, 1] -> no 0.1, yes 0.9.
@@ -384,9 +374,9 @@ describe('local-data projects over real sockets and the embedded store', () => {
 			expect(p.probabilities.no + p.probabilities.yes).toBeCloseTo(1, 5);
 		}
 
-		const predict = (body: unknown, version = '0') => api<ErrorReply>('POST', `/projects/${project.id}/models/${version}/predict`, body);
+		const predict = (body: unknown, version = '0') => server.api<ErrorReply>('POST', `/projects/${project.id}/models/${version}/predict`, body);
 		expect(await predict({ rows }, '3')).toMatchObject({ status: 404, json: { code: 'NOT_FOUND', message: 'no model v3' } });
-		expect((await api<ErrorReply>('POST', '/projects/nope/models/0/predict', { rows })).status).toBe(404);
+		expect((await server.api<ErrorReply>('POST', '/projects/nope/models/0/predict', { rows })).status).toBe(404);
 		const outside = await predict({ rows: [{ a: 1, b: 2, c: 'z' }] });
 		expect(outside).toMatchObject({ status: 400, json: { code: 'SCHEMA_INVALID' } });
 		expect(outside.json.message).toMatch(/"z"/);
@@ -415,8 +405,8 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 		// Without merged scaling a tabular model cannot be fed.
 		const unscaled = await createProject({ name: 'unscaled', dataSource: 'local', task: tabular, model: 'logistic' });
-		await store.models.saveModel({ projectId: unscaled.id, version: 0, roundNumber: null }, new Float32Array(10));
-		const conflict = await api<ErrorReply>('POST', `/projects/${unscaled.id}/models/0/predict`, { rows });
+		await server.store.models.saveModel({ projectId: unscaled.id, version: 0, roundNumber: null }, new Float32Array(10));
+		const conflict = await server.api<ErrorReply>('POST', `/projects/${unscaled.id}/models/0/predict`, { rows });
 		expect(conflict).toMatchObject({ status: 409, json: { code: 'CONFLICT' } });
 	});
 
@@ -424,10 +414,10 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		const project = await createProject({ name: 'digits' });
 		const task = demoTask('mnist');
 		const weights = await models.initialWeights('mlp', task, 3);
-		await store.models.saveModel({ projectId: project.id, version: 0, roundNumber: null }, weights);
+		await server.store.models.saveModel({ projectId: project.id, version: 0, roundNumber: null }, weights);
 		const pixels = Uint8Array.from({ length: 28 * 28 }, (_, i) => ((i % 28) * 9) % 256);
 		const png = encodePng({ width: 28, height: 28, data: pixels, channels: 1, depth: 8 });
-		const answer = await api<PredictResponse>('POST', `/projects/${project.id}/models/0/predict`, { images: [Buffer.from(png).toString('base64')] });
+		const answer = await server.api<PredictResponse>('POST', `/projects/${project.id}/models/0/predict`, { images: [Buffer.from(png).toString('base64')] });
 		expect(answer.status, JSON.stringify(answer.json)).toBe(200);
 		const [prediction] = answer.json.predictions as { label: string; probabilities: Record<string, number> }[];
 		expect(Object.keys(prediction.probabilities)).toEqual(task.classes);
@@ -437,15 +427,15 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		for (let c = 0; c < 10; c++) expect(probabilities[c]).toBeCloseTo(direct[c], 6);
 		expect(prediction.label).toBe(task.classes[probabilities.indexOf(Math.max(...probabilities))]);
 
-		const notImage = await api<ErrorReply>('POST', `/projects/${project.id}/models/0/predict`, { images: [Buffer.from('hello').toString('base64')] });
+		const notImage = await server.api<ErrorReply>('POST', `/projects/${project.id}/models/0/predict`, { images: [Buffer.from('hello').toString('base64')] });
 		expect(notImage).toMatchObject({ status: 400, json: { code: 'SCHEMA_INVALID' } });
 		expect(notImage.json.message).toMatch(/image 1/);
-		const rowsToImages = await api<ErrorReply>('POST', `/projects/${project.id}/models/0/predict`, { rows: [{ a: 1 }] });
+		const rowsToImages = await server.api<ErrorReply>('POST', `/projects/${project.id}/models/0/predict`, { rows: [{ a: 1 }] });
 		expect(rowsToImages.json.message).toBe("this project's task is image-classification: send images (base64 PNG or JPEG files)");
 	});
 
 	it('describes the new routes in the OpenAPI document', async () => {
-		const doc = (await api<{ paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>('GET', '/openapi.json')).json;
+		const doc = (await server.api<{ paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } }>('GET', '/openapi.json')).json;
 		expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/projects/{id}/models/{version}/predict', '/projects/{id}/evaluations']));
 		expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['PredictRequest', 'PredictResponse']));
 	});

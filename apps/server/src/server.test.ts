@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { generateDeviceKeypair } from '@qflare/pq';
 import {
 	decodeWeights,
@@ -11,53 +8,34 @@ import {
 	type Round,
 	type RoundTask
 } from '@qflare/protocol';
-import { openStore, type Store } from '@qflare/store';
 import { io } from 'socket.io-client';
 import { epsilonAfterRounds } from '@qflare/fl';
 import { flattenWeights } from '@qflare/trainer';
 import { initNodeTf } from '@qflare/trainer/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startQflareServer, type QflareServer } from './server';
 import { ScriptedParticipant } from './test-support/scripted-participant';
+import { startTestServer, type TestServer } from './test-support/test-server';
 
 describe('aggregator over real sockets and the embedded store', () => {
-	let dataDir: string;
-	let store: Store;
-	let server: QflareServer;
-	const logs: string[] = [];
+	let server: TestServer;
 
 	beforeAll(async () => {
-		dataDir = mkdtempSync(path.join(tmpdir(), 'qflare-server-test-'));
-		store = await openStore({ dataDir });
-		server = await startQflareServer({ store, port: 0, appHandler: null, log: (m) => logs.push(m), dropoutGraceMs: 300 });
+		server = await startTestServer('server-test');
 	});
-	afterAll(async () => {
-		await server?.close();
-		await store?.close();
-		rmSync(dataDir, { recursive: true, force: true });
-	});
-
-	const api = async <T>(method: string, p: string, body?: unknown): Promise<{ status: number; json: T }> => {
-		const res = await fetch(`${server.url}/api/v1${p}`, {
-			method,
-			headers: { 'content-type': 'application/json' },
-			body: body === undefined ? undefined : JSON.stringify(body)
-		});
-		return { status: res.status, json: (await res.json()) as T };
-	};
+	afterAll(() => server?.close());
 
 	it('rejects invalid project configs with a code and creates none', async () => {
-		const bad = await api<ErrorReply>('POST', '/projects', { name: 'x', model: 'resnet' });
+		const bad = await server.api<ErrorReply>('POST', '/projects', { name: 'x', model: 'resnet' });
 		expect(bad.status).toBe(400);
 		expect(bad.json.code).toBe('SCHEMA_INVALID');
 		const notJson = await fetch(`${server.url}/api/v1/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
 		expect(notJson.status).toBe(400);
-		expect((await api<Project[]>('GET', '/projects')).json).toEqual([]);
-		expect((await api<ErrorReply>('GET', '/projects/nope')).status).toBe(404);
+		expect((await server.api<Project[]>('GET', '/projects')).json).toEqual([]);
+		expect((await server.api<ErrorReply>('GET', '/projects/nope')).status).toBe(404);
 	});
 
 	it('folds signed updates by sample count and rejects unsigned, forged, replayed, wrong-round and malformed ones', async () => {
-		const { json: project } = await api<Project>('POST', '/projects', { name: 'exact', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
+		const { json: project } = await server.api<Project>('POST', '/projects', { name: 'exact', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
 		const [a, b, m, n, u] = [0, 1, 2, 3, 4].map(() => new ScriptedParticipant(server.url));
 		for (const p of [a, b, m, n, u]) await p.login(project.id);
 
@@ -70,7 +48,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		stranger.emit('device:status');
 		stranger.close();
 
-		expect((await api<Project>('POST', `/projects/${project.id}/start`)).status).toBe(200);
+		expect((await server.api<Project>('POST', `/projects/${project.id}/start`)).status).toBe(200);
 		const [taskA, taskB, taskM, taskN, taskU] = await Promise.all([a.task, b.task, m.task, n.task, u.task]);
 		const global = decodeWeights(new Uint8Array(taskA.weights as ArrayBuffer)).values;
 		const length = global.length;
@@ -102,7 +80,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		// m already had a hash mismatch, so it is out of the round; its later updates are refused.
 		expect(await m.send(m.envelope(taskM, nanDelta, 100))).toMatchObject({ ok: false, code: 'ROUND_CLOSED' });
 
-		const roundBefore = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
+		const roundBefore = (await server.api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
 		expect(roundBefore.status).toBe('training');
 		expect(roundBefore.accepted).toEqual([a.deviceId]);
 
@@ -112,7 +90,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		const deadline = Date.now() + 30_000;
 		let round: Round | undefined;
 		while (Date.now() < deadline) {
-			round = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
+			round = (await server.api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
 			if (round.status === 'committed' || round.status === 'failed') break;
 			await new Promise((r) => setTimeout(r, 100));
 		}
@@ -135,9 +113,9 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(Array.from(flattenWeights(loaded).subarray(0, 1000))).toEqual(Array.from(v1.subarray(0, 1000)));
 		loaded.dispose();
 
-		const updates = await store.updates.listByRound(round!.id);
+		const updates = await server.store.updates.listByRound(round!.id);
 		expect(updates.map((u) => u.deviceId).sort()).toEqual([a.deviceId, b.deviceId].sort());
-		const project2 = (await api<Project>('GET', `/projects/${project.id}`)).json;
+		const project2 = (await server.api<Project>('GET', `/projects/${project.id}`)).json;
 		expect(project2).toMatchObject({ status: 'completed', modelVersion: 1 });
 		for (const p of [a, b, m, n, u]) p.socket.close();
 		expect((await fetch(`${server.url}/health`)).ok).toBe(true);
@@ -152,17 +130,17 @@ describe('aggregator over real sockets and the embedded store', () => {
 		plan: (tasks: RoundTask[], clients: ScriptedParticipant[], length: number) => Promise<void>,
 		clientCount: number
 	): Promise<{ project: Project; round: Round; global: Float32Array; v1: Float32Array }> {
-		const { json: project, status } = await api<Project>('POST', '/projects', { name: 'strategy', rounds: 1, roundTimeoutSec: 60, ...config });
+		const { json: project, status } = await server.api<Project>('POST', '/projects', { name: 'strategy', rounds: 1, roundTimeoutSec: 60, ...config });
 		expect(status).toBe(201);
 		const clients = Array.from({ length: clientCount }, () => new ScriptedParticipant(server.url));
 		for (const c of clients) await c.login(project.id);
-		await api('POST', `/projects/${project.id}/start`);
+		await server.api('POST', `/projects/${project.id}/start`);
 		const tasks = await Promise.all(clients.map((c) => c.task));
 		const global = decodeWeights(new Uint8Array(tasks[0].weights as ArrayBuffer)).values;
 		await plan(tasks, clients, global.length);
 		let round: Round | undefined;
 		for (const stop = Date.now() + 30_000; Date.now() < stop; await new Promise((r) => setTimeout(r, 100))) {
-			round = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
+			round = (await server.api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
 			if (round.status === 'committed' || round.status === 'failed') break;
 		}
 		for (const c of clients) c.socket.close();
@@ -191,7 +169,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		const oneRound = epsilonAfterRounds([1], 1.1, 1e-5).epsilon;
 		const twoRounds = epsilonAfterRounds([1, 1], 1.1, 1e-5).epsilon;
 		const target = (oneRound + twoRounds) / 2;
-		const { json: project } = await api<Project>('POST', '/projects', {
+		const { json: project } = await server.api<Project>('POST', '/projects', {
 			name: 'budget',
 			rounds: 5,
 			minParticipants: 2,
@@ -201,7 +179,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		});
 		const clients = [0, 1].map(() => new ScriptedParticipant(server.url));
 		for (const c of clients) await c.login(project.id);
-		await api('POST', `/projects/${project.id}/start`);
+		await server.api('POST', `/projects/${project.id}/start`);
 		const tasks = await Promise.all(clients.map((c) => c.task));
 		const length = decodeWeights(new Uint8Array(tasks[0].weights as ArrayBuffer)).values.length;
 		for (let i = 0; i < 2; i++) {
@@ -209,22 +187,22 @@ describe('aggregator over real sockets and the embedded store', () => {
 		}
 		let rounds: Round[] = [];
 		for (const stop = Date.now() + 30_000; Date.now() < stop; await new Promise((r) => setTimeout(r, 100))) {
-			rounds = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json;
-			if ((await api<Project>('GET', `/projects/${project.id}`)).json.status === 'completed') break;
+			rounds = (await server.api<Round[]>('GET', `/projects/${project.id}/rounds`)).json;
+			if ((await server.api<Project>('GET', `/projects/${project.id}`)).json.status === 'completed') break;
 		}
 		for (const c of clients) c.socket.close();
-		expect((await api<Project>('GET', `/projects/${project.id}`)).json).toMatchObject({ status: 'completed', modelVersion: 1 });
+		expect((await server.api<Project>('GET', `/projects/${project.id}`)).json).toMatchObject({ status: 'completed', modelVersion: 1 });
 		expect(rounds.map((r) => r.status)).toEqual(['committed', 'failed']);
 		expect(rounds[0].privacy?.epsilon).toBeCloseTo(oneRound, 9);
 		expect(rounds[1].failureReason).toMatch(/target/);
 	});
 
 	it('sends the running round to a device that reconnects with the same key, and takes its update', async () => {
-		const { json: project } = await api<Project>('POST', '/projects', { name: 'rejoin', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
+		const { json: project } = await server.api<Project>('POST', '/projects', { name: 'rejoin', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
 		const a = new ScriptedParticipant(server.url);
 		const b = new ScriptedParticipant(server.url);
 		for (const c of [a, b]) await c.login(project.id);
-		await api('POST', `/projects/${project.id}/start`);
+		await server.api('POST', `/projects/${project.id}/start`);
 		const [taskA, firstTaskB] = await Promise.all([a.task, b.task]);
 		b.socket.close();
 		const reloaded = new ScriptedParticipant(server.url, b.keys);
@@ -237,13 +215,13 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(await reloaded.send(reloaded.envelope(taskB, new Float32Array(length).fill(0.002), 100))).toMatchObject({ ok: true });
 		let round: Round | undefined;
 		for (const stop = Date.now() + 30_000; Date.now() < stop; await new Promise((r) => setTimeout(r, 100))) {
-			round = (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
+			round = (await server.api<Round[]>('GET', `/projects/${project.id}/rounds`)).json[0];
 			if (round.status === 'committed') break;
 		}
 		for (const c of [a, reloaded]) c.socket.close();
 		expect(round?.status).toBe('committed');
 		expect(round?.accepted.sort()).toEqual([a.deviceId, b.deviceId].sort());
-		expect((await store.devices.listByProject(project.id)).map((d) => d.id).sort()).toEqual([a.deviceId, b.deviceId].sort());
+		expect((await server.store.devices.listByProject(project.id)).map((d) => d.id).sort()).toEqual([a.deviceId, b.deviceId].sort());
 	});
 
 	it('stops waiting for a selected device that goes offline mid-round and stays away', async () => {
@@ -298,7 +276,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		);
 		expect(round.status).toBe('committed');
 		expect(round.accepted).not.toContain(attackerId);
-		const devices = await store.devices.listByProject(project.id);
+		const devices = await server.store.devices.listByProject(project.id);
 		const attacker = devices.find((d) => d.id === attackerId)!;
 		const honest = devices.find((d) => d.id !== attackerId)!;
 		expect(attacker.trust).toMatchObject({ accepted: 0, rejected: 1 });

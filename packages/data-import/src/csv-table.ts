@@ -1,5 +1,6 @@
 import Papa from 'papaparse';
 import { DataImportError, ProblemList, listChoices } from './errors';
+import type { DataSummary, PreparedSplit } from './prepared-data';
 
 /**
  * A CSV file parsed into text cells. `rowNumbers[i]` is the row a spreadsheet shows for
@@ -99,7 +100,19 @@ export function locateColumns(table: CsvTable, expected: readonly string[], prob
 	return indexes;
 }
 
-/** The first rows as text, for the local preview. */
-export function previewRows(table: CsvTable, count = 5): string[][] {
-	return table.rows.slice(0, count).map((row) => row.map((cell) => cell.trim()));
+/**
+ * What the participant sees about a CSV it imported: the file, its rows and header, the first
+ * five rows as text, and the sizes of the split (time series: windows, and the gap between).
+ */
+export function tableSummary(table: CsvTable, train: PreparedSplit, holdOut: PreparedSplit | null, gapWindows = 0): DataSummary {
+	return {
+		source: table.fileName,
+		rows: table.rows.length,
+		columns: table.header,
+		preview: table.rows.slice(0, 5).map((row) => row.map((cell) => cell.trim())),
+		trainCount: train.count,
+		holdOutCount: holdOut?.count ?? 0,
+		gapWindows,
+		skipped: []
+	};
 }

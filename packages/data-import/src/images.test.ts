@@ -7,7 +7,7 @@ const task: ImageClassificationTask = { kind: 'image-classification', classes: [
 const image = (value: number) => new Uint8Array(16).fill(value);
 
 describe('prepareImages', () => {
-	it('packs pixels HWC and class indices, with a seeded hold-out and a histogram of all images', () => {
+	it('packs pixels HWC and class indices, with a seeded hold-out and a histogram of the training images', () => {
 		const entries = [
 			{ name: 'p/cat/1.png', label: 'cat', pixels: image(1) },
 			{ name: 'p/dog/2.png', label: 'dog', pixels: image(2) },
@@ -36,7 +36,9 @@ describe('prepareImages', () => {
 		const held = split.holdOut!.inputs[0];
 		expect(split.holdOut!.targets[0]).toBe(held === 1 || held === 4 ? 0 : 1);
 		expect(prepareImages(entries, task, { holdOutFraction: 0.25, seed: 5 }).holdOut).toEqual(split.holdOut);
-		expect(split.labelHistogram).toEqual([2, 2, 0]);
+		// The held-out image is p/dog/2.png: the training images are two cats and one dog.
+		expect(held).toBe(2);
+		expect(split.labelHistogram).toEqual([2, 1, 0]);
 	});
 
 	it('names images with a label outside the classes or the wrong size', () => {

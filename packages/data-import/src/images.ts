@@ -1,3 +1,4 @@
+import { labelHistogram } from '@qflare/fl';
 import type { ImageClassificationTask } from '@qflare/protocol';
 import { DataImportError, ProblemList, listChoices, quoteValue } from './errors';
 import { splitIndices, type SplitOptions } from './hold-out';
@@ -50,14 +51,12 @@ export function prepareImages(entries: ImageEntry[], task: ImageClassificationTa
 	const { train: trainRows, holdOut: holdOutRows } = splitIndices(entries.length, split);
 	const train = pack(trainRows);
 	const holdOut = holdOutRows.length > 0 ? pack(holdOutRows) : null;
-	const labelHistogram = new Array<number>(task.classes.length).fill(0);
-	for (const label of labels) labelHistogram[label]++;
 	return {
 		task,
 		train,
 		holdOut,
 		stats: { columns: {} },
-		labelHistogram,
+		labelHistogram: labelHistogram(labels, trainRows, task.classes.length),
 		summary: {
 			source: info.source ?? 'the picked images',
 			rows: entries.length,

@@ -41,7 +41,10 @@ export interface PreparedData {
 	holdOut: PreparedSplit | null;
 	/** Count, sum and sum of squares per numeric column over the training split only: what the device reports. */
 	stats: FeatureStatsReport;
-	/** Classification: samples per class over all rows (train and hold-out); null otherwise. */
+	/**
+	 * Classification: samples per class in the training split (what the device reports beside its
+	 * training sample count; the hold-out is not counted); null otherwise.
+	 */
 	labelHistogram: number[] | null;
 	summary: DataSummary;
 }

@@ -1,7 +1,7 @@
 import type { Standardization, TabularTask, TimeSeriesTask } from '@qflare/protocol';
 import { demoTask } from '@qflare/protocol';
 import { describe, expect, it } from 'vitest';
-import { targetScale, toModelInputs, toTrainingData } from './standardize';
+import { targetScale, toModelInputs, toTrainingData, unscalableInputs } from './standardize';
 
 const f = Math.fround;
 
@@ -80,6 +80,30 @@ describe('toModelInputs', () => {
 		expect(toModelInputs(inputs, 2, tabular, standardization)).toEqual(new Float32Array([-1, 1, 0, f(-1.2), 4, 0, 1, 2]));
 		expect(inputs[0]).toBe(1.5);
 		expect(toModelInputs(inputs, 2, tabular, null)).toBe(inputs);
+	});
+});
+
+describe('unscalableInputs', () => {
+	const tiny: Standardization = { ...standardization, columns: { ...standardization.columns, age: { mean: 0, std: 0.5 }, v: { mean: 0, std: 0.25 }, w: { mean: 0, std: 1 } } };
+	const series: TimeSeriesTask = { kind: 'time-series', timeColumn: 't', valueColumns: ['v', 'w'], target: 'v', window: 2, horizon: 1, loss: 'mse' };
+	const problemsOf = (raw: Float32Array, count: number, task: TabularTask | TimeSeriesTask) => unscalableInputs(raw, toModelInputs(raw, count, task, tiny), task, tiny);
+
+	it('names the row and feature, or window, row and column, of a value scaling takes past float32', () => {
+		// 3e38 fits a float32, but 3e38 / 0.5 does not.
+		expect(problemsOf(new Float32Array([1, 1, 0, 25, 3e38, 0, 1, 25]), 2, tabular)).toEqual([
+			'row 2, feature "age": 3e+38 is too far from the mean the model was trained with (0, std 0.5) to be scaled'
+		]);
+		expect(problemsOf(new Float32Array([1, 1, -2e38, 1]), 1, series)).toEqual([
+			'window 1, row 2, column "v": -2e+38 is too far from the mean the model was trained with (0, std 0.25) to be scaled'
+		]);
+	});
+
+	it('finds nothing wrong with finite scaled values, images or unscaled inputs', () => {
+		expect(problemsOf(new Float32Array([1, 1, 0, 25]), 1, tabular)).toEqual([]);
+		const pixels = new Uint8Array(784);
+		expect(unscalableInputs(pixels, pixels, demoTask('mnist'), tiny)).toEqual([]);
+		const huge = new Float32Array([3e38, 1, 0, 25]);
+		expect(unscalableInputs(huge, huge, tabular, null)).toEqual([]);
 	});
 });
 

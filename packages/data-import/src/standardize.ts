@@ -51,6 +51,46 @@ export function toModelInputs(inputs: Uint8Array | Float32Array, count: number, 
 	return scaled;
 }
 
+/** The column of encoded input position `index` and where it sits, for tabular rows and time-series windows. */
+function inputPlace(task: TaskSchema, index: number): { column: string; place: string } | null {
+	if (task.kind === 'tabular') {
+		const width = encodedWidth(task);
+		const slot = featureSlots(task).find((s) => index % width >= s.offset && index % width < s.offset + s.width);
+		return slot ? { column: slot.name, place: `row ${Math.floor(index / width) + 1}, feature ${JSON.stringify(slot.name)}` } : null;
+	}
+	if (task.kind === 'time-series') {
+		const values = task.valueColumns.length;
+		const column = task.valueColumns[index % values];
+		const window = Math.floor(index / (task.window * values));
+		const row = Math.floor((index % (task.window * values)) / values);
+		return { column, place: `window ${window + 1}, row ${row + 1}, column ${JSON.stringify(column)}` };
+	}
+	return null;
+}
+
+/**
+ * Inputs to a prediction that scaling pushed out of float32: a raw value within range can still
+ * leave it when standardised ((x - mean) / std with a small std), and the model would be fed
+ * Infinity. One sentence per value (at most 20), naming where it is; empty when all are finite.
+ * `raw` and `scaled` are toModelInputs' input and output.
+ */
+export function unscalableInputs(raw: Uint8Array | Float32Array, scaled: Uint8Array | Float32Array, task: TaskSchema, standardization: Standardization | null): string[] {
+	if (!(scaled instanceof Float32Array) || standardization === null) return [];
+	const problems: string[] = [];
+	for (let i = 0; i < scaled.length && problems.length < 20; i++) {
+		if (Number.isFinite(scaled[i])) continue;
+		const where = inputPlace(task, i);
+		const scale: ColumnScale | undefined = where ? standardization.columns[where.column] : undefined;
+		const value = String(Number(raw[i].toPrecision(6)));
+		problems.push(
+			where && scale
+				? `${where.place}: ${value} is too far from the mean the model was trained with (${scale.mean}, std ${scale.std}) to be scaled`
+				: `input value ${value} at position ${i + 1} cannot be scaled`
+		);
+	}
+	return problems;
+}
+
 /**
  * What the trainer consumes: inputs as toModelInputs scales them, and regression targets (the
  * tabular target, or the time series' target column) standardised likewise; class indices stay.

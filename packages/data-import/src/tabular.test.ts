@@ -96,8 +96,10 @@ describe('prepareCsv (tabular)', () => {
 		expect(data.stats.columns.age.sum).toBe(7.25 - heldAge);
 		expect(data.stats.columns.height.sum).toBe(100 - heldHeight);
 		expect(data.stats.columns.height.sumSquares).toBe(3000 - heldHeight * heldHeight);
-		// The label histogram counts every row, hold-out included.
-		expect(data.labelHistogram).toEqual([2, 2]);
+		// The label histogram counts the training rows only: the held-out row (age 2) is a "b".
+		expect(heldAge).toBe(2);
+		expect(Array.from(data.holdOut!.targets)).toEqual([1]);
+		expect(data.labelHistogram).toEqual([2, 1]);
 	});
 
 	describe('clear messages for bad files', () => {

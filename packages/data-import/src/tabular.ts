@@ -1,6 +1,7 @@
+import { labelHistogram } from '@qflare/fl';
 import type { FeatureColumn, TabularTask } from '@qflare/protocol';
 import { cellPlace, readNumber } from './cell-values';
-import { locateColumns, previewRows, type CsvTable } from './csv-table';
+import { locateColumns, tableSummary, type CsvTable } from './csv-table';
 import { DataImportError, ProblemList, listChoices, quoteValue } from './errors';
 import { tabularStats } from './feature-stats';
 import { splitIndices, type SplitOptions } from './hold-out';
@@ -104,27 +105,13 @@ export function prepareTabular(table: CsvTable, task: TabularTask, split: SplitO
 	const { train: trainRows, holdOut: holdOutRows } = splitIndices(count, split);
 	const train = gather(inputs, targets, width, trainRows);
 	const holdOut = holdOutRows.length > 0 ? gather(inputs, targets, width, holdOutRows) : null;
-	let labelHistogram: number[] | null = null;
-	if (objective.type === 'classification') {
-		labelHistogram = new Array<number>(objective.classes.length).fill(0);
-		for (let r = 0; r < count; r++) labelHistogram[targets[r]]++;
-	}
 	return {
 		task,
 		train,
 		holdOut,
 		stats: tabularStats(task, train.inputs as Float32Array, train.targets, train.count),
-		labelHistogram,
-		summary: {
-			source: table.fileName,
-			rows: count,
-			columns: table.header,
-			preview: previewRows(table),
-			trainCount: train.count,
-			holdOutCount: holdOut?.count ?? 0,
-			gapWindows: 0,
-			skipped: []
-		}
+		labelHistogram: objective.type === 'classification' ? labelHistogram(targets, trainRows, objective.classes.length) : null,
+		summary: tableSummary(table, train, holdOut)
 	};
 }
 

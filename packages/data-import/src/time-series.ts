@@ -1,6 +1,6 @@
 import type { ColumnSums, TimeSeriesTask } from '@qflare/protocol';
 import { cellPlace, parseDecimal, readNumber } from './cell-values';
-import { locateColumns, previewRows, type CsvTable } from './csv-table';
+import { locateColumns, tableSummary, type CsvTable } from './csv-table';
 import { DataImportError, ProblemList, quoteValue } from './errors';
 import { columnSums } from './feature-stats';
 import { checkSplitOptions, holdOutCount, type SplitOptions } from './hold-out';
@@ -130,16 +130,7 @@ export function prepareTimeSeries(table: CsvTable, task: TimeSeriesTask, split: 
 		holdOut,
 		stats: { columns: stats },
 		labelHistogram: null,
-		summary: {
-			source: table.fileName,
-			rows: count,
-			columns: table.header,
-			preview: previewRows(table),
-			trainCount: train.count,
-			holdOutCount: holdOut?.count ?? 0,
-			gapWindows: gap,
-			skipped: []
-		}
+		summary: tableSummary(table, train, holdOut, gap)
 	};
 }
 

@@ -229,7 +229,7 @@ function tabularData(): PreparedData {
 		},
 		holdOut: { count: 2, inputs: new Float32Array([8, 1, 0, 20, 0, 1]), targets: new Uint8Array([0, 1]) },
 		stats: { columns: { age: { count: 4, sum: 52, sumSquares: 696 } } },
-		labelHistogram: [2, 4],
+		labelHistogram: [1, 3],
 		summary: { source: 'clinic.csv', rows: 6, columns: ['age', 'colour', 'label'], preview: [], trainCount: 4, holdOutCount: 2, gapWindows: 0, skipped: [] }
 	};
 }
@@ -571,7 +571,7 @@ describe('ParticipantSession with local data', () => {
 			train: { count: 3, inputs: pixels(3), targets: new Uint8Array([1, 1, 0]) },
 			holdOut: { count: 1, inputs: pixels(1), targets: new Uint8Array([0]) },
 			stats: { columns: {} },
-			labelHistogram: [2, 2],
+			labelHistogram: [1, 2],
 			summary: { source: 'pets', rows: 4, columns: [], preview: [], trainCount: 3, holdOutCount: 1, gapWindows: 0, skipped: [] }
 		};
 		const h = harness({ project: { ...LOCAL_VIEW, model: 'cnn-small', task }, local });

@@ -188,7 +188,10 @@ export interface Device {
 	backendReason: string | null;
 	samples: number;
 	shardIndex: number;
-	/** Label counts of the device's training data (its demo shard, or what a local-data device reported); null until known. */
+	/**
+	 * Label counts of the device's training rows, the ones `samples` counts (its demo shard less the
+	 * hold-out, or what a local-data device reported); null until known.
+	 */
 	labelHistogram: number[] | null;
 	trust: DeviceTrust;
 	/** Local data: the statistics this device reported for its training rows (sums, never rows). */

@@ -71,7 +71,10 @@ export const DeviceStatusReport = z.object({
 	backend: BackendName,
 	backendReason: z.string().max(1_000),
 	samples: z.number().int().min(0).max(10_000_000),
-	/** Label counts of the training rows (local classification data); the demo shard's are known to the server. */
+	/**
+	 * Label counts of the training rows, the same rows `samples` counts (local classification data;
+	 * the hold-out is not counted). The server counts a demo shard's training rows itself.
+	 */
 	labelHistogram: z.array(z.number().int().min(0)).max(255).optional()
 });
 export type DeviceStatusReport = z.infer<typeof DeviceStatusReport>;

@@ -194,10 +194,9 @@ export const EvaluationReport = z.object({
 });
 export type EvaluationReport = z.infer<typeof EvaluationReport>;
 
-/** A model's quality measured where the data lives: reports merged, weighted by n. */
-export interface FederatedEvaluation {
+/** What evaluating model `modelVersion` on n hold-out samples measured; null where the objective has no such measure. */
+export interface EvaluationMetrics {
 	modelVersion: number;
-	devices: number;
 	n: number;
 	loss: number;
 	accuracy: number | null;
@@ -206,15 +205,13 @@ export interface FederatedEvaluation {
 	rmse: number | null;
 }
 
+/** A model's quality measured where the data lives: reports merged, weighted by n. */
+export interface FederatedEvaluation extends EvaluationMetrics {
+	devices: number;
+}
+
 /** A device's last evaluation, shown on the dashboard. */
-export interface DeviceEvaluation {
-	modelVersion: number;
-	n: number;
-	loss: number;
-	accuracy: number | null;
-	macroF1: number | null;
-	mae: number | null;
-	rmse: number | null;
+export interface DeviceEvaluation extends EvaluationMetrics {
 	at: string;
 }
 

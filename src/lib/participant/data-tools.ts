@@ -1,7 +1,6 @@
 import * as Comlink from 'comlink';
-import type { ImageClassificationTask, TabularTask, TimeSeriesTask } from '@qflare/protocol';
 import { createTrainer, type TrainerHandle } from '../worker/create-trainer';
-import type { ImportOutcome, ImportProgress, ImportSplit, PickedFile, PredictJob, PredictOutcome } from '../worker/trainer-api';
+import type { PredictJob, PredictOutcome, TrainerWorkerApi } from '../worker/trainer-api';
 
 /**
  * The page's second worker, for importing data and trying the model: parsing and decoding never
@@ -16,20 +15,12 @@ export class DataTools {
 		return this.handle.api;
 	}
 
-	importCsv(projectId: string, file: File, task: TabularTask | TimeSeriesTask, split: ImportSplit, onProgress: (p: ImportProgress) => void): Promise<ImportOutcome> {
-		return this.api().importCsv(projectId, file, task, split, Comlink.proxy(onProgress));
-	}
+	// The worker's own signatures; the progress callback goes as a Comlink proxy, to be called back.
+	importCsv: TrainerWorkerApi['importCsv'] = (projectId, file, task, split, onProgress) =>
+		this.api().importCsv(projectId, file, task, split, onProgress && Comlink.proxy(onProgress));
 
-	importImages(
-		projectId: string,
-		files: PickedFile[],
-		labelsCsv: File | null,
-		task: ImageClassificationTask,
-		split: ImportSplit,
-		onProgress: (p: ImportProgress) => void
-	): Promise<ImportOutcome> {
-		return this.api().importImages(projectId, files, labelsCsv, task, split, Comlink.proxy(onProgress));
-	}
+	importImages: TrainerWorkerApi['importImages'] = (projectId, files, labelsCsv, task, split, onProgress) =>
+		this.api().importImages(projectId, files, labelsCsv, task, split, onProgress && Comlink.proxy(onProgress));
 
 	/** `weights` is copied: the caller keeps its global model. */
 	predict(job: Omit<PredictJob, 'weights'> & { weights: Float32Array }): Promise<PredictOutcome> {

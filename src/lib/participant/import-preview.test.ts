@@ -13,7 +13,7 @@ function images(): PreparedData {
 		train: { count: 7, inputs: new Uint8Array(labels.flatMap((_, i) => [i, 100 + i])), targets: new Uint8Array(labels) },
 		holdOut: { count: 1, inputs: new Uint8Array([9, 9]), targets: new Uint8Array([2]) },
 		stats: { columns: {} },
-		labelHistogram: [4, 2, 2],
+		labelHistogram: [4, 2, 1],
 		summary: { source: 'pics', rows: 8, columns: [], preview: [['pics/a/0.png', 'a']], trainCount: 7, holdOutCount: 1, gapWindows: 0, skipped: [] }
 	};
 }
@@ -56,7 +56,7 @@ describe('buildPreview', () => {
 			sampleUnit: 'images',
 			trainCount: 7,
 			holdOutCount: 1,
-			labelHistogram: [4, 2, 2],
+			labelHistogram: [4, 2, 1],
 			classes: ['a', 'b', 'c'],
 			// 7 x 2 + 7 training bytes, 2 + 1 hold-out bytes.
 			bytes: 24

@@ -30,7 +30,7 @@ export interface ImportPreview {
 	gapWindows: number;
 	/** Files left out, with the reason. */
 	skipped: string[];
-	/** Classification: samples per class over all rows; null otherwise. */
+	/** Classification: training samples per class (the hold-out is not counted), as the dashboard shows them; null otherwise. */
 	labelHistogram: number[] | null;
 	classes: string[] | null;
 	thumbnails: Thumbnail[];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TabularTask, TimeSeriesTask } from '@qflare/protocol';
-import { exampleWindow, parseWindowText, probabilityBars, toPrediction, windowText } from './try-model';
+import { toPredictions } from '@qflare/data-import';
+import { exampleWindow, parseWindowText, probabilityBars, windowText } from './try-model';
 
 const CLASSIFY: TabularTask = {
 	kind: 'tabular',
@@ -11,23 +12,28 @@ const CLASSIFY: TabularTask = {
 const REGRESS: TabularTask = { ...CLASSIFY, objective: { type: 'regression', loss: 'mse' } };
 const SERIES: TimeSeriesTask = { kind: 'time-series', timeColumn: 't', valueColumns: ['co2', 'temp'], target: 'co2', window: 3, horizon: 2, loss: 'mae' };
 
-describe('toPrediction', () => {
-	it('names the most likely class and keeps every probability', () => {
-		expect(toPrediction(new Float32Array([0.25, 0.5, 0.25]), CLASSIFY, null)).toEqual({
-			label: 'dog',
-			probabilities: { cat: 0.25, dog: 0.5, fox: 0.25 }
-		});
+// The worker reads model outputs with @qflare/data-import's toPredictions, as the server's predict
+// endpoint does; these check that what the page then shows comes out in exact numbers.
+describe('a prediction as the page shows it', () => {
+	it('names the most likely class and lists every class by falling probability', () => {
+		const [prediction] = toPredictions(new Float32Array([0.25, 0.5, 0.25]), 1, CLASSIFY, null);
+		expect(prediction).toEqual({ label: 'dog', probabilities: { cat: 0.25, dog: 0.5, fox: 0.25 } });
+		expect('label' in prediction && probabilityBars(prediction)).toEqual([
+			{ label: 'dog', probability: 0.5, best: true },
+			{ label: 'cat', probability: 0.25, best: false },
+			{ label: 'fox', probability: 0.25, best: false }
+		]);
 	});
 
-	it('turns standardised values back into target units', () => {
-		expect(toPrediction(new Float32Array([1.5]), REGRESS, { mean: 100, std: 20 })).toEqual({ values: [130] });
-		expect(toPrediction([-1, 0.5], SERIES, { mean: 300, std: 4 })).toEqual({ values: [296, 302] });
-		expect(toPrediction([2], REGRESS, null)).toEqual({ values: [2] });
+	it('gives values in target units: the tabular target and each forecast step', () => {
+		expect(toPredictions(new Float32Array([1.5]), 1, REGRESS, { mean: 100, std: 20 })).toEqual([{ values: [130] }]);
+		expect(toPredictions(new Float32Array([-1, 0.5]), 1, SERIES, { mean: 300, std: 4 })).toEqual([{ values: [296, 302] }]);
+		expect(toPredictions(new Float32Array([2]), 1, REGRESS, null)).toEqual([{ values: [2] }]);
 	});
 
 	it('refuses outputs that do not fit the task', () => {
-		expect(() => toPrediction([0.5, 0.5], CLASSIFY, null)).toThrow('the model gave 2 outputs for 3 classes');
-		expect(() => toPrediction([1, 2, 3], SERIES, null)).toThrow('the model gave 3 values, the task predicts 2');
+		expect(() => toPredictions(new Float32Array([0.5, 0.5]), 1, CLASSIFY, null)).toThrow('the model gave 2 outputs for 1 inputs; expected 3 per input');
+		expect(() => toPredictions(new Float32Array([1, 2, 3]), 1, SERIES, null)).toThrow('the model gave 3 outputs for 1 inputs; expected 2 per input');
 	});
 });
 

@@ -1,26 +1,4 @@
-import { taskObjective, type ColumnScale, type Prediction, type TaskSchema, type TimeSeriesTask } from '@qflare/protocol';
-
-/**
- * Model outputs for one input to a prediction: class probabilities with the most likely label,
- * or predicted values turned back into target units (value x std + mean) when the targets were
- * standardised.
- */
-export function toPrediction(outputs: ArrayLike<number>, task: TaskSchema, scale: ColumnScale | null): Prediction {
-	const objective = taskObjective(task);
-	if (objective.type === 'classification') {
-		const { classes } = objective;
-		if (outputs.length !== classes.length) throw new Error(`the model gave ${outputs.length} outputs for ${classes.length} classes`);
-		let best = 0;
-		const probabilities: Record<string, number> = {};
-		classes.forEach((name, i) => {
-			probabilities[name] = outputs[i];
-			if (outputs[i] > outputs[best]) best = i;
-		});
-		return { label: classes[best], probabilities };
-	}
-	if (outputs.length !== objective.outputs) throw new Error(`the model gave ${outputs.length} values, the task predicts ${objective.outputs}`);
-	return { values: Array.from(outputs, (v) => (scale ? v * scale.std + scale.mean : v)) };
-}
+import type { Prediction, TimeSeriesTask } from '@qflare/protocol';
 
 export interface ProbabilityBar {
 	label: string;

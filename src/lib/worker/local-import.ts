@@ -4,21 +4,20 @@ import {
 	preparedByteLength,
 	prepareCsv,
 	prepareImages,
+	ProblemList,
 	skippedImageFiles,
 	storageQuotaProblem,
 	type ImageEntry,
 	type PreparedData
 } from '@qflare/data-import';
-import type { ImageClassificationTask, TabularTask, TimeSeriesTask } from '@qflare/protocol';
 import { buildPreview, type ImportPreview } from '../participant/import-preview';
 import { saveDataset } from '../participant/local-db';
+import { failure } from './failure';
 import { imagePixels } from './image-pixels';
-import type { ImportOutcome, ImportProgress, ImportSplit, PickedFile } from './trainer-api';
+import type { ImportOutcome, ImportProgress, TrainerWorkerApi } from './trainer-api';
 
 type Progress = ((p: ImportProgress) => void) | undefined;
 
-/** Problems listed one by one; past this many the rest are counted, like data-import does. */
-const MAX_LISTED = 20;
 /** Images decoded at once: createImageBitmap decodes off the worker's thread, a few in flight keep it busy. */
 const DECODE_CONCURRENCY = 4;
 
@@ -26,11 +25,6 @@ function report(onProgress: Progress, p: ImportProgress): void {
 	// A Comlink proxy returns a promise; a page that went away must not fail the import.
 	const r = onProgress?.(p) as unknown;
 	if (r instanceof Promise) r.catch(() => undefined);
-}
-
-function outcomeOf(error: unknown): ImportOutcome {
-	if (error instanceof DataImportError) return { ok: false, problems: error.problems };
-	return { ok: false, problems: [error instanceof Error ? error.message : String(error)] };
 }
 
 /** Checks the quota, then stores the prepared tensors and the preview under the project. */
@@ -46,13 +40,7 @@ async function store(projectId: string, prepared: PreparedData, kind: ImportPrev
 	return { ok: true, preview };
 }
 
-export async function importCsv(
-	projectId: string,
-	file: File,
-	task: TabularTask | TimeSeriesTask,
-	split: ImportSplit,
-	onProgress?: (p: ImportProgress) => void
-): Promise<ImportOutcome> {
+export const importCsv: TrainerWorkerApi['importCsv'] = async (projectId, file, task, split, onProgress) => {
 	try {
 		report(onProgress, { stage: 'reading', done: 0, total: 1 });
 		const text = await file.text();
@@ -60,30 +48,23 @@ export async function importCsv(
 		const prepared = prepareCsv(text, task, split, file.name);
 		return await store(projectId, prepared, 'csv', onProgress);
 	} catch (error) {
-		return outcomeOf(error);
+		return failure(error);
 	}
-}
+};
 
 /** The same normalisation labelImageFiles applies, so its paths find their files again. */
 function normalizePath(path: string): string {
 	return path.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
 }
 
-export async function importImages(
-	projectId: string,
-	files: PickedFile[],
-	labelsCsv: File | null,
-	task: ImageClassificationTask,
-	split: ImportSplit,
-	onProgress?: (p: ImportProgress) => void
-): Promise<ImportOutcome> {
+export const importImages: TrainerWorkerApi['importImages'] = async (projectId, files, labelsCsv, task, split, onProgress) => {
 	try {
 		report(onProgress, { stage: 'reading', done: 0, total: files.length });
 		const paths = files.map((f) => f.path);
 		const labelled = labelImageFiles(paths, task, labelsCsv ? await labelsCsv.text() : undefined);
 		const byPath = new Map(files.map((f) => [normalizePath(f.path), f.file]));
 		const entries: (ImageEntry | null)[] = new Array(labelled.length).fill(null);
-		const problems: string[] = [];
+		const problems = new ProblemList();
 		let next = 0;
 		let done = 0;
 		let reportedAt = 0;
@@ -96,7 +77,8 @@ export async function importImages(
 					if (!file) throw new DataImportError([`${path} was listed but cannot be read`]);
 					entries[i] = { name: path, label, pixels: await imagePixels(file, task, path) };
 				} catch (error) {
-					problems.push(...(error instanceof DataImportError ? error.problems : [`${path}: ${(error as Error).message}`]));
+					const found = error instanceof DataImportError ? error.problems : [`${path}: ${(error as Error).message}`];
+					for (const problem of found) problems.add(problem);
 				}
 				done++;
 				const now = performance.now();
@@ -107,10 +89,7 @@ export async function importImages(
 			}
 		};
 		await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, labelled.length) }, decodeSome));
-		if (problems.length > 0) {
-			const left = problems.length - MAX_LISTED;
-			throw new DataImportError(left > 0 ? [...problems.slice(0, MAX_LISTED), `... and ${left} more problem${left === 1 ? '' : 's'}`] : problems);
-		}
+		problems.throwIfAny();
 		report(onProgress, { stage: 'checking', done: 0, total: 1 });
 		const root = paths.find((p) => p.includes('/'))?.split('/')[0];
 		const prepared = prepareImages(entries as ImageEntry[], task, split, {
@@ -119,6 +98,6 @@ export async function importImages(
 		});
 		return await store(projectId, prepared, 'images', onProgress);
 	} catch (error) {
-		return outcomeOf(error);
+		return failure(error);
 	}
-}
+};

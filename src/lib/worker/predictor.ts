@@ -1,7 +1,7 @@
-import { DataImportError, encodeRows, encodeWindows, targetScale, toTrainingData } from '@qflare/data-import';
+import { DataImportError, encodeRows, encodeWindows, targetScale, toModelInputs, toPredictions, unscalableInputs } from '@qflare/data-import';
 import { initBackend, LocalTrainer, missingKernels, modelSpec, type Tf } from '@qflare/trainer';
-import { taskObjective, type TaskSchema } from '@qflare/protocol';
-import { toPrediction } from '../participant/try-model';
+import type { TaskSchema } from '@qflare/protocol';
+import { failure } from './failure';
 import { imagePixels } from './image-pixels';
 import type { PredictInput, PredictJob, PredictOutcome } from './trainer-api';
 
@@ -18,16 +18,11 @@ async function encodeInput(input: PredictInput, task: TaskSchema): Promise<Uint8
 	return encodeWindows([input.rows], task);
 }
 
-/** Placeholder targets: toTrainingData scales inputs and targets together, a prediction has no target. */
-function noTargets(task: TaskSchema): Uint8Array | Float32Array {
-	const objective = taskObjective(task);
-	return objective.type === 'classification' ? new Uint8Array(1) : new Float32Array(objective.outputs);
-}
-
 /**
- * "Try the model": one input, encoded and standardised exactly as training data is, through a
- * model of its own (so a training run sharing the worker is never disturbed), on wasm when it
- * has every kernel the model needs and on cpu otherwise.
+ * "Try the model": one input, encoded, standardised, checked and read back by the same functions
+ * as the server's predict endpoint (so both answer alike for the same weights), through a model
+ * of its own (so a training run sharing the worker is never disturbed), on wasm when it has every
+ * kernel the model needs and on cpu otherwise.
  */
 export class Predictor {
 	private trainer: LocalTrainer | null = null;
@@ -42,14 +37,16 @@ export class Predictor {
 	async predict(job: PredictJob): Promise<PredictOutcome> {
 		try {
 			const { task, standardization } = job;
-			const inputs = await encodeInput(job.input, task);
+			const raw = await encodeInput(job.input, task);
+			const inputs = toModelInputs(raw, 1, task, standardization);
+			const problems = unscalableInputs(raw, inputs, task, standardization);
+			if (problems.length > 0) return { ok: false, problems };
 			const trainer = await this.modelFor(job);
-			const data = toTrainingData({ count: 1, inputs, targets: noTargets(task) }, task, standardization);
-			const outputs = await trainer.predict(new Float32Array(job.weights), data.images, 1);
-			return { ok: true, modelVersion: job.modelVersion, prediction: toPrediction(outputs, task, targetScale(task, standardization)) };
+			const outputs = await trainer.predict(new Float32Array(job.weights), inputs, 1);
+			const [prediction] = toPredictions(outputs, 1, task, targetScale(task, standardization));
+			return { ok: true, modelVersion: job.modelVersion, prediction };
 		} catch (error) {
-			if (error instanceof DataImportError) return { ok: false, problems: error.problems };
-			return { ok: false, problems: [error instanceof Error ? error.message : String(error)] };
+			return failure(error);
 		}
 	}
 

@@ -1,9 +1,15 @@
+import { splitIndices } from '@qflare/data-import';
 import { deviceShard, parsePartitionSpec } from '@qflare/datasets';
 import { labelHistogram } from '@qflare/fl';
 import { encodeShard, type Project } from '@qflare/protocol';
 
 export interface EncodedShard {
 	bytes: Uint8Array;
+	/**
+	 * Label counts of the shard's training rows: the device holds out the project's share of the
+	 * shard by the project's seed (splitIndices, as it does for imported data) and reports the rest
+	 * as its samples, so the dashboard shows the same rows in both.
+	 */
 	labelHistogram: number[];
 }
 
@@ -12,7 +18,7 @@ export class ShardService {
 	readonly #cache = new Map<string, Promise<EncodedShard>>();
 
 	shard(project: Project, shardIndex: number): Promise<EncodedShard> {
-		const key = `${project.dataset}/${project.partition}/${project.shardCount}/${project.seed}/${shardIndex}`;
+		const key = `${project.dataset}/${project.partition}/${project.shardCount}/${project.seed}/${project.holdOutFraction}/${shardIndex}`;
 		let pending = this.#cache.get(key);
 		if (!pending) {
 			pending = deviceShard(project.dataset, {
@@ -22,7 +28,7 @@ export class ShardService {
 				seed: project.seed
 			}).then((set) => ({
 				bytes: encodeShard(set),
-				labelHistogram: labelHistogram(set.labels, Array.from({ length: set.count }, (_, i) => i), set.numClasses)
+				labelHistogram: labelHistogram(set.labels, splitIndices(set.count, { holdOutFraction: project.holdOutFraction, seed: project.seed }).train, set.numClasses)
 			}));
 			pending.catch(() => this.#cache.delete(key));
 			this.#cache.set(key, pending);

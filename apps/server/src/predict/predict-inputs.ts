@@ -1,9 +1,8 @@
-import { DataImportError, decodeImageFile, encodedWidth, encodeRows, encodeWindows, featureSlots, toModelInputs } from '@qflare/data-import';
+import { DataImportError, decodeImageFile, encodeRows, encodeWindows, toModelInputs, unscalableInputs } from '@qflare/data-import';
 import {
 	ErrorCode,
 	numericColumns,
 	ProtocolError,
-	type ColumnScale,
 	type PredictRequest,
 	type Standardization,
 	type TaskSchema
@@ -65,45 +64,8 @@ export async function predictionInputs(
 	}
 	// The training path's own scaling, so a prediction sees inputs exactly as training did.
 	const scaled = toModelInputs(raw, count, task, standardization);
-	const problems = unscalableInputs(task, raw, scaled, standardization);
+	// A value the scaling takes out of float32 is the request's: the client hears which.
+	const problems = unscalableInputs(raw, scaled, task, standardization);
 	if (problems.length > 0) throw new ProtocolError(ErrorCode.SchemaInvalid, problems.join('; '));
 	return { inputs: scaled, count };
-}
-
-/** The column of encoded input position `index` and where it sits, for tabular rows and time-series windows. */
-function inputPlace(task: TaskSchema, index: number): { column: string; place: string } | null {
-	if (task.kind === 'tabular') {
-		const width = encodedWidth(task);
-		const slot = featureSlots(task).find((s) => index % width >= s.offset && index % width < s.offset + s.width);
-		return slot ? { column: slot.name, place: `row ${Math.floor(index / width) + 1}, feature ${JSON.stringify(slot.name)}` } : null;
-	}
-	if (task.kind === 'time-series') {
-		const values = task.valueColumns.length;
-		const column = task.valueColumns[index % values];
-		const window = Math.floor(index / (task.window * values));
-		const row = Math.floor((index % (task.window * values)) / values);
-		return { column, place: `window ${window + 1}, row ${row + 1}, column ${JSON.stringify(column)}` };
-	}
-	return null;
-}
-
-/**
- * A raw value within float32 can still leave it when standardised ((x - mean) / std with a small
- * std); the model would then be fed Infinity. That is the request's value, so the client hears which.
- */
-function unscalableInputs(task: TaskSchema, raw: Uint8Array | Float32Array, scaled: Uint8Array | Float32Array, standardization: Standardization | null): string[] {
-	if (!(scaled instanceof Float32Array) || standardization === null) return [];
-	const problems: string[] = [];
-	for (let i = 0; i < scaled.length && problems.length < 20; i++) {
-		if (Number.isFinite(scaled[i])) continue;
-		const where = inputPlace(task, i);
-		const scale: ColumnScale | undefined = where ? standardization.columns[where.column] : undefined;
-		const value = String(Number(raw[i].toPrecision(6)));
-		problems.push(
-			where && scale
-				? `${where.place}: ${value} is too far from the mean the model was trained with (${scale.mean}, std ${scale.std}) to be scaled`
-				: `input value ${value} at position ${i + 1} cannot be scaled`
-		);
-	}
-	return problems;
 }
