@@ -18,7 +18,6 @@ export const LOCAL_DATA_IDS = {
 	csvInput: 'data-file',
 	folderInput: 'data-folder',
 	error: 'data-error',
-	importTime: 'import-time',
 	samples: 'samples',
 	backend: 'backend',
 	tryModel: 'try-model',
