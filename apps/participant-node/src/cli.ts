@@ -1,4 +1,5 @@
 import { parseCliArgs, USAGE, UsageError } from './args';
+import { needsDataMessage } from './local-import';
 import { startNodeParticipant } from './participant';
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
@@ -39,6 +40,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const final = await participant!.finished;
-if (final.phase === 'needs-data') fatal(`${final.error ?? 'no data'}\n(pass --csv FILE or --images DIR to import this device's data)`, 1);
+if (final.phase === 'needs-data') fatal(needsDataMessage(final), 1);
 if (final.phase === 'failed') fatal(final.error ?? 'failed', 1);
 process.exit(0);

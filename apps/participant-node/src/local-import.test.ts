@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import type { ImageClassificationTask } from '@qflare/protocol';
+import type { ParticipantProjectView } from '@qflare/protocol';
 import type { ProjectDataFacts } from '@qflare/participant';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describePrepared, filesMismatch, FilePreparedDataStore, LocalDataError, prepareLocalFiles } from './local-import';
+import { describePrepared, filesMismatch, FilePreparedDataStore, LocalDataError, needsDataMessage, prepareLocalFiles } from './local-import';
 
 const root = mkdtempSync(path.join(tmpdir(), 'qflare-local-import-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -113,5 +114,18 @@ describe('FilePreparedDataStore', () => {
 		expect(Array.from(back!.train.targets)).toEqual(Array.from(data.train.targets));
 		expect(back?.stats).toEqual(data.stats);
 		expect(await store.load('p2')).toBeNull();
+	});
+});
+
+describe('needsDataMessage', () => {
+	const project = (dataSource: 'demo' | 'local') => ({ dataSource }) as ParticipantProjectView;
+	it('tells a local-data participant which flags import data, and a demo participant only what is wrong', () => {
+		expect(needsDataMessage({ error: 'import your data first', project: project('local') })).toBe(
+			"import your data first\n(pass --csv FILE or --images DIR to import this device's data)"
+		);
+		// A demo project refuses --csv and --images: its shard (--shard FILE) is what did not fit.
+		expect(needsDataMessage({ error: 'the training inputs hold 8 values, expected 2 rows x 784', project: project('demo') })).toBe(
+			'the training inputs hold 8 values, expected 2 rows x 784'
+		);
 	});
 });

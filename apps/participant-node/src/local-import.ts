@@ -13,7 +13,7 @@ import {
 	type ImageEntry,
 	type PreparedData
 } from '@qflare/data-import';
-import type { PreparedDataStore, ProjectDataFacts } from '@qflare/participant';
+import type { ParticipantState, PreparedDataStore, ProjectDataFacts } from '@qflare/participant';
 
 /** The files to import: one CSV, or an image folder with an optional labels CSV. */
 export type LocalFiles = { csvFile: string } | { imagesDir: string; labelsFile?: string | null };
@@ -110,6 +110,15 @@ export async function prepareLocalFiles(project: ProjectDataFacts, files: LocalF
 		if (error instanceof DataImportError) throw importProblem(source, error);
 		throw error;
 	}
+}
+
+/**
+ * What the CLI prints when a session ends in 'needs-data': the reason and, for a local-data
+ * project, the flags that import data (a demo project refuses them; its shard did not fit).
+ */
+export function needsDataMessage(state: Pick<ParticipantState, 'error' | 'project'>): string {
+	const reason = state.error ?? 'no data';
+	return state.project?.dataSource === 'demo' ? reason : `${reason}\n(pass --csv FILE or --images DIR to import this device's data)`;
 }
 
 /** "569 rows from clinic.csv: 484 rows for training, 85 held out for evaluation; training samples per class 180 / 304". */

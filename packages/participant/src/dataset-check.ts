@@ -1,5 +1,6 @@
 import {
 	demoTask,
+	FeatureStatsReport,
 	numericColumns,
 	taskInputShape,
 	taskObjective,
@@ -74,6 +75,8 @@ export function datasetProblems(dataset: DeviceDataset, project: ParticipantProj
 		const reported = Object.keys(dataset.stats?.columns ?? {}).sort();
 		if (!dataset.stats || !sameJson(expected, reported)) {
 			problems.push(`the feature statistics cover [${reported.join(', ')}], expected [${expected.join(', ')}]`);
+		} else if (!FeatureStatsReport.safeParse(dataset.stats).success) {
+			problems.push('the feature statistics are not valid counts and sums');
 		}
 	}
 	return problems;

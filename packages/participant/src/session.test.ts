@@ -667,6 +667,84 @@ describe('ParticipantSession with local data', () => {
 		expect(h.trainer.evaluated).toHaveLength(1);
 	});
 
+	it('re-sends every unacknowledged evaluation report after reconnecting, each once', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
+		let acking = false;
+		h.socket.replies.set('eval:report', async () => {
+			if (!acking) throw new Error('operation has timed out');
+			return { ok: true };
+		});
+		await h.session.start();
+		await ready(h);
+		// Two committed models scored while the server's acks do not arrive.
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await until(() => h.socket.sent('eval:report').length === 1, 'the first report');
+		h.socket.send('model:evaluate', { ...evaluation('r2', 2, AGE_SCALE), roundNumber: 2 });
+		await until(() => h.socket.sent('eval:report').length === 2 && h.session.snapshot.phase === 'waiting', 'the second report');
+		expect(h.session.snapshot.evaluations.map((e) => e.delivery)).toEqual(['sending', 'sending']);
+
+		acking = true;
+		h.socket.reconnect();
+		await until(() => h.session.snapshot.evaluations.every((e) => e.delivery === 'accepted'), 'both reports to be acknowledged');
+		const resent = (h.socket.sent('eval:report') as EvaluationReportMessage[]).slice(2);
+		expect(resent.map((r) => [r.roundId, r.modelVersion]).sort()).toEqual([
+			['r1', 1],
+			['r2', 2]
+		]);
+		// Nothing is left to re-send on the next reconnect.
+		h.socket.reconnect();
+		await until(() => h.logins.length === 3 && h.session.snapshot.phase === 'waiting', 'the third login');
+		await new Promise((r) => setTimeout(r, 10));
+		expect(h.socket.sent('eval:report')).toHaveLength(4);
+		expect(h.trainer.evaluated).toHaveLength(2);
+	});
+
+	it('sends only the counts and sums of its statistics, whatever else the stored copy holds', async () => {
+		const data = tabularData();
+		// A stored copy from another version carrying more than the protocol's sums.
+		const stats = { columns: { age: { ...data.stats.columns.age, values: [10, 12, 14, 16] } }, rows: [[10, 'red']] };
+		const h = harness({ project: LOCAL_VIEW, local: { ...data, stats: stats as unknown as FeatureStatsReport } });
+		await h.session.start();
+		await ready(h);
+		expect(h.socket.sent('data:stats')).toEqual([{ columns: { age: { count: 4, sum: 52, sumSquares: 696 } } }]);
+	});
+
+	it('shows the update still on its way when an evaluation ends before its acknowledgement', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
+		let ack: () => void = () => undefined;
+		h.socket.replies.set('round:update', () => new Promise((resolve) => (ack = () => resolve({ ok: true, roundId: 'r2', accepted: 1 }))));
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', task('r2', 1, AGE_SCALE));
+		await until(() => h.socket.sent('round:update').length === 1, 'the upload');
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await until(() => h.session.snapshot.evaluations[0]?.delivery === 'accepted', 'the evaluation');
+		expect(h.session.snapshot.phase).toBe('uploading');
+		ack();
+		await until(() => h.session.snapshot.upload === 'accepted', 'the acknowledgement');
+		expect(h.session.snapshot.phase).toBe('waiting');
+	});
+
+	it('scores a model again when the server asks again after an evaluation failed', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
+		const score = h.trainer.score;
+		let failures = 1;
+		h.trainer.evaluateHoldOut = async (weights, data, scale) => {
+			h.trainer.evaluated.push({ weights, data, scale });
+			if (failures-- > 0) throw new Error('the backend lost its context');
+			return score;
+		};
+		await h.session.start();
+		await ready(h);
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await until(() => /evaluating model v1 failed: the backend lost its context/.test(h.session.snapshot.error ?? ''), 'the failure');
+		expect(h.socket.sent('eval:report')).toEqual([]);
+
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await until(() => h.socket.sent('eval:report').length === 1, 'the report after the second request');
+		expect(h.trainer.evaluated).toHaveLength(2);
+	});
+
 	it('does not report a score that is not a number', async () => {
 		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
 		h.trainer.score = { ...h.trainer.score, loss: Number.NaN };
@@ -701,6 +779,7 @@ describe('ParticipantSession with local data', () => {
 		['rows of the wrong width', (d) => ({ ...d, train: { ...d.train, inputs: new Float32Array(8) } }), /training inputs hold 8 values, expected 4 rows x 3/],
 		['a label outside the classes', (d) => ({ ...d, train: { ...d.train, targets: new Uint8Array([0, 1, 2, 1]) } }), /class index outside the 2 classes/],
 		['statistics of other columns', (d) => ({ ...d, stats: { columns: {} } as FeatureStatsReport }), /statistics cover \[\], expected \[age\]/],
+		['statistics that are not sums', (d) => ({ ...d, stats: { columns: { age: { count: 4, sum: Number.NaN, sumSquares: 696 } } } }), /statistics are not valid counts and sums/],
 		['a value that is not a number', (d) => ({ ...d, holdOut: { ...d.holdOut!, inputs: new Float32Array([Number.NaN, 1, 0, 20, 0, 1]) } }), /hold-out inputs contain values that are not finite/]
 	])('refuses %s and sends nothing about it', async (_name, spoil, message) => {
 		const h = harness({ project: LOCAL_VIEW, local: spoil(tabularData()) });

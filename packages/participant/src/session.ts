@@ -2,6 +2,7 @@ import {
 	decodeWeights,
 	encodeWeights,
 	EvaluationReportMessage,
+	FeatureStatsReport,
 	numericColumns,
 	taskObjective,
 	type BackendName,
@@ -168,6 +169,11 @@ interface PendingUpload {
 	sends: number;
 }
 
+interface PendingReport {
+	message: EvaluationReportMessage;
+	evaluation: LocalEvaluation;
+}
+
 /** Work for the one trainer, done in arrival order: a round's training or a model's evaluation. */
 type Job = { kind: 'train'; task: RoundTask } | { kind: 'evaluate'; task: EvaluationTask };
 
@@ -221,6 +227,10 @@ export function describeEvaluation(e: Pick<DeviceEvaluation, 'loss' | 'accuracy'
 	return parts.join(', ');
 }
 
+function evaluationId(task: Pick<EvaluationTask, 'roundId' | 'modelVersion'>): string {
+	return `${task.roundId}/${task.modelVersion}`;
+}
+
 function standardizationKey(s: Standardization | null): string {
 	return s === null ? 'none' : JSON.stringify(s);
 }
@@ -269,8 +279,11 @@ export class ParticipantSession {
 	private readonly acceptedRounds = new Set<string>();
 	/** Models evaluated (or queued), by "roundId/version", so a re-sent request is not scored twice. */
 	private readonly evaluated = new Set<string>();
-	/** An evaluation report whose ack did not arrive; sent again after the next login. */
-	private pendingReport: { message: EvaluationReportMessage; evaluation: LocalEvaluation } | null = null;
+	/**
+	 * Evaluation reports whose ack did not arrive, by round, sent again after the next login. The
+	 * server merges a late report into its round, so one report pending must not push out another.
+	 */
+	private readonly pendingReports = new Map<string, PendingReport>();
 	private loginRetry: ReturnType<typeof setTimeout> | null = null;
 	private readonly throttle: ProgressThrottle;
 
@@ -412,7 +425,8 @@ export class ParticipantSession {
 			if (local && numericColumns(dataset.task).length > 0) {
 				// Sent as soon as the data is known (calibration can take a while): the server merges
 				// these sums into the project's standardisation before round 1. Images have none.
-				const stats = await this.request('data:stats', dataset.stats ?? { columns: {} });
+				// Only the schema's sums go out: whatever else a stored copy carries stays here.
+				const stats = await this.request('data:stats', FeatureStatsReport.parse(dataset.stats ?? { columns: {} }));
 				if (gen !== this.connectionGen) return;
 				if (isError(stats)) {
 					this.update({ error: `feature statistics refused: ${stats.code} ${stats.message}` });
@@ -437,7 +451,7 @@ export class ParticipantSession {
 			if (this.pending) this.pending.sends = 0;
 			if (!this.busy) this.update({ phase: 'waiting' });
 			void this.flush();
-			void this.resendReport();
+			void this.resendReports();
 			void this.pump();
 		} catch (error) {
 			if (gen !== this.connectionGen || this.stopped) return;
@@ -546,7 +560,7 @@ export class ParticipantSession {
 	private onEvaluate(task: EvaluationTask): void {
 		if (this.stopped) return;
 		this.keepGlobalModel(task.modelVersion, task.standardization, task.weights);
-		const id = `${task.roundId}/${task.modelVersion}`;
+		const id = evaluationId(task);
 		if (this.evaluated.has(id)) return;
 		this.evaluated.add(id);
 		this.dropJobs('evaluate');
@@ -586,6 +600,8 @@ export class ParticipantSession {
 		} catch (error) {
 			// stop() aborts a run in progress; that is not a failure worth reporting.
 			if (this.stopped) return;
+			// Only a scored model counts as evaluated: a failed one is scored if the server asks again.
+			if (job.kind === 'evaluate') this.evaluated.delete(evaluationId(job.task));
 			const what = job.kind === 'train' ? `training round ${job.task.roundNumber}` : `evaluating model v${job.task.modelVersion}`;
 			this.update({ error: `${what} failed: ${describe(error)}` });
 			this.note(`${what} failed: ${describe(error)}`);
@@ -593,7 +609,8 @@ export class ParticipantSession {
 			this.busy = false;
 			this.trainingRoundId = null;
 			if (this.state.phase === 'training' || this.state.phase === 'evaluating') {
-				this.update({ phase: this.authenticated ? 'waiting' : 'connecting' });
+				// An evaluation may end while the last round's update is still on its way.
+				this.update({ phase: !this.authenticated ? 'connecting' : this.sending ? 'uploading' : 'waiting' });
 			}
 		}
 		void this.pump();
@@ -700,31 +717,31 @@ export class ParticipantSession {
 		this.update({ evaluations: [evaluation, ...rest].slice(0, MAX_RESULTS) });
 	}
 
-	private async sendReport(report: { message: EvaluationReportMessage; evaluation: LocalEvaluation }): Promise<void> {
+	private async sendReport(report: PendingReport): Promise<void> {
+		const { roundId } = report.message;
 		if (!this.authenticated) {
-			this.pendingReport = report;
+			this.pendingReports.set(roundId, report);
 			return;
 		}
 		let reply: ReplyOf<'eval:report'>;
 		try {
 			reply = await this.request('eval:report', report.message);
 		} catch (error) {
-			this.pendingReport = report;
+			this.pendingReports.set(roundId, report);
 			this.note(`model v${report.message.modelVersion}: evaluation not acknowledged (${describe(error)}); will re-send after reconnecting`);
 			return;
 		}
-		if (this.pendingReport === report) this.pendingReport = null;
+		if (this.pendingReports.get(roundId) === report) this.pendingReports.delete(roundId);
 		const delivery = isError(reply) ? 'rejected' : 'accepted';
 		if (isError(reply)) this.note(`model v${report.message.modelVersion}: evaluation refused (${reply.code} ${reply.message})`);
 		const current = this.state.evaluations.find((e) => e.modelVersion === report.evaluation.modelVersion);
 		if (current) this.recordEvaluation({ ...current, delivery });
 	}
 
-	private async resendReport(): Promise<void> {
-		const report = this.pendingReport;
-		if (!report) return;
-		this.pendingReport = null;
-		await this.sendReport(report);
+	private async resendReports(): Promise<void> {
+		const reports = [...this.pendingReports.values()];
+		this.pendingReports.clear();
+		for (const report of reports) await this.sendReport(report);
 	}
 
 	/** Sends the pending update until it is acknowledged; a reconnect calls it again. */

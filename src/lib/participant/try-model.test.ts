@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TabularTask, TimeSeriesTask } from '@qflare/protocol';
 import { toPredictions } from '@qflare/data-import';
-import { exampleWindow, parseWindowText, probabilityBars, windowText } from './try-model';
+import { exampleWindow, exampleWindowFor, parseWindowText, probabilityBars, windowText } from './try-model';
 
 const CLASSIFY: TabularTask = {
 	kind: 'tabular',
@@ -86,5 +86,20 @@ describe('exampleWindow and windowText', () => {
 		const train = { count: 1, inputs: new Float32Array([7, 8, 9, 10, 11, 12]) };
 		expect(exampleWindow({ train, holdOut: null }, SERIES)).toEqual([[7, 8], [9, 10], [11, 12]]);
 		expect(exampleWindow({ train: { count: 0, inputs: new Float32Array(0) }, holdOut: null }, SERIES)).toBeNull();
+	});
+});
+
+describe('exampleWindowFor', () => {
+	const train = { count: 1, inputs: new Float32Array([7, 8, 9, 10, 11, 12]) };
+	it('takes a window of data prepared for this very task', () => {
+		expect(exampleWindowFor({ task: { ...SERIES }, train, holdOut: null }, SERIES)).toEqual([[7, 8], [9, 10], [11, 12]]);
+	});
+
+	it('gives none from data prepared for another task, or for a project that forecasts nothing', () => {
+		// Stored for a 2-row window of one column: the same six values read as the wrong shape.
+		const stale: TimeSeriesTask = { ...SERIES, valueColumns: ['co2'], target: 'co2', window: 2 };
+		expect(exampleWindowFor({ task: stale, train, holdOut: null }, SERIES)).toBeNull();
+		expect(exampleWindowFor({ task: SERIES, train, holdOut: null }, CLASSIFY)).toBeNull();
+		expect(exampleWindowFor({ task: SERIES, train, holdOut: null }, null)).toBeNull();
 	});
 });

@@ -1,4 +1,5 @@
-import type { Prediction, TimeSeriesTask } from '@qflare/protocol';
+import { sameJson } from '@qflare/participant';
+import type { Prediction, TaskSchema, TimeSeriesTask } from '@qflare/protocol';
 
 export interface ProbabilityBar {
 	label: string;
@@ -50,6 +51,19 @@ export function exampleWindow(splits: { train: { count: number; inputs: Uint8Arr
 	const size = task.window * width;
 	const start = (split.count - 1) * size;
 	return Array.from({ length: task.window }, (_, r) => Array.from(split.inputs.subarray(start + r * width, start + (r + 1) * width)));
+}
+
+/**
+ * The example window for "Try the model" from data stored on this device, or null when the
+ * project is no forecast or the data was prepared for another task (stale data the session
+ * refuses: its windows would not fit the form).
+ */
+export function exampleWindowFor(
+	prepared: Parameters<typeof exampleWindow>[0] & { task: TaskSchema },
+	projectTask: TaskSchema | null
+): number[][] | null {
+	if (projectTask?.kind !== 'time-series' || !sameJson(prepared.task, projectTask)) return null;
+	return exampleWindow(prepared, projectTask);
 }
 
 /** Rows as the forecast box shows them: a header line with the value columns, then one line per time step. */

@@ -1,15 +1,10 @@
 import * as Comlink from 'comlink';
 import { modelSpec } from '@qflare/trainer';
 import { BackendName, type ColumnScale, type ModelName, type TaskSchema } from '@qflare/protocol';
+import { createTrainer, type TrainerHandle } from '../worker/create-trainer';
+import { ownBuffer } from '../worker/own-buffer';
 import type { HoldOutEvaluation, LabelledData, TrainerWorkerApi } from '../worker/trainer-api';
 import type { Calibration, LocalHyperparams, LocalProgress, LocalTrainResult, SessionTrainer } from '@qflare/participant';
-
-/** The array's own buffer when it spans it (to transfer without a copy), else a copy. */
-function ownBuffer(a: Float32Array): ArrayBuffer {
-	return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer
-		? a.buffer
-		: (a.slice().buffer as ArrayBuffer);
-}
 
 /**
  * SessionTrainer backed by the tfjs Web Worker, so training never blocks the page. The session
@@ -17,15 +12,11 @@ function ownBuffer(a: Float32Array): ArrayBuffer {
  * session keeps it for the next round).
  */
 export class WorkerTrainer implements SessionTrainer {
-	private worker: Worker | null = null;
-	private api: Comlink.Remote<TrainerWorkerApi> | null = null;
+	private handle: TrainerHandle | null = null;
 
 	private remote(): Comlink.Remote<TrainerWorkerApi> {
-		if (!this.api) {
-			this.worker = new Worker(new URL('../worker/trainer.worker.ts', import.meta.url), { type: 'module', name: 'qflare-trainer' });
-			this.api = Comlink.wrap<TrainerWorkerApi>(this.worker);
-		}
-		return this.api;
+		this.handle ??= createTrainer();
+		return this.handle.api;
 	}
 
 	async init(model: ModelName, task: TaskSchema, batchSize: number, seed: number): Promise<Calibration> {
@@ -69,9 +60,7 @@ export class WorkerTrainer implements SessionTrainer {
 	}
 
 	dispose(): void {
-		this.api?.[Comlink.releaseProxy]();
-		this.worker?.terminate();
-		this.api = null;
-		this.worker = null;
+		this.handle?.terminate();
+		this.handle = null;
 	}
 }

@@ -8,6 +8,7 @@ import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-si
 import wasmThreadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { LocalTrainer, chooseBackend } from '@qflare/trainer';
 import { importCsv, importImages } from './local-import';
+import { ownBuffer } from './own-buffer';
 import { Predictor } from './predictor';
 import type { TrainerWorkerApi, WorkerUpdate } from './trainer-api';
 
@@ -32,11 +33,6 @@ function f32(buffer: ArrayBuffer): Float32Array {
 	return new Float32Array(buffer);
 }
 
-/** The Float32Array's own buffer when it spans it, so it can be transferred without a copy. */
-function ownBuffer(a: Float32Array): ArrayBuffer {
-	const whole = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer;
-	return whole ? (a.buffer as ArrayBuffer) : (a.slice().buffer as ArrayBuffer);
-}
 
 const api: TrainerWorkerApi = {
 	async init(spec, batchSize, seed) {
