@@ -145,6 +145,30 @@ describe('the Node participant on local data', () => {
 		expect(await devices(project.id)).toEqual([]);
 	}, 40_000);
 
+	it('the CLI refuses to share the sums of a CSV with fewer than 10 training rows, and exits with code 1', async () => {
+		const project = await localProject('too few rows, CLI');
+		// 8 rows: 1 held out (15%), 7 to train on; their sums would pin the rows down.
+		const few = write('few.csv', goodCsv().split('\n').slice(0, 9).join('\n') + '\n');
+		const bin = path.join(import.meta.dirname, '..', 'bin', 'qflare-participant.js');
+		const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+			const child = execFile(
+				process.execPath,
+				[bin, '--server', server.url, '--project', project.id, '--data', path.join(root, 'few-device'), '--csv', few],
+				{ timeout: 30_000 },
+				(_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr })
+			);
+		});
+		expect(run.code).toBe(1);
+		expect(run.stdout).toMatch(/^prepared 8 rows from few\.csv: 7 rows for training, 1 held out for evaluation/);
+		expect(run.stderr).toContain(
+			'this project needs at least 10 training rows on each device so that the column sums it shares cannot reveal single rows; ' +
+				'this file has 7 besides the rows held out for evaluation'
+		);
+		// Logged in, but reported nothing about its data: no sums, no samples.
+		const [device] = await devices(project.id);
+		expect(device).toMatchObject({ samples: 0, featureStats: null, labelHistogram: null });
+	}, 40_000);
+
 	it('refuses --csv for a demo project, and a local project without data, saying what to do', async () => {
 		const demo = await api<Project>('POST', '/projects', { name: 'demo', rounds: 1 });
 		const csv = write('good-for-demo.csv', goodCsv());

@@ -5,6 +5,7 @@ import {
 	decodeWeights,
 	demoTask,
 	type Device,
+	type DeviceStatusReport,
 	type ErrorReply,
 	type EvaluationReportMessage,
 	type FederatedEvaluation,
@@ -38,6 +39,11 @@ const forecast: TaskSchema = { kind: 'time-series', timeColumn: 't', valueColumn
 
 /** Sums of one column over some rows, as a device reports them. */
 const sums = (values: number[]) => ({ count: values.length, sum: values.reduce((s, v) => s + v, 0), sumSquares: values.reduce((s, v) => s + v * v, 0) });
+/**
+ * `values` five times over. A device shares sums only of at least MIN_ROWS_FOR_STATS rows;
+ * repeating its rows keeps every merged mean and std what the values themselves give.
+ */
+const fiveTimes = (values: number[]) => Array.from({ length: 5 }, () => values).flat();
 
 describe('local-data projects over real sockets and the embedded store', () => {
 	let server: TestServer;
@@ -74,7 +80,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 	async function runFirstRound(project: Project, stats: Record<string, ReturnType<typeof sums>>[], labelHistogram?: number[]) {
 		const clients = stats.map(() => new ScriptedParticipant(server.url));
 		for (const [i, c] of clients.entries()) {
-			await c.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 4, labelHistogram });
+			await c.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram });
 			expect(await c.ask('data:stats', { columns: stats[i] })).toEqual({ ok: true });
 		}
 		expect((await server.api<Project>('POST', `/projects/${project.id}/start`)).status).toBe(200);
@@ -113,39 +119,47 @@ describe('local-data projects over real sockets and the embedded store', () => {
 	it('merges the devices\' statistics exactly at Start, and refuses to start before enough devices reported them', async () => {
 		const project = await createProject({ name: 'stats', dataSource: 'local', task: tabular, model: 'logistic' });
 		const [a, b] = [0, 1].map(() => new ScriptedParticipant(server.url));
-		const loginA = await a.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 2, labelHistogram: [1, 1] });
+		const loginA = await a.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram: [5, 5] });
 		expect(loginA.shardPath).toBeNull();
 		expect(loginA.project).toMatchObject({ dataSource: 'local', task: tabular, holdOutFraction: 0.15, standardization: null });
-		await b.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 2, labelHistogram: [0, 2] });
+		await b.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram: [0, 10] });
 		const shard = await server.api<ErrorReply>('GET', `/projects/${project.id}/shard?device=${a.deviceId}`);
 		expect(shard).toMatchObject({ status: 409, json: { code: 'CONFLICT' } });
 		expect(shard.json.message).toMatch(/trains on local data/);
 
 		// Bad statistics and histograms are refused and leave nothing on the device.
-		const extra = await a.ask('data:stats', { columns: { a: sums([1, 3]), b: sums([2, 2]), c: sums([1, 0]) } });
+		const extra = await a.ask('data:stats', { columns: { a: sums(fiveTimes([1, 3])), b: sums(fiveTimes([2, 2])), c: sums(fiveTimes([1, 0])) } });
 		expect(extra).toMatchObject({ ok: false, code: 'SCHEMA_INVALID', message: 'column(s) "c" are not numeric columns of the task' });
-		expect(await a.ask('data:stats', { columns: { a: sums([1, 3]) } })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID', message: 'missing statistics for column(s) "b"' });
-		expect(await a.ask('data:stats', { columns: { a: { count: 2, sum: 4, sumSquares: -1 }, b: sums([2, 2]) } })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
-		expect(await a.ask('device:status', { backend: 'cpu', backendReason: 'test', samples: 2, labelHistogram: [1, 1, 0] })).toMatchObject({
+		expect(await a.ask('data:stats', { columns: { a: sums(fiveTimes([1, 3])) } })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID', message: 'missing statistics for column(s) "b"' });
+		expect(await a.ask('data:stats', { columns: { a: { count: 10, sum: 20, sumSquares: -1 }, b: sums(fiveTimes([2, 2])) } })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
+		expect(await a.ask('device:status', { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram: [5, 5, 0] })).toMatchObject({
 			ok: false,
 			code: 'SCHEMA_INVALID',
 			message: 'labelHistogram: 3 counts for 2 classes'
 		});
-		expect(await server.store.devices.get(project.id, a.deviceId)).toMatchObject({ featureStats: null, labelHistogram: [1, 1] });
+		// Two rows' sums would give the rows away: a = 1, 3 solves sum 4, squares 10.
+		const tooFew = await a.ask('data:stats', { columns: { a: sums([1, 3]), b: sums([2, 2]) } });
+		expect(tooFew).toMatchObject({
+			ok: false,
+			code: 'SCHEMA_INVALID',
+			message: 'the statistics cover 2 rows; a device shares column sums only of at least 10 training rows, so that they cannot reveal single rows'
+		});
+		expect(await server.store.devices.get(project.id, a.deviceId)).toMatchObject({ featureStats: null, labelHistogram: [5, 5] });
 
-		// Device a: a = 1, 3 and b = 2, 2; device b: a = 5, 7 and b = 2, 6.
-		expect(await a.ask('data:stats', { columns: { a: sums([1, 3]), b: sums([2, 2]) } })).toEqual({ ok: true });
+		// Device a: a = 1, 3 and b = 2, 2; device b: a = 5, 7 and b = 2, 6 (each five times over).
+		expect(await a.ask('data:stats', { columns: { a: sums(fiveTimes([1, 3])), b: sums(fiveTimes([2, 2])) } })).toEqual({ ok: true });
 		const early = await server.api<ErrorReply>('POST', `/projects/${project.id}/start`);
 		expect(early).toMatchObject({ status: 409, json: { code: 'CONFLICT' } });
 		expect(early.json.message).toMatch(/^1 of 2 devices reported feature statistics; the project needs 2/);
 		expect((await server.api<Project>('GET', `/projects/${project.id}`)).json).toMatchObject({ status: 'idle', standardization: null });
 		expect(await server.store.models.list(project.id)).toEqual([]);
 
-		expect(await b.ask('data:stats', { columns: { a: sums([5, 7]), b: sums([2, 6]) } })).toEqual({ ok: true });
+		expect(await b.ask('data:stats', { columns: { a: sums(fiveTimes([5, 7])), b: sums(fiveTimes([2, 6])) } })).toEqual({ ok: true });
 		const started = await server.api<Project>('POST', `/projects/${project.id}/start`);
 		expect(started.status).toBe(200);
-		// a: 1, 3, 5, 7 -> mean 4, population variance (9 + 1 + 1 + 9) / 4 = 5; b: 2, 2, 2, 6 -> mean 3, variance 3.
-		const expected: Standardization = { columns: { a: { mean: 4, std: Math.sqrt(5) }, b: { mean: 3, std: Math.sqrt(3) } }, rows: 4, devices: 2 };
+		// a: 1, 3, 5, 7 -> mean 4, population variance (9 + 1 + 1 + 9) / 4 = 5; b: 2, 2, 2, 6 -> mean 3, variance 3;
+		// repeating every value five times changes neither, only the rows (2 devices x 10).
+		const expected: Standardization = { columns: { a: { mean: 4, std: Math.sqrt(5) }, b: { mean: 3, std: Math.sqrt(3) } }, rows: 20, devices: 2 };
 		expect(started.json.standardization).toEqual(expected);
 		const [taskA, taskB] = await Promise.all([a.task, b.task]);
 		for (const task of [taskA, taskB]) expect(task).toMatchObject({ model: 'logistic', modelVersion: 0, standardization: expected });
@@ -153,13 +167,13 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		expect(decodeWeights(new Uint8Array(taskA.weights as ArrayBuffer)).values.length).toBe(10);
 
 		// Statistics sent after Start are kept but change nothing: the scaling stays frozen.
-		expect(await a.ask('data:stats', { columns: { a: sums([100, 300]), b: sums([2, 2]) } })).toEqual({ ok: true });
+		expect(await a.ask('data:stats', { columns: { a: sums(fiveTimes([100, 300])), b: sums(fiveTimes([2, 2])) } })).toEqual({ ok: true });
 		for (const c of [a, b]) expect(await c.send(c.envelope(c === a ? taskA : taskB, new Float32Array(10).fill(c === a ? 0.01 : 0.02), 2))).toMatchObject({ ok: true });
 		const round = await committedRound(project.id);
 		// No server test set for local data; the train loss is still the participants' own.
 		expect(round.metrics).toEqual({ testAccuracy: null, testLoss: null, trainLoss: 0.5, trainAccuracy: 0.8 });
 		expect((await server.api<Project>('GET', `/projects/${project.id}`)).json.standardization).toEqual(expected);
-		expect((await server.store.devices.get(project.id, b.deviceId))?.labelHistogram).toEqual([0, 2]);
+		expect((await server.store.devices.get(project.id, b.deviceId))?.labelHistogram).toEqual([0, 10]);
 
 		// Every ready device is asked to score v1 on its hold-out, with the project's scaling.
 		await until(async () => a.evaluations.length + b.evaluations.length, (n) => n === 2, 'model:evaluate');
@@ -175,7 +189,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		const [withStats, without] = [0, 1].map(() => new ScriptedParticipant(server.url));
 		await withStats.login(project.id);
 		await without.login(project.id);
-		expect(await withStats.ask('data:stats', { columns: { a: sums([1, 2]), b: sums([3, 4]) } })).toEqual({ ok: true });
+		expect(await withStats.ask('data:stats', { columns: { a: sums(fiveTimes([1, 2])), b: sums(fiveTimes([3, 4])) } })).toEqual({ ok: true });
 		expect((await server.api('POST', `/projects/${project.id}/start`)).status).toBe(200);
 		await withStats.task;
 		const [round] = await roundsOf(project.id);
@@ -224,8 +238,8 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		expect(await dashboard.emitWithAck('watch', { projectId: project.id })).toEqual({ ok: true });
 
 		const { clients, round } = await runFirstRound(project, [
-			{ a: sums([1, 3]), b: sums([2, 2]) },
-			{ a: sums([5, 7]), b: sums([2, 6]) }
+			{ a: sums(fiveTimes([1, 3])), b: sums(fiveTimes([2, 2])) },
+			{ a: sums(fiveTimes([5, 7])), b: sums(fiveTimes([2, 6])) }
 		]);
 		const [a, b] = clients;
 		const report = (over: Partial<EvaluationReportMessage>): EvaluationReportMessage => ({ roundId: round.id, modelVersion: 1, n: 10, loss: 0.5, ...over });
@@ -291,11 +305,71 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		dashboard.close();
 	});
 
+	it('asks a device that becomes ready after the commit to score the last committed model, once, and merges its report into that round', async () => {
+		const project = await createProject({ name: 'late evaluation', dataSource: 'local', task: tabular, model: 'logistic' });
+		const stats = { a: sums(fiveTimes([1, 3])), b: sums(fiveTimes([2, 2])) };
+		const { clients, round } = await runFirstRound(project, [stats, stats]);
+		const [a, b] = clients;
+		// The project ran its only round: no later commit will ask anyone again.
+		expect((await server.api<Project>('GET', `/projects/${project.id}`)).json.status).toBe('completed');
+		const report = (n: number, correct: number): EvaluationReportMessage => ({
+			roundId: round.id,
+			modelVersion: 1,
+			n,
+			loss: 0.4,
+			classification: { correct, truePositives: [correct, 0], falsePositives: [n - correct, 0], falseNegatives: [0, n - correct] }
+		});
+		// a scores v1 when asked at the commit; b never answers (its tab closes while it scores).
+		expect(await a.ask('eval:report', report(10, 8))).toEqual({ ok: true });
+		const login: DeviceStatusReport = { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram: [5, 5] };
+		const join = async (c: ScriptedParticipant) => {
+			await c.login(project.id, login);
+			expect(await c.ask('data:stats', { columns: stats })).toEqual({ ok: true });
+		};
+
+		// A device that joins after the commit is asked for v1, with the stored weights and the project's scaling.
+		const late = new ScriptedParticipant(server.url);
+		await join(late);
+		await until(async () => late.evaluations.length, (n) => n > 0, 'model:evaluate at the late device');
+		const v1 = (await server.store.models.loadWeights(project.id, 1))!;
+		const standardization = (await server.api<Project>('GET', `/projects/${project.id}`)).json.standardization;
+		expect(late.evaluations[0]).toMatchObject({ roundId: round.id, roundNumber: 1, modelVersion: 1, model: 'logistic', standardization });
+		expect(Array.from(decodeWeights(new Uint8Array(late.evaluations[0].weights as ArrayBuffer)).values)).toEqual(Array.from(v1));
+		// Its status again, while the request is outstanding, asks nothing more.
+		expect(await late.ask('device:status', login)).toEqual({ ok: true });
+		expect(await late.ask('data:stats', { columns: stats })).toEqual({ ok: true });
+
+		// Its report is merged into round 1 beside a's.
+		expect(await late.ask('eval:report', report(30, 21))).toEqual({ ok: true });
+		const merged = (await server.store.rounds.get(round.id))!.federatedEvaluation;
+		expect(merged).toMatchObject({ modelVersion: 1, devices: 2, n: 40, accuracy: 29 / 40 });
+		expect((await server.store.models.get(project.id, 1))?.federatedEvaluation).toEqual(merged);
+
+		// Reloads (a new socket while the old one is still open): b, which never reported, is asked
+		// again; a and the late device already reported v1 and are not.
+		const reloads = [a, b, late].map((c) => new ScriptedParticipant(server.url, c.keys));
+		for (const c of reloads) await join(c);
+		const [aAgain, bAgain, lateAgain] = reloads;
+		await until(async () => bAgain.evaluations.length, (n) => n > 0, 'model:evaluate at the reloaded b');
+		expect(bAgain.evaluations[0]).toMatchObject({ roundId: round.id, modelVersion: 1 });
+		// A device joining last is asked after the others were dealt with (one queue per project).
+		const last = new ScriptedParticipant(server.url);
+		await join(last);
+		await until(async () => last.evaluations.length, (n) => n > 0, 'model:evaluate at the last device');
+		await new Promise((r) => setTimeout(r, 100));
+		expect(aAgain.evaluations).toEqual([]);
+		expect(lateAgain.evaluations).toEqual([]);
+		expect(late.evaluations).toHaveLength(1);
+		expect(bAgain.evaluations).toHaveLength(1);
+		expect(await server.store.evaluations.listByRound(round.id)).toHaveLength(2);
+		for (const c of [...clients, late, ...reloads, last]) c.socket.close();
+	});
+
 	it('merges regression reports into MAE and RMSE and predicts a forecast in the target\'s units', async () => {
 		const project = await createProject({ name: 'forecast', dataSource: 'local', task: forecast, model: 'conv1d' });
 		const { clients, round, length } = await runFirstRound(project, [
-			{ co2: sums([1, 2, 3]), temp: sums([0, 0, 0]) },
-			{ co2: sums([4, 5, 6]), temp: sums([0, 0, 0]) }
+			{ co2: sums(fiveTimes([1, 2, 3])), temp: sums(fiveTimes([0, 0, 0])) },
+			{ co2: sums(fiveTimes([4, 5, 6])), temp: sums(fiveTimes([0, 0, 0])) }
 		]);
 		const [a, b] = clients;
 		const base = { roundId: round.id, modelVersion: 1 };
@@ -315,10 +389,10 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		expect(await a.ask('eval:report', classified)).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
 		expect((await server.store.rounds.get(round.id))!.federatedEvaluation).toEqual(merged);
 
-		// co2 over 1..6: mean 3.5, population std sqrt(91/6 - 3.5^2); temp is constant: std 1.
+		// co2 over 1..6 (each five times): mean 3.5, population std sqrt(91/6 - 3.5^2); temp is constant: std 1.
 		const project1 = (await server.api<Project>('GET', `/projects/${project.id}`)).json;
 		const co2 = { mean: 3.5, std: Math.sqrt(91 / 6 - 3.5 * 3.5) };
-		expect(project1.standardization).toEqual({ columns: { co2, temp: { mean: 0, std: 1 } }, rows: 6, devices: 2 });
+		expect(project1.standardization).toEqual({ columns: { co2, temp: { mean: 0, std: 1 } }, rows: 30, devices: 2 });
 
 		const window = [
 			[1, 0],
@@ -347,7 +421,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 	it('predicts with a committed tabular model: class probabilities from standardised rows', async () => {
 		const project = await createProject({ name: 'predict', dataSource: 'local', task: tabular, model: 'logistic' });
-		const standardization: Standardization = { columns: { a: { mean: 4, std: 2 }, b: { mean: 3, std: 1 } }, rows: 8, devices: 2 };
+		const standardization: Standardization = { columns: { a: { mean: 4, std: 2 }, b: { mean: 3, std: 1 } }, rows: 20, devices: 2 };
 		await server.store.projects.update(project.id, { standardization });
 		expect(models.parameterCount('logistic', tabular)).toBe(10);
 		// One dense softmax layer: kernel [inputs a, b, c=x, c=y] x [no, yes], then the bias.

@@ -1,6 +1,7 @@
 import {
 	demoTask,
 	FeatureStatsReport,
+	MIN_ROWS_FOR_STATS,
 	numericColumns,
 	taskInputShape,
 	taskObjective,
@@ -59,6 +60,17 @@ function splitProblems(name: string, split: PreparedSplit, task: TaskSchema): st
 }
 
 /**
+ * With so few rows the column sums a device shares would give its rows away (MIN_ROWS_FOR_STATS),
+ * so such data sends nothing; `rows` counts the training split, the rows the sums are taken over.
+ */
+function tooFewRowsForStats(rows: number, holdOut: boolean): string {
+	return (
+		`this project needs at least ${MIN_ROWS_FOR_STATS} training rows on each device so that the column sums it shares cannot reveal single rows; ` +
+		`this file has ${rows}${holdOut ? ' besides the rows held out for evaluation' : ''}`
+	);
+}
+
+/**
  * Why this data cannot take part in the project, as sentences the page and the CLI show; empty
  * when it fits. The session sends nothing about data that fails these checks.
  */
@@ -77,6 +89,9 @@ export function datasetProblems(dataset: DeviceDataset, project: ParticipantProj
 			problems.push(`the feature statistics cover [${reported.join(', ')}], expected [${expected.join(', ')}]`);
 		} else if (!FeatureStatsReport.safeParse(dataset.stats).success) {
 			problems.push('the feature statistics are not valid counts and sums');
+		} else if (expected.length > 0) {
+			const rows = Math.min(...expected.map((column) => dataset.stats!.columns[column].count));
+			if (rows < MIN_ROWS_FOR_STATS) problems.push(tooFewRowsForStats(rows, (dataset.holdOut?.count ?? 0) > 0));
 		}
 	}
 	return problems;

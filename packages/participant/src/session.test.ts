@@ -218,19 +218,36 @@ const LOCAL_VIEW: ParticipantProjectView = {
 	standardization: null
 };
 
-/** Four training rows (age, red, blue) and two held out; labels 1, 0, 1, 1 and 0, 1. */
+/** `values` three times over: the training split repeats four rows to reach MIN_ROWS_FOR_STATS. */
+const thrice = (values: number[]) => [...values, ...values, ...values];
+
+/**
+ * Twelve training rows, (age, red, blue) 10 red, 12 blue, 14 red, 16 blue three times over with
+ * labels 1, 0, 1, 1; two held out, labels 0, 1. Age: 12 rows, sum 3 x 52, squares 3 x 696.
+ */
 function tabularData(): PreparedData {
 	return {
 		task: TABULAR,
 		train: {
-			count: 4,
-			inputs: new Float32Array([10, 1, 0, 12, 0, 1, 14, 1, 0, 16, 0, 1]),
-			targets: new Uint8Array([1, 0, 1, 1])
+			count: 12,
+			inputs: new Float32Array(thrice([10, 1, 0, 12, 0, 1, 14, 1, 0, 16, 0, 1])),
+			targets: new Uint8Array(thrice([1, 0, 1, 1]))
 		},
 		holdOut: { count: 2, inputs: new Float32Array([8, 1, 0, 20, 0, 1]), targets: new Uint8Array([0, 1]) },
-		stats: { columns: { age: { count: 4, sum: 52, sumSquares: 696 } } },
-		labelHistogram: [1, 3],
-		summary: { source: 'clinic.csv', rows: 6, columns: ['age', 'colour', 'label'], preview: [], trainCount: 4, holdOutCount: 2, gapWindows: 0, skipped: [] }
+		stats: { columns: { age: { count: 12, sum: 156, sumSquares: 2088 } } },
+		labelHistogram: [4, 10],
+		summary: { source: 'clinic.csv', rows: 14, columns: ['age', 'colour', 'label'], preview: [], trainCount: 12, holdOutCount: 2, gapWindows: 0, skipped: [] }
+	};
+}
+
+/** The first `rows` training rows of tabularData, with their own statistics. */
+function firstRows(rows: number): PreparedData {
+	const data = tabularData();
+	const ages = Array.from(data.train.inputs.subarray(0, rows * 3)).filter((_, i) => i % 3 === 0);
+	return {
+		...data,
+		train: { count: rows, inputs: data.train.inputs.slice(0, rows * 3), targets: data.train.targets.slice(0, rows) },
+		stats: { columns: { age: { count: rows, sum: ages.reduce((a, b) => a + b, 0), sumSquares: ages.reduce((a, b) => a + b * b, 0) } } }
 	};
 }
 
@@ -553,17 +570,17 @@ describe('ParticipantSession with local data', () => {
 
 		const events = h.socket.requests.map((r) => r.event);
 		expect(events).toEqual(['auth:challenge', 'auth:login', 'data:stats', 'device:status']);
-		expect(h.socket.sent('data:stats')).toEqual([{ columns: { age: { count: 4, sum: 52, sumSquares: 696 } } }]);
-		// Training rows only: labels 1, 0, 1, 1 (the hold-out's are not counted).
+		expect(h.socket.sent('data:stats')).toEqual([{ columns: { age: { count: 12, sum: 156, sumSquares: 2088 } } }]);
+		// Training rows only: labels 1, 0, 1, 1 three times (the hold-out's are not counted).
 		expect(h.socket.sent('device:status')).toEqual([
-			{ backend: 'wasm', backendReason: 'wasm 7 ms/step beat cpu 28 ms/step', samples: 4, labelHistogram: [1, 3] }
+			{ backend: 'wasm', backendReason: 'wasm 7 ms/step beat cpu 28 ms/step', samples: 12, labelHistogram: [3, 9] }
 		]);
 		expect(h.fetches).toEqual([]);
 		expect(h.trainer.inits).toEqual([{ model: 'logistic', kind: 'tabular' }]);
-		expect(h.session.snapshot).toMatchObject({ samples: 4, holdOutSamples: 2 });
+		expect(h.session.snapshot).toMatchObject({ samples: 12, holdOutSamples: 2 });
 	});
 
-	it('reports no statistics for images, which have no numeric columns', async () => {
+	it('reports no statistics for images, which have no numeric columns (so even 3 rows may train)', async () => {
 		const task: ImageClassificationTask = { kind: 'image-classification', classes: ['cat', 'dog'], width: 2, height: 2, channels: 1 };
 		const pixels = (rows: number) => new Uint8Array(rows * 4).map((_, i) => i);
 		const local: PreparedData = {
@@ -588,11 +605,11 @@ describe('ParticipantSession with local data', () => {
 		h.socket.send('round:task', task('r1', 0, AGE_SCALE));
 		await until(() => h.session.snapshot.upload === 'accepted', 'the update');
 
-		// age (10, 12, 14, 16) scaled by mean 12, std 2; the one-hot columns stay 0/1.
+		// age (10, 12, 14, 16, three times) scaled by mean 12, std 2; the one-hot columns stay 0/1.
 		const trained = h.trainer.trainedData[0];
-		expect(trained.count).toBe(4);
-		expect(Array.from(trained.images)).toEqual([-1, 1, 0, 0, 0, 1, 1, 1, 0, 2, 0, 1]);
-		expect(Array.from(trained.labels)).toEqual([1, 0, 1, 1]);
+		expect(trained.count).toBe(12);
+		expect(Array.from(trained.images)).toEqual(thrice([-1, 1, 0, 0, 0, 1, 1, 1, 0, 2, 0, 1]));
+		expect(Array.from(trained.labels)).toEqual(thrice([1, 0, 1, 1]));
 
 		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
 		await until(() => h.socket.sent('eval:report').length === 1, 'the evaluation report');
@@ -619,9 +636,9 @@ describe('ParticipantSession with local data', () => {
 		const local: PreparedData = {
 			...data,
 			task: regression,
-			train: { ...data.train, targets: new Float32Array([100, 120, 140, 160]) },
+			train: { ...data.train, targets: new Float32Array(thrice([100, 120, 140, 160])) },
 			holdOut: { ...data.holdOut!, targets: new Float32Array([90, 200]) },
-			stats: { columns: { age: data.stats.columns.age, label: { count: 4, sum: 520, sumSquares: 70_400 } } },
+			stats: { columns: { age: data.stats.columns.age, label: { count: 12, sum: 3 * 520, sumSquares: 3 * 70_400 } } },
 			labelHistogram: null
 		};
 		const scale: Standardization = { columns: { age: { mean: 12, std: 2 }, label: { mean: 130, std: 20 } }, rows: 4, devices: 1 };
@@ -636,7 +653,7 @@ describe('ParticipantSession with local data', () => {
 		await until(() => h.session.snapshot.upload === 'accepted', 'the update');
 		const [update] = h.socket.sent('round:update') as UpdateEnvelope[];
 		expect(update.trainAccuracy).toBeNull();
-		expect(Array.from(h.trainer.trainedData[0].labels)).toEqual([-1.5, -0.5, 0.5, 1.5]);
+		expect(Array.from(h.trainer.trainedData[0].labels)).toEqual(thrice([-1.5, -0.5, 0.5, 1.5]));
 		expect(h.session.snapshot.lastTraining?.accuracy).toBeNull();
 
 		h.socket.send('model:evaluate', evaluation('r1', 1, scale));
@@ -702,11 +719,11 @@ describe('ParticipantSession with local data', () => {
 	it('sends only the counts and sums of its statistics, whatever else the stored copy holds', async () => {
 		const data = tabularData();
 		// A stored copy from another version carrying more than the protocol's sums.
-		const stats = { columns: { age: { ...data.stats.columns.age, values: [10, 12, 14, 16] } }, rows: [[10, 'red']] };
+		const stats = { columns: { age: { ...data.stats.columns.age, values: thrice([10, 12, 14, 16]) } }, rows: [[10, 'red']] };
 		const h = harness({ project: LOCAL_VIEW, local: { ...data, stats: stats as unknown as FeatureStatsReport } });
 		await h.session.start();
 		await ready(h);
-		expect(h.socket.sent('data:stats')).toEqual([{ columns: { age: { count: 4, sum: 52, sumSquares: 696 } } }]);
+		expect(h.socket.sent('data:stats')).toEqual([{ columns: { age: { count: 12, sum: 156, sumSquares: 2088 } } }]);
 	});
 
 	it('shows the update still on its way when an evaluation ends before its acknowledgement', async () => {
@@ -776,10 +793,10 @@ describe('ParticipantSession with local data', () => {
 			(d) => ({ ...d, task: { ...TABULAR, objective: { type: 'classification', classes: ['a', 'b', 'c'] } } }),
 			/prepared for a different task/
 		],
-		['rows of the wrong width', (d) => ({ ...d, train: { ...d.train, inputs: new Float32Array(8) } }), /training inputs hold 8 values, expected 4 rows x 3/],
-		['a label outside the classes', (d) => ({ ...d, train: { ...d.train, targets: new Uint8Array([0, 1, 2, 1]) } }), /class index outside the 2 classes/],
+		['rows of the wrong width', (d) => ({ ...d, train: { ...d.train, inputs: new Float32Array(8) } }), /training inputs hold 8 values, expected 12 rows x 3/],
+		['a label outside the classes', (d) => ({ ...d, train: { ...d.train, targets: new Uint8Array(thrice([0, 1, 2, 1])) } }), /class index outside the 2 classes/],
 		['statistics of other columns', (d) => ({ ...d, stats: { columns: {} } as FeatureStatsReport }), /statistics cover \[\], expected \[age\]/],
-		['statistics that are not sums', (d) => ({ ...d, stats: { columns: { age: { count: 4, sum: Number.NaN, sumSquares: 696 } } } }), /statistics are not valid counts and sums/],
+		['statistics that are not sums', (d) => ({ ...d, stats: { columns: { age: { count: 12, sum: Number.NaN, sumSquares: 2088 } } } }), /statistics are not valid counts and sums/],
 		['a value that is not a number', (d) => ({ ...d, holdOut: { ...d.holdOut!, inputs: new Float32Array([Number.NaN, 1, 0, 20, 0, 1]) } }), /hold-out inputs contain values that are not finite/]
 	])('refuses %s and sends nothing about it', async (_name, spoil, message) => {
 		const h = harness({ project: LOCAL_VIEW, local: spoil(tabularData()) });
@@ -787,6 +804,25 @@ describe('ParticipantSession with local data', () => {
 		await until(() => h.session.snapshot.phase === 'needs-data', 'the refusal');
 		expect(h.session.snapshot.error).toMatch(message);
 		nothingAboutData(h);
+	});
+
+	it('refuses to share the sums of fewer than 10 training rows, which could give the rows away, and sends nothing', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: firstRows(9) });
+		await h.session.start();
+		await until(() => h.session.snapshot.phase === 'needs-data', 'the refusal');
+		expect(h.session.snapshot.error).toBe(
+			'the data on this device does not fit project "Clinic": this project needs at least 10 training rows on each device so that ' +
+				'the column sums it shares cannot reveal single rows; this file has 9 besides the rows held out for evaluation'
+		);
+		nothingAboutData(h);
+		expect(h.socket.closed).toBe(true);
+		expect(h.trainer.inits).toEqual([]);
+
+		// Ten rows are enough: their sums go out (10, 12, 14, 16, 10, 12, 14, 16, 10, 12).
+		const enough = harness({ project: LOCAL_VIEW, local: { ...firstRows(10), holdOut: null } });
+		await enough.session.start();
+		await ready(enough);
+		expect(enough.socket.sent('data:stats')).toEqual([{ columns: { age: { count: 10, sum: 126, sumSquares: 1636 } } }]);
 	});
 
 	it('asks for the data again when the stored data cannot be read', async () => {

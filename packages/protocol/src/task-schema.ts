@@ -146,6 +146,15 @@ export const ColumnSums = z.object({
 });
 export type ColumnSums = z.infer<typeof ColumnSums>;
 
+/**
+ * The fewest training rows a device may report feature statistics of (and a server accepts).
+ * Each column's sum and sum of squares are two equations in the device's values: with one or two
+ * rows they solve to the rows themselves, and with a few more they still bound each row tightly.
+ * Ten rows leave eight unknowns free per column. A floor against reading rows off the sums, not a
+ * formal guarantee: no noise is added to them.
+ */
+export const MIN_ROWS_FOR_STATS = 10;
+
 /** One participant's statistics of its training rows, per numeric column. */
 export const FeatureStatsReport = z.object({
 	columns: z.record(ColumnName, ColumnSums)

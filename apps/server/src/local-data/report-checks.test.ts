@@ -1,4 +1,4 @@
-import type { TaskSchema } from '@qflare/protocol';
+import { MIN_ROWS_FOR_STATS, type TaskSchema } from '@qflare/protocol';
 import { describe, expect, it } from 'vitest';
 import { evaluationReportProblems, featureStatsProblems } from './report-checks';
 
@@ -17,29 +17,44 @@ const images: TaskSchema = { kind: 'image-classification', classes: ['cat', 'dog
 
 describe('featureStatsProblems', () => {
 	const sums = (count: number, values: number[]) => ({ count, sum: values.reduce((a, b) => a + b, 0), sumSquares: values.reduce((a, b) => a + b * b, 0) });
+	/** `values` repeated `times` times: the sums of a device with that many copies of the rows. */
+	const repeated = (values: number[], times: number) => sums(values.length * times, Array.from({ length: times }, () => values).flat());
 
 	it('accepts exactly the numeric columns with one row count', () => {
-		expect(featureStatsProblems({ columns: { a: sums(3, [1, 2, 3]), b: sums(3, [0, 0, 0]) } }, classification)).toEqual([]);
-		expect(featureStatsProblems({ columns: { v: sums(2, [1, 2]), w: sums(2, [5, 5]) } }, forecast)).toEqual([]);
+		expect(featureStatsProblems({ columns: { a: repeated([1, 2, 3], 4), b: repeated([0, 0, 0], 4) } }, classification)).toEqual([]);
+		expect(featureStatsProblems({ columns: { v: repeated([1, 2], 5), w: repeated([5, 5], 5) } }, forecast)).toEqual([]);
 	});
 
 	it('names missing and extra columns', () => {
-		expect(featureStatsProblems({ columns: { a: sums(1, [1]), c: sums(1, [1]) } }, classification)).toEqual([
+		expect(featureStatsProblems({ columns: { a: repeated([1], 10), c: repeated([1], 10) } }, classification)).toEqual([
 			'missing statistics for column(s) "b"',
 			'column(s) "c" are not numeric columns of the task'
 		]);
 	});
 
 	it('refuses empty counts, differing counts and impossible sums', () => {
-		expect(featureStatsProblems({ columns: { a: { count: 0, sum: 0, sumSquares: 0 }, b: sums(2, [1, 1]) } }, classification)).toEqual([
+		expect(featureStatsProblems({ columns: { a: { count: 0, sum: 0, sumSquares: 0 }, b: repeated([1, 1], 5) } }, classification)).toEqual([
 			'column "a": count is 0; a device reports statistics only of the rows it trains on',
-			'columns report different row counts (0, 2); every row has a value in every column'
+			'columns report different row counts (0, 10); every row has a value in every column'
 		]);
-		// Two numbers summing to 10 have squares summing to at least 50.
-		expect(featureStatsProblems({ columns: { a: { count: 2, sum: 10, sumSquares: 49 }, b: sums(2, [1, 1]) } }, classification)).toEqual([
-			'column "a": sum 10 and sum of squares 49 over 2 rows cannot come from real numbers'
+		// Ten numbers summing to 50 have squares summing to at least 10 * 5^2 = 250.
+		expect(featureStatsProblems({ columns: { a: { count: 10, sum: 50, sumSquares: 249 }, b: repeated([1, 1], 5) } }, classification)).toEqual([
+			'column "a": sum 50 and sum of squares 249 over 10 rows cannot come from real numbers'
 		]);
-		expect(featureStatsProblems({ columns: { a: { count: 2, sum: 10, sumSquares: 50 }, b: sums(2, [1, 1]) } }, classification)).toEqual([]);
+		expect(featureStatsProblems({ columns: { a: { count: 10, sum: 50, sumSquares: 250 }, b: repeated([1, 1], 5) } }, classification)).toEqual([]);
+	});
+
+	it(`refuses statistics of fewer than ${MIN_ROWS_FOR_STATS} rows, whose sums would give the rows away`, () => {
+		expect(MIN_ROWS_FOR_STATS).toBe(10);
+		// Two rows: sum 4 and sum of squares 10 solve to exactly the rows 1 and 3.
+		expect(featureStatsProblems({ columns: { a: sums(2, [1, 3]), b: sums(2, [2, 2]) } }, classification)).toEqual([
+			'the statistics cover 2 rows; a device shares column sums only of at least 10 training rows, so that they cannot reveal single rows'
+		]);
+		expect(featureStatsProblems({ columns: { v: sums(1, [7]), w: sums(1, [5]) } }, forecast)).toEqual([
+			'the statistics cover 1 row; a device shares column sums only of at least 10 training rows, so that they cannot reveal single rows'
+		]);
+		expect(featureStatsProblems({ columns: { v: repeated([1, 2, 3], 3), w: repeated([5, 5, 5], 3) } }, forecast)).toHaveLength(1);
+		expect(featureStatsProblems({ columns: { v: repeated([1, 2, 3, 4, 5], 2), w: repeated([5, 5, 5, 5, 5], 2) } }, forecast)).toEqual([]);
 	});
 
 	it('says an image task takes no statistics', () => {

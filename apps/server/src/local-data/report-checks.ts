@@ -1,4 +1,11 @@
-import { numericColumns, taskObjective, type EvaluationReport, type FeatureStatsReport, type TaskSchema } from '@qflare/protocol';
+import {
+	MIN_ROWS_FOR_STATS,
+	numericColumns,
+	taskObjective,
+	type EvaluationReport,
+	type FeatureStatsReport,
+	type TaskSchema
+} from '@qflare/protocol';
 
 // Checks of what participants report about their local data, beyond the wire schema: a report
 // must describe the project's task, and its numbers must be ones real data can produce, since
@@ -25,6 +32,14 @@ export function featureStatsProblems(report: FeatureStatsReport, task: TaskSchem
 		else if (total * total > count * sumSquares * (1 + 1e-9) + 1e-9) {
 			problems.push(`column "${name}": sum ${total} and sum of squares ${sumSquares} over ${count} rows cannot come from real numbers`);
 		}
+	}
+	// With few rows the sums solve for the rows themselves (MIN_ROWS_FOR_STATS says why).
+	const few = [...counts].filter((count) => count >= 1 && count < MIN_ROWS_FOR_STATS).sort((a, b) => a - b);
+	if (few.length > 0) {
+		problems.push(
+			`the statistics cover ${few.join(', ')} ${few.length === 1 && few[0] === 1 ? 'row' : 'rows'}; a device shares column sums only of at least ${MIN_ROWS_FOR_STATS} training rows, ` +
+				'so that they cannot reveal single rows'
+		);
 	}
 	// Every training row has a value in every numeric column (the import rejects missing ones).
 	if (counts.size > 1) problems.push(`columns report different row counts (${[...counts].sort((a, b) => a - b).join(', ')}); every row has a value in every column`);

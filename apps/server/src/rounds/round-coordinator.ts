@@ -59,6 +59,13 @@ export class RoundCoordinator {
 	readonly #active = new Map<string, ActiveRound>();
 	/** Each project's last aggregate delta, the reference for the trust score's distance. */
 	readonly #lastAggregate = new Map<string, Float32Array>();
+	/**
+	 * Per project: the devices asked to score the latest committed round's model that have not
+	 * reported yet, so a device that reports its status again is not asked twice. Replaced when
+	 * the next round commits; a device leaves it when it reports, or logs in on a new socket
+	 * (a reload or a reconnect: the request went to the old one).
+	 */
+	readonly #evaluationsOutstanding = new Map<string, { roundId: string; devices: Set<string> }>();
 	readonly #queue = new SerialQueue();
 	readonly #log: (message: string) => void;
 	readonly #now: () => Date;
@@ -147,7 +154,10 @@ export class RoundCoordinator {
 		});
 	}
 
-	/** A device logged in or reported its status: it may complete a quorum or need its task again. */
+	/**
+	 * A device logged in or reported its status: it may complete a quorum, need its task again,
+	 * or still owe a score of the latest committed model.
+	 */
 	deviceReady(projectId: string, deviceId: string): Promise<void> {
 		return this.#queue
 			.run(projectId, async () => {
@@ -159,11 +169,26 @@ export class RoundCoordinator {
 					// Back before the round closed: it may still contribute.
 					if (!active.finishing) active.dropped.delete(deviceId);
 					if (active.round.status === 'training' && !active.finishing && active.isWaitingFor(deviceId)) this.#sendTask(active, deviceId);
-					return;
+				} else {
+					await this.#trySelect(projectId);
 				}
-				await this.#trySelect(projectId);
+				await this.#requestLateEvaluation(projectId, deviceId);
 			})
 			.catch((e: unknown) => this.#log(`deviceReady failed for ${projectId}: ${String(e)}`));
+	}
+
+	/**
+	 * A device logged in on a new socket, which has seen no evaluation request: once ready it is
+	 * asked again for a score it still owes. Its session skips a model it already scores.
+	 */
+	deviceLoggedIn(projectId: string, deviceId: string): void {
+		this.#evaluationsOutstanding.get(projectId)?.devices.delete(deviceId);
+	}
+
+	/** A device's evaluation of a committed round was stored: it is no longer waited for. */
+	evaluationReported(projectId: string, roundId: string, deviceId: string): void {
+		const outstanding = this.#evaluationsOutstanding.get(projectId);
+		if (outstanding?.roundId === roundId) outstanding.devices.delete(deviceId);
 	}
 
 	/**
@@ -514,18 +539,43 @@ export class RoundCoordinator {
 
 	/** Federated evaluation: every ready device scores the committed model on its hold-out. */
 	#requestEvaluations(project: Project, round: Round, weights: Float32Array): void {
+		const outstanding = { roundId: round.id, devices: new Set<string>() };
+		this.#evaluationsOutstanding.set(project.id, outstanding);
 		if (project.holdOutFraction === 0 || round.resultModelVersion === null) return;
 		const devices = this.deps.participants.readyDevices(project.id);
 		if (devices.length === 0) return;
-		const task: EvaluationTask = {
-			roundId: round.id,
-			roundNumber: round.number,
-			modelVersion: round.resultModelVersion,
-			model: project.model,
-			standardization: project.standardization,
-			weights: encodeWeights(weights)
-		};
-		for (const deviceId of devices) this.deps.participants.sendEvaluation(project.id, deviceId, task);
+		const task = evaluationTask(project, round, round.resultModelVersion, weights);
+		for (const deviceId of devices) {
+			outstanding.devices.add(deviceId);
+			this.deps.participants.sendEvaluation(project.id, deviceId, task);
+		}
+	}
+
+	/**
+	 * A device that became ready after the latest commit (it joined, reconnected, or the server
+	 * restarted) scores that round's model too, unless it already reported or is being asked:
+	 * otherwise the round's federated evaluation would miss it for good.
+	 */
+	async #requestLateEvaluation(projectId: string, deviceId: string): Promise<void> {
+		const project = await this.#project(projectId);
+		if (project.holdOutFraction === 0 || project.modelVersion === 0) return;
+		const version = project.modelVersion;
+		const model = await this.deps.store.models.get(projectId, version);
+		if (!model || model.roundNumber === null) return;
+		const round = await this.deps.store.rounds.getByNumber(projectId, model.roundNumber);
+		if (!round || round.status !== 'committed' || round.resultModelVersion !== version) return;
+		let outstanding = this.#evaluationsOutstanding.get(projectId);
+		if (outstanding?.roundId !== round.id) {
+			// After a restart: nothing asked yet in this process.
+			outstanding = { roundId: round.id, devices: new Set() };
+			this.#evaluationsOutstanding.set(projectId, outstanding);
+		}
+		if (outstanding.devices.has(deviceId)) return;
+		if (await this.deps.store.evaluations.get(round.id, deviceId)) return;
+		const weights = await this.deps.store.models.loadWeights(projectId, version);
+		if (!weights) throw new Error(`model v${version} of ${projectId} has no weights`);
+		outstanding.devices.add(deviceId);
+		this.deps.participants.sendEvaluation(projectId, deviceId, evaluationTask(project, round, version, weights));
 	}
 
 	async #fail(round: Round, from: RoundStatus, reason: string): Promise<void> {
@@ -609,4 +659,15 @@ export class RoundCoordinator {
 	async #event(projectId: string, type: string, message: string): Promise<void> {
 		await this.deps.store.events.append({ projectId, type, message, data: {} });
 	}
+}
+
+function evaluationTask(project: Project, round: Round, modelVersion: number, weights: Float32Array): EvaluationTask {
+	return {
+		roundId: round.id,
+		roundNumber: round.number,
+		modelVersion,
+		model: project.model,
+		standardization: project.standardization,
+		weights: encodeWeights(weights)
+	};
 }

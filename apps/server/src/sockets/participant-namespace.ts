@@ -211,7 +211,10 @@ export class ParticipantNamespace implements ParticipantChannel {
 			'eval:report',
 			safeHandler(log, async (payload) => {
 				const { projectId, deviceId } = this.#session(socket);
-				return this.#evaluations.submit(projectId, deviceId, EvaluationReportMessage.parse(payload));
+				const report = EvaluationReportMessage.parse(payload);
+				const reply = await this.#evaluations.submit(projectId, deviceId, report);
+				this.#coordinator?.evaluationReported(projectId, report.roundId, deviceId);
+				return reply;
 			})
 		);
 
@@ -300,6 +303,8 @@ export class ParticipantNamespace implements ParticipantChannel {
 		socket.data.deviceId = device.id;
 		this.presence.connect(projectId, device.id, socket.id);
 		await socket.join([projectRoom(projectId), deviceRoom(projectId, device.id)]);
+		// After the join: an evaluation request sent from here on reaches this socket too.
+		this.#coordinator?.deviceLoggedIn(projectId, device.id);
 		await this.store.events.append({ projectId, type: 'device.login', message: `device ${device.id} logged in`, data: { kind: device.kind } });
 		await this.dashboard.devicesChanged(projectId);
 		return {
