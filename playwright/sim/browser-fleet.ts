@@ -140,12 +140,26 @@ export async function startBrowserFleet(options: BrowserFleetOptions): Promise<B
 		await page.getByTestId('join-consent').click();
 		if (spec.data) await pickLocalData(page, spec.data);
 		const backend = page.locator('[data-testid="backend"]');
-		await page.waitForFunction(
-			() => /wasm|webgl|webgpu|cpu/.test(document.querySelector('[data-testid="backend"]')?.textContent ?? '') &&
-				/\d/.test(document.querySelector('[data-testid="samples"]')?.textContent ?? ''),
+		// Ready, or refused: a bad file or too little data ends the join with the page's own message.
+		const outcome = await page.waitForFunction(
+			() => {
+				const importError = document.querySelector('[data-testid="data-error"]')?.textContent?.trim();
+				if (importError) return { error: importError };
+				const phase = document.querySelector('[data-testid="phase"]')?.getAttribute('data-phase');
+				if (phase === 'needs-data' || phase === 'failed') {
+					const why = document.querySelector('[data-testid="phase"] + [role="alert"]')?.textContent?.trim();
+					if (why) return { error: why };
+				}
+				const ready =
+					/wasm|webgl|webgpu|cpu/.test(document.querySelector('[data-testid="backend"]')?.textContent ?? '') &&
+					/\d/.test(document.querySelector('[data-testid="samples"]')?.textContent ?? '');
+				return ready ? { error: null } : false;
+			},
 			undefined,
 			{ timeout: JOIN_TIMEOUT_MS, polling: 500 }
 		);
+		const { error } = (await outcome.jsonValue()) as { error: string | null };
+		if (error) throw new Error(`the page refused its data: ${error}`);
 		options.onEvent({
 			type: 'ready',
 			index: spec.index,

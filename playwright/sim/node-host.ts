@@ -96,7 +96,8 @@ export async function hostParticipants(config: HostConfig, emit: (event: HostEve
 				trainedRound = last.roundNumber;
 				emit({ type: 'trained', index, round: last.roundNumber, trainMs: last.trainMs });
 			}
-			if (s.phase === 'failed') {
+			// needs-data: the participant's files cannot take part (its message says why); it sent nothing.
+			if (s.phase === 'failed' || s.phase === 'needs-data') {
 				gone = true;
 				emit({ type: 'failed', index, error: s.error ?? 'failed' });
 			}

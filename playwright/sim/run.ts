@@ -158,7 +158,10 @@ export async function runSimulation(requested: SimOptions, log: (line: string) =
 		setup.nodeHostProcesses = nodeFleet.processes;
 		await waitFor(() => traces.every((t) => t.kind !== 'node' || t.joinMs !== null || t.error !== null), 300_000, 'node participants to get ready');
 		setup.nodeJoinSeconds = seconds(t0);
-		if (options.nodeParticipants) log(`${options.nodeParticipants} node participants ready in ${setup.nodeJoinSeconds} s`);
+		if (options.nodeParticipants) {
+			const joined = traces.filter((t) => t.kind === 'node' && t.joinMs !== null).length;
+			log(`${joined} of ${options.nodeParticipants} node participants ready in ${setup.nodeJoinSeconds} s`);
+		}
 
 		t0 = Date.now();
 		browserFleet = await startBrowserFleet({
