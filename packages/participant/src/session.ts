@@ -1,12 +1,6 @@
 import {
 	decodeWeights,
-	encodeWeights,
-	EvaluationReportMessage,
-	FeatureStatsReport,
-	numericColumns,
-	taskObjective,
 	type BackendName,
-	type DeviceEvaluation,
 	type ErrorReply,
 	type EvaluationTask,
 	type LoginReply,
@@ -18,18 +12,8 @@ import {
 	type TaskSchema,
 	type UpdateEnvelope
 } from '@qflare/protocol';
-import { summarizeEvaluation } from '@qflare/fl';
-import { targetScale, toTrainingData, type PreparedSplit } from '@qflare/data-import';
-import type { LabelledData } from '@qflare/trainer';
-import {
-	deviceIdFromPublicKey,
-	loginMessage,
-	sha256Hex,
-	signMessage,
-	toBase64,
-	updateMessage,
-	type DeviceKeypair
-} from '@qflare/pq';
+import { targetScale } from '@qflare/data-import';
+import { deviceIdFromPublicKey, loginMessage, signMessage, toBase64, type DeviceKeypair } from '@qflare/pq';
 import type {
 	AckEvent,
 	DataProvider,
@@ -41,8 +25,14 @@ import type {
 	RequestOf,
 	SessionTrainer
 } from './ports';
-import { datasetProblems, labelCounts } from './dataset-check';
+import { datasetProblems } from './dataset-check';
+import { dataStatus, featureStatsToShare } from './data-reports';
+import { describeEvaluation, EvaluationReports, scoredModel, type LocalEvaluation } from './evaluation-reports';
+import { StandardizedSplit } from './standardized-split';
 import { ProgressThrottle } from './training-progress';
+import { signedUpdate } from './update-envelope';
+
+export { describeEvaluation, type LocalEvaluation } from './evaluation-reports';
 
 export type SessionPhase =
 	| 'starting'
@@ -89,15 +79,6 @@ export interface RoundResult {
 	testLoss: number | null;
 	/** Whether this device's update was accepted into the round. */
 	contributed: boolean;
-}
-
-/** This device's federated evaluation of one committed global model on its hold-out. */
-export interface LocalEvaluation extends Omit<DeviceEvaluation, 'at'> {
-	roundId: string;
-	roundNumber: number;
-	at: number;
-	/** Whether the server took the report. */
-	delivery: 'sending' | 'accepted' | 'rejected' | 'not-sent';
 }
 
 /** The newest global model this device received, kept so the page can put it to use. */
@@ -169,19 +150,8 @@ interface PendingUpload {
 	sends: number;
 }
 
-interface PendingReport {
-	message: EvaluationReportMessage;
-	evaluation: LocalEvaluation;
-}
-
 /** Work for the one trainer, done in arrival order: a round's training or a model's evaluation. */
 type Job = { kind: 'train'; task: RoundTask } | { kind: 'evaluate'; task: EvaluationTask };
-
-/** Training inputs derived from the prepared data under one standardisation, kept until it changes. */
-interface ScaledSplit {
-	key: string;
-	data: LabelledData;
-}
 
 /** Codes after which trying again with the same identity cannot help. */
 const FATAL_LOGIN_CODES = new Set<string>(['UNKNOWN_PROJECT', 'SCHEMA_INVALID']);
@@ -196,43 +166,15 @@ function describe(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
 }
 
-/** Payload bytes are sent as a standalone ArrayBuffer so browsers and Node frame them alike. */
-function exactBuffer(bytes: Uint8Array): ArrayBuffer {
-	return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
-		? bytes.buffer
-		: (bytes.slice().buffer as ArrayBuffer);
-}
-
 function weightsOf(payload: Uint8Array | ArrayBuffer): Float32Array {
 	return decodeWeights(payload instanceof Uint8Array ? payload : new Uint8Array(payload)).values;
 }
-
-const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 
 /** ": test accuracy 91.2%, loss 0.312" when the server evaluated the model, else "". */
 function describeMetrics(closed: RoundClosed): string {
 	const { testAccuracy, testLoss } = closed.metrics;
 	if (testAccuracy === null) return '';
 	return `: test accuracy ${(testAccuracy * 100).toFixed(1)}%${testLoss === null ? '' : `, loss ${testLoss.toFixed(3)}`}`;
-}
-
-/** "accuracy 91.2%, macro-F1 0.905" or "MAE 2.31, RMSE 3.05", plus the loss. */
-export function describeEvaluation(e: Pick<DeviceEvaluation, 'loss' | 'accuracy' | 'macroF1' | 'mae' | 'rmse'>): string {
-	const parts: string[] = [];
-	if (e.accuracy !== null) parts.push(`accuracy ${(e.accuracy * 100).toFixed(1)}%`);
-	if (e.macroF1 !== null) parts.push(`macro-F1 ${e.macroF1.toFixed(3)}`);
-	if (e.mae !== null) parts.push(`MAE ${e.mae.toPrecision(4)}`);
-	if (e.rmse !== null) parts.push(`RMSE ${e.rmse.toPrecision(4)}`);
-	parts.push(`loss ${e.loss.toFixed(3)}`);
-	return parts.join(', ');
-}
-
-function evaluationId(task: Pick<EvaluationTask, 'roundId' | 'modelVersion'>): string {
-	return `${task.roundId}/${task.modelVersion}`;
-}
-
-function standardizationKey(s: Standardization | null): string {
-	return s === null ? 'none' : JSON.stringify(s);
 }
 
 /**
@@ -268,8 +210,8 @@ export class ParticipantSession {
 	private authenticated = false;
 	private ready = false;
 	private dataset: { key: string; value: DeviceDataset } | null = null;
-	private trainScaled: ScaledSplit | null = null;
-	private holdOutScaled: ScaledSplit | null = null;
+	private readonly trainData = new StandardizedSplit();
+	private readonly holdOutData = new StandardizedSplit();
 	private calibratedFor: string | null = null;
 	private readonly jobs: Job[] = [];
 	private busy = false;
@@ -277,13 +219,7 @@ export class ParticipantSession {
 	private pending: PendingUpload | null = null;
 	private sending = false;
 	private readonly acceptedRounds = new Set<string>();
-	/** Models evaluated (or queued), by "roundId/version", so a re-sent request is not scored twice. */
-	private readonly evaluated = new Set<string>();
-	/**
-	 * Evaluation reports whose ack did not arrive, by round, sent again after the next login. The
-	 * server merges a late report into its round, so one report pending must not push out another.
-	 */
-	private readonly pendingReports = new Map<string, PendingReport>();
+	private readonly reports: EvaluationReports;
 	private loginRetry: ReturnType<typeof setTimeout> | null = null;
 	private readonly throttle: ProgressThrottle;
 
@@ -300,6 +236,15 @@ export class ParticipantSession {
 			...options
 		};
 		this.throttle = new ProgressThrottle(this.opts.progressIntervalMs, this.opts.now);
+		this.reports = new EvaluationReports({
+			online: () => this.authenticated,
+			send: (message) => this.request('eval:report', message),
+			note: (message) => this.note(message),
+			delivered: (evaluation, delivery) => {
+				const current = this.state.evaluations.find((e) => e.modelVersion === evaluation.modelVersion);
+				if (current) this.recordEvaluation({ ...current, delivery });
+			}
+		});
 		this.state = {
 			phase: 'starting',
 			connection: 'offline',
@@ -422,11 +367,11 @@ export class ParticipantSession {
 
 			const dataset = await this.loadData(reply, gen);
 			if (!dataset || gen !== this.connectionGen) return;
-			if (local && numericColumns(dataset.task).length > 0) {
+			const statsReport = featureStatsToShare(dataset, local);
+			if (statsReport) {
 				// Sent as soon as the data is known (calibration can take a while): the server merges
-				// these sums into the project's standardisation before round 1. Images have none.
-				// Only the schema's sums go out: whatever else a stored copy carries stays here.
-				const stats = await this.request('data:stats', FeatureStatsReport.parse(dataset.stats ?? { columns: {} }));
+				// these sums into the project's standardisation before round 1.
+				const stats = await this.request('data:stats', statsReport);
 				if (gen !== this.connectionGen) return;
 				if (isError(stats)) {
 					this.update({ error: `feature statistics refused: ${stats.code} ${stats.message}` });
@@ -435,15 +380,10 @@ export class ParticipantSession {
 			}
 			await this.calibrate(reply.project, dataset.task);
 			if (gen !== this.connectionGen) return;
-			const objective = taskObjective(dataset.task);
 			const status = await this.request('device:status', {
 				backend: this.state.backend ?? 'cpu',
 				backendReason: (this.state.backendReason ?? '').slice(0, 1_000),
-				samples: dataset.train.count,
-				// The server counts a demo shard's labels itself.
-				...(local && objective.type === 'classification'
-					? { labelHistogram: labelCounts(dataset.train, objective.classes.length) }
-					: {})
+				...dataStatus(dataset, local)
 			});
 			if (gen !== this.connectionGen) return;
 			if (isError(status)) this.note(`device status refused: ${status.code} ${status.message}`);
@@ -451,7 +391,7 @@ export class ParticipantSession {
 			if (this.pending) this.pending.sends = 0;
 			if (!this.busy) this.update({ phase: 'waiting' });
 			void this.flush();
-			void this.resendReports();
+			void this.reports.resend();
 			void this.pump();
 		} catch (error) {
 			if (gen !== this.connectionGen || this.stopped) return;
@@ -515,8 +455,8 @@ export class ParticipantSession {
 			return null;
 		}
 		this.dataset = { key, value: dataset };
-		this.trainScaled = null;
-		this.holdOutScaled = null;
+		this.trainData.clear();
+		this.holdOutData.clear();
 		this.update({ samples: dataset.train.count, holdOutSamples: dataset.holdOut?.count ?? 0 });
 		this.note(`${dataset.origin}: ${dataset.train.count} training rows, ${dataset.holdOut?.count ?? 0} held out for evaluation`);
 		return dataset;
@@ -560,9 +500,7 @@ export class ParticipantSession {
 	private onEvaluate(task: EvaluationTask): void {
 		if (this.stopped) return;
 		this.keepGlobalModel(task.modelVersion, task.standardization, task.weights);
-		const id = evaluationId(task);
-		if (this.evaluated.has(id)) return;
-		this.evaluated.add(id);
+		if (!this.reports.claim(task)) return;
 		this.dropJobs('evaluate');
 		this.jobs.push({ kind: 'evaluate', task });
 		void this.pump();
@@ -600,8 +538,7 @@ export class ParticipantSession {
 		} catch (error) {
 			// stop() aborts a run in progress; that is not a failure worth reporting.
 			if (this.stopped) return;
-			// Only a scored model counts as evaluated: a failed one is scored if the server asks again.
-			if (job.kind === 'evaluate') this.evaluated.delete(evaluationId(job.task));
+			if (job.kind === 'evaluate') this.reports.release(job.task);
 			const what = job.kind === 'train' ? `training round ${job.task.roundNumber}` : `evaluating model v${job.task.modelVersion}`;
 			this.update({ error: `${what} failed: ${describe(error)}` });
 			this.note(`${what} failed: ${describe(error)}`);
@@ -616,17 +553,6 @@ export class ParticipantSession {
 		void this.pump();
 	}
 
-	/** The split as the trainer takes it: standardised with the round's statistics, cached per statistics. */
-	private scaled(which: 'train' | 'holdOut', split: PreparedSplit, task: TaskSchema, standardization: Standardization | null): LabelledData {
-		const key = standardizationKey(standardization);
-		const cached = which === 'train' ? this.trainScaled : this.holdOutScaled;
-		if (cached?.key === key) return cached.data;
-		const data = toTrainingData(split, task, standardization);
-		if (which === 'train') this.trainScaled = { key, data };
-		else this.holdOutScaled = { key, data };
-		return data;
-	}
-
 	private async train(task: RoundTask, dataset: DeviceDataset): Promise<void> {
 		const { roundId, roundNumber, modelVersion, deadline } = task;
 		this.update({
@@ -636,7 +562,7 @@ export class ParticipantSession {
 			upload: 'none'
 		});
 		this.note(`round ${roundNumber}: training from model v${modelVersion}`);
-		const data = this.scaled('train', dataset.train, dataset.task, task.standardization);
+		const data = this.trainData.get(dataset.train, dataset.task, task.standardization);
 		const global = weightsOf(task.weights);
 		this.throttle.reset();
 		const result = await this.opts.trainer.train(global, data, { ...task.hyperparams, seed: task.seed }, (progress) => {
@@ -654,94 +580,39 @@ export class ParticipantSession {
 				trainMs: result.trainMs
 			}
 		});
-		const payload = encodeWeights(result.delta, 'f32');
-		const payloadSha256 = sha256Hex(payload);
 		const keypair = this.keypair;
 		if (!keypair) throw new Error('no device identity');
-		const signature = toBase64(signMessage(keypair.secretKey, updateMessage({ roundId, modelVersion, payloadSha256 })));
-		this.pending = {
-			envelope: {
-				roundId,
-				modelVersion,
-				numSamples: result.numSamples,
-				steps: Math.max(1, result.steps),
-				trainLoss: result.loss,
-				trainAccuracy: result.accuracy === null ? null : clamp01(result.accuracy),
-				trainMs: result.trainMs,
-				...(result.valAccuracy === undefined ? {} : { valAccuracy: clamp01(result.valAccuracy) }),
-				payloadSha256,
-				signature,
-				payload: exactBuffer(payload)
-			},
-			roundNumber,
-			sends: 0
-		};
+		this.pending = { envelope: signedUpdate(task, result, keypair), roundNumber, sends: 0 };
 		void this.flush();
 	}
 
 	/** Scores a committed model on the hold-out and reports loss, the task's metric counts and n. */
 	private async evaluate(task: EvaluationTask, dataset: DeviceDataset): Promise<void> {
-		const { roundId, roundNumber, modelVersion } = task;
+		const { modelVersion } = task;
 		if (!dataset.holdOut) {
 			this.note(`model v${modelVersion}: no hold-out on this device (the project holds out 0%), not evaluated`);
 			return;
 		}
 		this.update({ phase: 'evaluating' });
-		const data = this.scaled('holdOut', dataset.holdOut, dataset.task, task.standardization);
+		const data = this.holdOutData.get(dataset.holdOut, dataset.task, task.standardization);
 		const score = await this.opts.trainer.evaluateHoldOut(
 			weightsOf(task.weights),
 			data,
 			targetScale(dataset.task, task.standardization)
 		);
-		const parsed = EvaluationReportMessage.safeParse({ ...score, modelVersion, roundId });
-		const evaluation: LocalEvaluation = {
-			...summarizeEvaluation({ ...score, modelVersion }),
-			roundId,
-			roundNumber,
-			at: this.opts.now(),
-			delivery: parsed.success ? 'sending' : 'not-sent'
-		};
-		this.recordEvaluation(evaluation);
-		if (!parsed.success) {
-			// A diverged model scores NaN: the server would refuse it, so it is not sent.
-			const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-			this.note(`model v${modelVersion}: evaluation not reported (${why})`);
+		const scored = scoredModel(task, score, this.opts.now());
+		this.recordEvaluation(scored.evaluation);
+		if (scored.message === null) {
+			this.note(`model v${modelVersion}: evaluation not reported (${scored.problem})`);
 			return;
 		}
-		this.note(`model v${modelVersion} on ${score.n} held-out rows: ${describeEvaluation(evaluation)}`);
-		await this.sendReport({ message: parsed.data, evaluation });
+		this.note(`model v${modelVersion} on ${score.n} held-out rows: ${describeEvaluation(scored.evaluation)}`);
+		await this.reports.send(scored);
 	}
 
 	private recordEvaluation(evaluation: LocalEvaluation): void {
 		const rest = this.state.evaluations.filter((e) => e.modelVersion !== evaluation.modelVersion);
 		this.update({ evaluations: [evaluation, ...rest].slice(0, MAX_RESULTS) });
-	}
-
-	private async sendReport(report: PendingReport): Promise<void> {
-		const { roundId } = report.message;
-		if (!this.authenticated) {
-			this.pendingReports.set(roundId, report);
-			return;
-		}
-		let reply: ReplyOf<'eval:report'>;
-		try {
-			reply = await this.request('eval:report', report.message);
-		} catch (error) {
-			this.pendingReports.set(roundId, report);
-			this.note(`model v${report.message.modelVersion}: evaluation not acknowledged (${describe(error)}); will re-send after reconnecting`);
-			return;
-		}
-		if (this.pendingReports.get(roundId) === report) this.pendingReports.delete(roundId);
-		const delivery = isError(reply) ? 'rejected' : 'accepted';
-		if (isError(reply)) this.note(`model v${report.message.modelVersion}: evaluation refused (${reply.code} ${reply.message})`);
-		const current = this.state.evaluations.find((e) => e.modelVersion === report.evaluation.modelVersion);
-		if (current) this.recordEvaluation({ ...current, delivery });
-	}
-
-	private async resendReports(): Promise<void> {
-		const reports = [...this.pendingReports.values()];
-		this.pendingReports.clear();
-		for (const report of reports) await this.sendReport(report);
 	}
 
 	/** Sends the pending update until it is acknowledged; a reconnect calls it again. */

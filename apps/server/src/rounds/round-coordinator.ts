@@ -4,7 +4,6 @@ import {
 	decodeServerOptimizerState,
 	encodeServerOptimizerState,
 	epsilonAfterRounds,
-	mergeFeatureStats,
 	relativeDistance,
 	trustScore,
 	updateTrust
@@ -12,19 +11,18 @@ import {
 import {
 	encodeWeights,
 	ErrorCode,
-	numericColumns,
 	projectTask,
 	ProtocolError,
-	type EvaluationTask,
 	type ParsedUpdateEnvelope,
 	type Project,
 	type Round,
 	type RoundPrivacy,
 	type RoundStatus,
-	type Standardization,
 	type UpdateAccepted
 } from '@qflare/protocol';
 import type { ProjectPatch, Store } from '@qflare/store';
+import { EvaluationRequests } from '../local-data/evaluation-requests';
+import { mergeStandardization } from '../local-data/standardization';
 import { ActiveRound } from './active-round';
 import type { DashboardFeed, ModelService, ParticipantChannel } from './ports';
 import { clientPlan, selectDevices } from './round-plan';
@@ -59,13 +57,7 @@ export class RoundCoordinator {
 	readonly #active = new Map<string, ActiveRound>();
 	/** Each project's last aggregate delta, the reference for the trust score's distance. */
 	readonly #lastAggregate = new Map<string, Float32Array>();
-	/**
-	 * Per project: the devices asked to score the latest committed round's model that have not
-	 * reported yet, so a device that reports its status again is not asked twice. Replaced when
-	 * the next round commits; a device leaves it when it reports, or logs in on a new socket
-	 * (a reload or a reconnect: the request went to the old one).
-	 */
-	readonly #evaluationsOutstanding = new Map<string, { roundId: string; devices: Set<string> }>();
+	readonly #evaluations: EvaluationRequests;
 	readonly #queue = new SerialQueue();
 	readonly #log: (message: string) => void;
 	readonly #now: () => Date;
@@ -73,6 +65,7 @@ export class RoundCoordinator {
 	constructor(private readonly deps: RoundCoordinatorDeps) {
 		this.#log = deps.log ?? (() => {});
 		this.#now = deps.now ?? (() => new Date());
+		this.#evaluations = new EvaluationRequests(deps.store, deps.participants);
 	}
 
 	/** Picks up projects that were running when the process stopped. */
@@ -99,7 +92,7 @@ export class RoundCoordinator {
 				throw new ProtocolError(ErrorCode.Conflict, `project already ran its ${project.rounds} rounds`);
 			}
 			if (project.dataSource === 'local' && project.standardization === null) {
-				const standardization = await this.#mergeStandardization(project);
+				const standardization = await mergeStandardization(this.deps.store, project);
 				if (standardization) {
 					await this.#updateProject(projectId, { standardization });
 					await this.#event(
@@ -118,25 +111,6 @@ export class RoundCoordinator {
 			await this.#openNextRound(projectId);
 			return this.#project(projectId);
 		});
-	}
-
-	/**
-	 * Local data: the merged scaling of every device that reported statistics, once, before
-	 * round 1; it stays frozen for the project's life. Null when the task has no numeric columns.
-	 */
-	async #mergeStandardization(project: Project): Promise<Standardization | null> {
-		const columns = numericColumns(projectTask(project));
-		if (columns.length === 0) return null;
-		const devices = await this.deps.store.devices.listByProject(project.id);
-		const reports = devices.flatMap((d) => (d.featureStats ? [d.featureStats] : []));
-		if (reports.length < project.minParticipants) {
-			throw new ProtocolError(
-				ErrorCode.Conflict,
-				`${reports.length} of ${devices.length} devices reported feature statistics; the project needs ${project.minParticipants} ` +
-					'(minParticipants) before it can start, so that the features are standardised over enough devices'
-			);
-		}
-		return mergeFeatureStats(reports);
 	}
 
 	stop(projectId: string): Promise<Project> {
@@ -172,23 +146,19 @@ export class RoundCoordinator {
 				} else {
 					await this.#trySelect(projectId);
 				}
-				await this.#requestLateEvaluation(projectId, deviceId);
+				await this.#evaluations.deviceReady(await this.#project(projectId), deviceId);
 			})
 			.catch((e: unknown) => this.#log(`deviceReady failed for ${projectId}: ${String(e)}`));
 	}
 
-	/**
-	 * A device logged in on a new socket, which has seen no evaluation request: once ready it is
-	 * asked again for a score it still owes. Its session skips a model it already scores.
-	 */
+	/** A device logged in on a new socket, which has seen no evaluation request (see EvaluationRequests). */
 	deviceLoggedIn(projectId: string, deviceId: string): void {
-		this.#evaluationsOutstanding.get(projectId)?.devices.delete(deviceId);
+		this.#evaluations.deviceLoggedIn(projectId, deviceId);
 	}
 
 	/** A device's evaluation of a committed round was stored: it is no longer waited for. */
 	evaluationReported(projectId: string, roundId: string, deviceId: string): void {
-		const outstanding = this.#evaluationsOutstanding.get(projectId);
-		if (outstanding?.roundId === roundId) outstanding.devices.delete(deviceId);
+		this.#evaluations.reported(projectId, roundId, deviceId);
 	}
 
 	/**
@@ -534,48 +504,8 @@ export class RoundCoordinator {
 			metrics
 		});
 		this.#announceProject(updatedProject);
-		this.#requestEvaluations(updatedProject, committed, next);
-	}
-
-	/** Federated evaluation: every ready device scores the committed model on its hold-out. */
-	#requestEvaluations(project: Project, round: Round, weights: Float32Array): void {
-		const outstanding = { roundId: round.id, devices: new Set<string>() };
-		this.#evaluationsOutstanding.set(project.id, outstanding);
-		if (project.holdOutFraction === 0 || round.resultModelVersion === null) return;
-		const devices = this.deps.participants.readyDevices(project.id);
-		if (devices.length === 0) return;
-		const task = evaluationTask(project, round, round.resultModelVersion, weights);
-		for (const deviceId of devices) {
-			outstanding.devices.add(deviceId);
-			this.deps.participants.sendEvaluation(project.id, deviceId, task);
-		}
-	}
-
-	/**
-	 * A device that became ready after the latest commit (it joined, reconnected, or the server
-	 * restarted) scores that round's model too, unless it already reported or is being asked:
-	 * otherwise the round's federated evaluation would miss it for good.
-	 */
-	async #requestLateEvaluation(projectId: string, deviceId: string): Promise<void> {
-		const project = await this.#project(projectId);
-		if (project.holdOutFraction === 0 || project.modelVersion === 0) return;
-		const version = project.modelVersion;
-		const model = await this.deps.store.models.get(projectId, version);
-		if (!model || model.roundNumber === null) return;
-		const round = await this.deps.store.rounds.getByNumber(projectId, model.roundNumber);
-		if (!round || round.status !== 'committed' || round.resultModelVersion !== version) return;
-		let outstanding = this.#evaluationsOutstanding.get(projectId);
-		if (outstanding?.roundId !== round.id) {
-			// After a restart: nothing asked yet in this process.
-			outstanding = { roundId: round.id, devices: new Set() };
-			this.#evaluationsOutstanding.set(projectId, outstanding);
-		}
-		if (outstanding.devices.has(deviceId)) return;
-		if (await this.deps.store.evaluations.get(round.id, deviceId)) return;
-		const weights = await this.deps.store.models.loadWeights(projectId, version);
-		if (!weights) throw new Error(`model v${version} of ${projectId} has no weights`);
-		outstanding.devices.add(deviceId);
-		this.deps.participants.sendEvaluation(projectId, deviceId, evaluationTask(project, round, version, weights));
+		// Federated evaluation: every ready device scores the committed model on its hold-out.
+		this.#evaluations.committed(updatedProject, committed, next);
 	}
 
 	async #fail(round: Round, from: RoundStatus, reason: string): Promise<void> {
@@ -659,15 +589,4 @@ export class RoundCoordinator {
 	async #event(projectId: string, type: string, message: string): Promise<void> {
 		await this.deps.store.events.append({ projectId, type, message, data: {} });
 	}
-}
-
-function evaluationTask(project: Project, round: Round, modelVersion: number, weights: Float32Array): EvaluationTask {
-	return {
-		roundId: round.id,
-		roundNumber: round.number,
-		modelVersion,
-		model: project.model,
-		standardization: project.standardization,
-		weights: encodeWeights(weights)
-	};
 }

@@ -1,0 +1,37 @@
+import { encodeWeights, type RoundTask, type UpdateEnvelope } from '@qflare/protocol';
+import { sha256Hex, signMessage, toBase64, updateMessage, type DeviceKeypair } from '@qflare/pq';
+import type { LocalTrainResult } from './ports';
+
+const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
+
+/** Payload bytes are sent as a standalone ArrayBuffer so browsers and Node frame them alike. */
+function exactBuffer(bytes: Uint8Array): ArrayBuffer {
+	return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+		? bytes.buffer
+		: (bytes.slice().buffer as ArrayBuffer);
+}
+
+/** A round's local result as the server takes it: the f32 delta, its hash, and the device's signature over both. */
+export function signedUpdate(
+	round: Pick<RoundTask, 'roundId' | 'modelVersion'>,
+	result: LocalTrainResult,
+	keypair: DeviceKeypair
+): UpdateEnvelope {
+	const { roundId, modelVersion } = round;
+	const payload = encodeWeights(result.delta, 'f32');
+	const payloadSha256 = sha256Hex(payload);
+	const signature = toBase64(signMessage(keypair.secretKey, updateMessage({ roundId, modelVersion, payloadSha256 })));
+	return {
+		roundId,
+		modelVersion,
+		numSamples: result.numSamples,
+		steps: Math.max(1, result.steps),
+		trainLoss: result.loss,
+		trainAccuracy: result.accuracy === null ? null : clamp01(result.accuracy),
+		trainMs: result.trainMs,
+		...(result.valAccuracy === undefined ? {} : { valAccuracy: clamp01(result.valAccuracy) }),
+		payloadSha256,
+		signature,
+		payload: exactBuffer(payload)
+	};
+}
