@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { EXAMPLE_TASKS } from '@qflare/datasets/examples';
@@ -16,6 +15,7 @@ import {
 } from './support/local-participant';
 import { filesUnder, findLeaks, needles, numberNeedles, OutboundCapture, type Needle } from './support/outbound-capture';
 import { freePort, freshDataDir, ServerProcess } from './support/server-process';
+import { scratchDirs } from './support/scratch-dirs';
 
 // Three phone-sized pages train on their own files (CSV, then an image folder), set through the
 // page's file inputs; nothing of the data may leave them. Measured with these very splits, seeds
@@ -29,15 +29,7 @@ const TABULAR_MIN_ACCURACY = 0.85;
 const IMAGE_MIN_ACCURACY = 0.6;
 const ROUNDS = 3;
 
-const scratch: string[] = [];
-function tempDir(prefix: string): string {
-	const dir = mkdtempSync(path.join(tmpdir(), prefix));
-	scratch.push(dir);
-	return dir;
-}
-test.afterAll(() => {
-	for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = scratchDirs();
 
 function describeRounds(rounds: Round[]): string {
 	return rounds

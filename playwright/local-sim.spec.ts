@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { splitExample } from '@qflare/datasets/examples';
+import { scratchDirs } from './support/scratch-dirs';
 import { parseSimArgs } from './sim/args';
 import type { SimReport } from './sim/report';
 import { runSimulation } from './sim/run';
@@ -12,15 +12,7 @@ import { runSimulation } from './sim/run';
 //     federated MAE 2.88 / 1.53 / 1.17 ppm (RMSE 3.82 / 1.94 / 1.43; n 330 hold-out windows)
 const CO2_MAX_FINAL_MAE_PPM = 2.5;
 
-const scratch: string[] = [];
-function tempDir(prefix: string): string {
-	const dir = mkdtempSync(path.join(tmpdir(), prefix));
-	scratch.push(dir);
-	return dir;
-}
-test.afterAll(() => {
-	for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = scratchDirs();
 
 function simulate(args: string[]): Promise<{ report: SimReport; reportFile: string }> {
 	const parsed = parseSimArgs(args);
