@@ -228,6 +228,38 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		demoDevice.socket.close();
 	});
 
+	it('forgets a device\'s statistics when it logs in again: Start merges and selects only devices that re-sent theirs', async () => {
+		const project = await createProject({ name: 'stale stats', dataSource: 'local', task: tabular, model: 'logistic', minParticipants: 1 });
+		const [stale, fresh] = [0, 1].map(() => new ScriptedParticipant(server.url));
+		// A participant's order: login, statistics, then status.
+		const join = async (c: ScriptedParticipant, stats: Record<string, ReturnType<typeof sums>> | null) => {
+			await c.login(project.id, null);
+			if (stats) expect(await c.ask('data:stats', { columns: stats })).toEqual({ ok: true });
+			expect(await c.ask('device:status', { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram: [5, 5] })).toEqual({ ok: true });
+		};
+		await join(stale, { a: sums(fiveTimes([100, 300])), b: sums(fiveTimes([50, 70])) });
+		await join(fresh, { a: sums(fiveTimes([1, 3])), b: sums(fiveTimes([2, 2])) });
+
+		// stale's user deleted the data and reloaded: the new tab logs in (the old one still open)
+		// and, having no data, sends nothing more. fresh reconnects and re-sends its statistics.
+		const staleAgain = new ScriptedParticipant(server.url, stale.keys);
+		await staleAgain.login(project.id, null);
+		expect(await server.store.devices.get(project.id, stale.deviceId)).toMatchObject({ featureStats: null });
+		fresh.socket.close();
+		const freshAgain = new ScriptedParticipant(server.url, fresh.keys);
+		await join(freshAgain, { a: sums(fiveTimes([5, 7])), b: sums(fiveTimes([2, 6])) });
+
+		const started = await server.api<Project>('POST', `/projects/${project.id}/start`);
+		expect(started.status).toBe(200);
+		// Only the re-sent sums: a = 5, 7 -> mean 6, variance 1; b = 2, 6 -> mean 4, variance 4.
+		expect(started.json.standardization).toEqual({ columns: { a: { mean: 6, std: 1 }, b: { mean: 4, std: 2 } }, rows: 10, devices: 1 });
+		// stale's old socket had made it ready; without statistics of this session it is not selected.
+		await freshAgain.task;
+		const [round] = await roundsOf(project.id);
+		expect(round.selected).toEqual([fresh.deviceId]);
+		for (const c of [stale, staleAgain, freshAgain]) c.socket.close();
+	});
+
 	it('merges evaluation reports of a round exactly, replaces a re-sent one, and rejects bad ones leaving nothing', async () => {
 		const project = await createProject({ name: 'evaluation', dataSource: 'local', task: tabular, model: 'logistic', rounds: 2 });
 		const dashboard = io(`${server.url}${DASHBOARD_NAMESPACE}`, { transports: ['websocket'], reconnection: false });

@@ -17,14 +17,15 @@ function report(roundId: string, modelVersion: number): OutgoingReport {
 
 /** A channel whose replies the test settles one by one. */
 class FakeChannel implements ReportChannel {
-	isOnline = true;
+	/** The logged-in connection's number; null while offline. */
+	current: number | null = 1;
 	readonly sent: EvaluationReportMessage[] = [];
 	readonly notes: string[] = [];
 	readonly deliveries: [number, string][] = [];
 	private readonly waiting: { resolve(reply: ReplyOf<'eval:report'>): void; reject(error: Error): void }[] = [];
 
-	online(): boolean {
-		return this.isOnline;
+	connection(): number | null {
+		return this.current;
 	}
 	send(message: EvaluationReportMessage): Promise<ReplyOf<'eval:report'>> {
 		this.sent.push(message);
@@ -47,9 +48,9 @@ class FakeChannel implements ReportChannel {
 	}
 }
 
-function setup() {
+function setup(maxSendsPerConnection = 3) {
 	const channel = new FakeChannel();
-	return { channel, reports: new EvaluationReports(channel) };
+	return { channel, reports: new EvaluationReports(channel, maxSendsPerConnection) };
 }
 
 describe('scoredModel', () => {
@@ -78,49 +79,140 @@ describe('EvaluationReports', () => {
 		expect(reports.claim(model)).toBe(true);
 	});
 
-	it('keeps reports made offline or left unacknowledged, one per round, for the next login', async () => {
+	it('keeps reports made offline, one per round, for the next login', async () => {
 		const { channel, reports } = setup();
-		channel.isOnline = false;
+		channel.current = null;
 		await reports.send(report('r1', 1));
-		await reports.send(report('r1', 1));
+		await reports.send(report('r2', 2));
+		await reports.send(report('r2', 2));
 		expect(channel.sent).toEqual([]);
 
-		channel.isOnline = true;
-		const lost = reports.send(report('r2', 2));
-		await channel.answer(new Error('ack timeout'));
-		await lost;
-		expect(channel.notes).toEqual(['model v2: evaluation not acknowledged (ack timeout); will re-send after reconnecting']);
-
+		channel.current = 2;
 		const resent = reports.resend();
 		await channel.answer({ ok: true });
 		await channel.answer({ ok: false, code: 'WRONG_ROUND', message: 'no round r2' });
 		await resent;
-		expect(channel.sent.map((m) => m.roundId)).toEqual(['r2', 'r1', 'r2']);
+		expect(channel.sent.map((m) => m.roundId)).toEqual(['r1', 'r2']);
 		expect(channel.deliveries).toEqual([
 			[1, 'accepted'],
 			[2, 'rejected']
 		]);
-		expect(channel.notes.at(-1)).toBe('model v2: evaluation refused (WRONG_ROUND no round r2)');
+		expect(channel.notes).toEqual(['model v2: evaluation refused (WRONG_ROUND no round r2)']);
 
 		// Both were answered: nothing is left to re-send.
 		await reports.resend();
-		expect(channel.sent).toHaveLength(3);
+		expect(channel.sent).toHaveLength(2);
+	});
+
+	it('re-sends a report whose ack timed out on the same connection, and counts it delivered once', async () => {
+		const { channel, reports } = setup();
+		const sending = reports.send(report('r1', 1));
+		await channel.answer(new Error('operation has timed out'));
+		expect(channel.sent).toHaveLength(2);
+		await channel.answer({ ok: true });
+		await sending;
+		expect(channel.sent.map((m) => m.roundId)).toEqual(['r1', 'r1']);
+		expect(channel.deliveries).toEqual([[1, 'accepted']]);
+		expect(channel.notes).toEqual(['model v1: evaluation not acknowledged (operation has timed out); will re-send']);
+		// Answered: the next login sends nothing.
+		await reports.resend();
+		expect(channel.sent).toHaveLength(2);
+	});
+
+	it('tries a few times per connection, then waits for the next login, which gets its own tries', async () => {
+		const { channel, reports } = setup(2);
+		const sending = reports.send(report('r1', 1));
+		await channel.answer(new Error('timeout'));
+		await channel.answer(new Error('timeout'));
+		await sending;
+		expect(channel.sent).toHaveLength(2);
+		expect(channel.notes.at(-1)).toBe('model v1: evaluation not acknowledged after 2 tries; will re-send after reconnecting');
+		expect(channel.deliveries).toEqual([]);
+
+		channel.current = 2;
+		const resent = reports.resend();
+		await channel.answer(new Error('timeout'));
+		await channel.answer({ ok: true });
+		await resent;
+		expect(channel.sent).toHaveLength(4);
+		expect(channel.deliveries).toEqual([[1, 'accepted']]);
+	});
+
+	it('goes on with fresh tries when the connection changed while an ack was awaited', async () => {
+		const { channel, reports } = setup(2);
+		const sending = reports.send(report('r1', 1));
+		await channel.answer(new Error('timeout'));
+		// Reconnected (and logged in) while the second try waited: its timeout is the old connection's.
+		channel.current = 2;
+		await reports.resend();
+		await channel.answer(new Error('timeout'));
+		await channel.answer(new Error('timeout'));
+		await channel.answer({ ok: true });
+		await sending;
+		expect(channel.sent).toHaveLength(4);
+		expect(channel.deliveries).toEqual([[1, 'accepted']]);
+	});
+
+	it('keeps a report that lost its connection while an ack was awaited for the next login', async () => {
+		const { channel, reports } = setup();
+		const sending = reports.send(report('r1', 1));
+		channel.current = null;
+		await channel.answer(new Error('timeout'));
+		await sending;
+		expect(channel.sent).toHaveLength(1);
+
+		channel.current = 2;
+		const resent = reports.resend();
+		await channel.answer({ ok: true });
+		await resent;
+		expect(channel.sent).toHaveLength(2);
+		expect(channel.deliveries).toEqual([[1, 'accepted']]);
 	});
 
 	it('keeps a newer report of a round that an older one, answered late, would otherwise remove', async () => {
 		const { channel, reports } = setup();
 		const older = report('r1', 1);
 		const inFlight = reports.send(older);
-		channel.isOnline = false;
+		channel.current = null;
 		const newer = report('r1', 1);
 		await reports.send(newer);
 		await channel.answer({ ok: true });
 		await inFlight;
 
-		channel.isOnline = true;
+		channel.current = 2;
 		const resent = reports.resend();
 		await channel.answer({ ok: true });
 		await resent;
 		expect(channel.sent).toEqual([older.message, newer.message]);
+	});
+
+	it('never lets an older report that failed late replace a newer one waiting for the login', async () => {
+		const { channel, reports } = setup();
+		const older = report('r1', 1);
+		const inFlight = reports.send(older);
+		channel.current = null;
+		const newer = report('r1', 1);
+		await reports.send(newer);
+		await channel.answer(new Error('timeout'));
+		await inFlight;
+
+		channel.current = 2;
+		const resent = reports.resend();
+		await channel.answer({ ok: true });
+		await resent;
+		expect(channel.sent).toEqual([older.message, newer.message]);
+		expect(channel.sent[1]).toBe(newer.message);
+	});
+
+	it('drops an older report of a round waiting for the login once a newer one is acknowledged', async () => {
+		const { channel, reports } = setup();
+		channel.current = null;
+		await reports.send(report('r1', 1));
+		channel.current = 2;
+		const newer = reports.send(report('r1', 1));
+		await channel.answer({ ok: true });
+		await newer;
+		await reports.resend();
+		expect(channel.sent).toHaveLength(1);
 	});
 });

@@ -52,8 +52,8 @@ export function scoredModel(model: ModelRef, score: HoldOutScore, at: number): S
 
 /** How the reports reach the server, through the session. */
 export interface ReportChannel {
-	/** Logged in: a report can go out now. */
-	online(): boolean;
+	/** The logged-in connection a report can go out on now (a new number after each login); null when not logged in. */
+	connection(): number | null;
 	send(message: EvaluationReportMessage): Promise<ReplyOf<'eval:report'>>;
 	note(message: string): void;
 	/** The server answered the report of `evaluation`. */
@@ -63,17 +63,28 @@ export interface ReportChannel {
 /**
  * The device's side of federated evaluation beyond scoring: which models it took on, so a
  * request the server sends again is not scored twice, and the reports not yet acknowledged.
+ * A report is sent again until its ack arrives: at once after an ack timeout, a few times per
+ * connection, then after the next login. Sending it twice counts it once: the server replaces a
+ * device's report of a round.
  */
 export class EvaluationReports {
 	/** Models evaluated (or queued), by "roundId/version". */
 	private readonly claimed = new Set<string>();
 	/**
-	 * Reports whose ack did not arrive, by round, sent again after the next login. The server
-	 * merges a late report into its round, so one report pending must not push out another.
+	 * Reports waiting for the next login, by round: offline when scored, or out of tries on the
+	 * last connection. The server merges a late report into its round, so one report pending
+	 * must not push out another.
 	 */
 	private readonly unacknowledged = new Map<string, OutgoingReport>();
+	/** When each report was first sent, so an older one failing late never replaces a newer one waiting. */
+	private readonly order = new WeakMap<OutgoingReport, number>();
+	private sent = 0;
 
-	constructor(private readonly channel: ReportChannel) {}
+	constructor(
+		private readonly channel: ReportChannel,
+		/** Sends of one report per connection before it waits for a reconnect, like an update's. */
+		private readonly maxSendsPerConnection = 3
+	) {}
 
 	/** Takes a model on for scoring; false when it is scored or queued already. */
 	claim(model: ModelRef): boolean {
@@ -88,32 +99,61 @@ export class EvaluationReports {
 		this.claimed.delete(modelId(model));
 	}
 
-	/** Sends a report, or keeps it for `resend` when offline or when its ack does not arrive. */
+	/**
+	 * Sends a report until it is answered, or keeps it for `resend` when offline or out of tries
+	 * on this connection. Never rejects.
+	 */
 	async send(report: OutgoingReport): Promise<void> {
 		const { roundId, modelVersion } = report.message;
-		if (!this.channel.online()) {
-			this.unacknowledged.set(roundId, report);
+		if (!this.order.has(report)) this.order.set(report, ++this.sent);
+		let connection: number | null = null;
+		let sends = 0;
+		for (;;) {
+			const now = this.channel.connection();
+			if (now === null) return this.keep(report);
+			// A reconnect while an ack was awaited: the new connection gets its own tries.
+			if (now !== connection) {
+				connection = now;
+				sends = 0;
+			}
+			if (sends >= this.maxSendsPerConnection) {
+				this.channel.note(`model v${modelVersion}: evaluation not acknowledged after ${sends} tries; will re-send after reconnecting`);
+				return this.keep(report);
+			}
+			sends++;
+			let reply: ReplyOf<'eval:report'>;
+			try {
+				reply = await this.channel.send(report.message);
+			} catch (error) {
+				this.channel.note(`model v${modelVersion}: evaluation not acknowledged (${error instanceof Error ? error.message : String(error)}); will re-send`);
+				continue;
+			}
+			// An older report of the round waiting for the login would replace this one at the server.
+			const waiting = this.unacknowledged.get(roundId);
+			if (waiting && !this.newer(waiting, report)) this.unacknowledged.delete(roundId);
+			if (!reply.ok) this.channel.note(`model v${modelVersion}: evaluation refused (${reply.code} ${reply.message})`);
+			this.channel.delivered(report.evaluation, reply.ok ? 'accepted' : 'rejected');
 			return;
 		}
-		let reply: ReplyOf<'eval:report'>;
-		try {
-			reply = await this.channel.send(report.message);
-		} catch (error) {
-			this.unacknowledged.set(roundId, report);
-			this.channel.note(`model v${modelVersion}: evaluation not acknowledged (${error instanceof Error ? error.message : String(error)}); will re-send after reconnecting`);
-			return;
-		}
-		// A newer report of the round may have taken this one's place meanwhile: it stays.
-		if (this.unacknowledged.get(roundId) === report) this.unacknowledged.delete(roundId);
-		if (!reply.ok) this.channel.note(`model v${modelVersion}: evaluation refused (${reply.code} ${reply.message})`);
-		this.channel.delivered(report.evaluation, reply.ok ? 'accepted' : 'rejected');
 	}
 
-	/** After a login: every report not acknowledged goes out again. */
+	/** After a login: every report waiting for it goes out again. */
 	async resend(): Promise<void> {
 		const reports = [...this.unacknowledged.values()];
 		this.unacknowledged.clear();
-		for (const report of reports) await this.send(report);
+		await Promise.all(reports.map((report) => this.send(report)));
+	}
+
+	/** Keeps a report for the next login, unless a newer one of its round already waits there. */
+	private keep(report: OutgoingReport): void {
+		const { roundId } = report.message;
+		const waiting = this.unacknowledged.get(roundId);
+		if (waiting && this.newer(waiting, report)) return;
+		this.unacknowledged.set(roundId, report);
+	}
+
+	private newer(a: OutgoingReport, b: OutgoingReport): boolean {
+		return (this.order.get(a) ?? 0) > (this.order.get(b) ?? 0);
 	}
 }
 

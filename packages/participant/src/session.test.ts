@@ -684,7 +684,30 @@ describe('ParticipantSession with local data', () => {
 		expect(h.trainer.evaluated).toHaveLength(1);
 	});
 
-	it('re-sends every unacknowledged evaluation report after reconnecting, each once', async () => {
+	it('re-sends an evaluation report whose ack timed out while still connected, until it is acknowledged', async () => {
+		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
+		let timeouts = 1;
+		h.socket.replies.set('eval:report', async () => {
+			if (timeouts-- > 0) throw new Error('operation has timed out');
+			return { ok: true };
+		});
+		await h.session.start();
+		await ready(h);
+		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
+		await until(() => h.session.snapshot.evaluations[0]?.delivery === 'accepted', 'the report to be acknowledged');
+		expect(h.logins).toHaveLength(1);
+		expect(h.socket.sent('eval:report')).toEqual([
+			{ ...h.trainer.score, modelVersion: 1, roundId: 'r1' },
+			{ ...h.trainer.score, modelVersion: 1, roundId: 'r1' }
+		]);
+		// Acknowledged: a reconnect sends it no more.
+		h.socket.reconnect();
+		await until(() => h.logins.length === 2 && h.session.snapshot.phase === 'waiting', 'the second login');
+		await new Promise((r) => setTimeout(r, 10));
+		expect(h.socket.sent('eval:report')).toHaveLength(2);
+	});
+
+	it('re-sends every unacknowledged evaluation report after reconnecting, with a few tries per connection', async () => {
 		const h = harness({ project: LOCAL_VIEW, local: tabularData() });
 		let acking = false;
 		h.socket.replies.set('eval:report', async () => {
@@ -693,17 +716,19 @@ describe('ParticipantSession with local data', () => {
 		});
 		await h.session.start();
 		await ready(h);
-		// Two committed models scored while the server's acks do not arrive.
+		// Two committed models scored while the server's acks do not arrive: each tried 3 times.
 		h.socket.send('model:evaluate', evaluation('r1', 1, AGE_SCALE));
-		await until(() => h.socket.sent('eval:report').length === 1, 'the first report');
+		await until(() => h.socket.sent('eval:report').length === 3, 'the first report\'s tries');
 		h.socket.send('model:evaluate', { ...evaluation('r2', 2, AGE_SCALE), roundNumber: 2 });
-		await until(() => h.socket.sent('eval:report').length === 2 && h.session.snapshot.phase === 'waiting', 'the second report');
+		await until(() => h.socket.sent('eval:report').length === 6 && h.session.snapshot.phase === 'waiting', 'the second report\'s tries');
+		await new Promise((r) => setTimeout(r, 10));
+		expect(h.socket.sent('eval:report')).toHaveLength(6);
 		expect(h.session.snapshot.evaluations.map((e) => e.delivery)).toEqual(['sending', 'sending']);
 
 		acking = true;
 		h.socket.reconnect();
 		await until(() => h.session.snapshot.evaluations.every((e) => e.delivery === 'accepted'), 'both reports to be acknowledged');
-		const resent = (h.socket.sent('eval:report') as EvaluationReportMessage[]).slice(2);
+		const resent = (h.socket.sent('eval:report') as EvaluationReportMessage[]).slice(6);
 		expect(resent.map((r) => [r.roundId, r.modelVersion]).sort()).toEqual([
 			['r1', 1],
 			['r2', 2]
@@ -712,7 +737,7 @@ describe('ParticipantSession with local data', () => {
 		h.socket.reconnect();
 		await until(() => h.logins.length === 3 && h.session.snapshot.phase === 'waiting', 'the third login');
 		await new Promise((r) => setTimeout(r, 10));
-		expect(h.socket.sent('eval:report')).toHaveLength(4);
+		expect(h.socket.sent('eval:report')).toHaveLength(8);
 		expect(h.trainer.evaluated).toHaveLength(2);
 	});
 

@@ -138,7 +138,7 @@ export interface ParticipantSessionOptions {
 	loginRetryMs?: number;
 	/** Minimum interval between progress reports (default 250 ms, i.e. at most ~4/s). */
 	progressIntervalMs?: number;
-	/** Uploads tried per connection before waiting for a reconnect (default 3). */
+	/** Sends of an update, and of each evaluation report, per connection before waiting for a reconnect (default 3). */
 	maxSendsPerConnection?: number;
 }
 
@@ -236,15 +236,18 @@ export class ParticipantSession {
 			...options
 		};
 		this.throttle = new ProgressThrottle(this.opts.progressIntervalMs, this.opts.now);
-		this.reports = new EvaluationReports({
-			online: () => this.authenticated,
-			send: (message) => this.request('eval:report', message),
-			note: (message) => this.note(message),
-			delivered: (evaluation, delivery) => {
-				const current = this.state.evaluations.find((e) => e.modelVersion === evaluation.modelVersion);
-				if (current) this.recordEvaluation({ ...current, delivery });
-			}
-		});
+		this.reports = new EvaluationReports(
+			{
+				connection: () => (this.authenticated && !this.stopped ? this.connectionGen : null),
+				send: (message) => this.request('eval:report', message),
+				note: (message) => this.note(message),
+				delivered: (evaluation, delivery) => {
+					const current = this.state.evaluations.find((e) => e.modelVersion === evaluation.modelVersion);
+					if (current) this.recordEvaluation({ ...current, delivery });
+				}
+			},
+			this.opts.maxSendsPerConnection
+		);
 		this.state = {
 			phase: 'starting',
 			connection: 'offline',
@@ -607,7 +610,8 @@ export class ParticipantSession {
 			return;
 		}
 		this.note(`model v${modelVersion} on ${score.n} held-out rows: ${describeEvaluation(scored.evaluation)}`);
-		await this.reports.send(scored);
+		// Not awaited: a report whose acks time out is tried again, which must not hold up the next round's training.
+		void this.reports.send(scored);
 	}
 
 	private recordEvaluation(evaluation: LocalEvaluation): void {

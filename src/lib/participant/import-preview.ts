@@ -1,5 +1,6 @@
 import type { TaskSchema } from '@qflare/protocol';
 import { preparedByteLength, type PreparedData } from '@qflare/data-import';
+import { exampleWindow } from './example-window';
 
 /** One small image of the imported set, HWC pixels as prepared (0..255). */
 export interface Thumbnail {
@@ -36,6 +37,25 @@ export interface ImportPreview {
 	thumbnails: Thumbnail[];
 	/** Bytes the prepared tensors take in the browser's storage. */
 	bytes: number;
+}
+
+/**
+ * What the page reads about imported data, stored beside it (local-db): small, so showing the
+ * page never loads the data itself.
+ */
+export interface StoredPreview {
+	preview: ImportPreview;
+	/** ISO time of the import. */
+	importedAt: string;
+	/** The task the data was prepared for: the example fits "Try the model" only while it is the project's. */
+	task: TaskSchema;
+	/** Time series: the window "Try the model" starts from (raw values, rows x value columns); null otherwise. */
+	example: number[][] | null;
+}
+
+export function storedPreview(data: PreparedData, preview: ImportPreview, importedAt: string): StoredPreview {
+	const { task } = data;
+	return { preview, importedAt, task, example: task.kind === 'time-series' ? exampleWindow(data, task) : null };
 }
 
 export const MAX_THUMBNAILS = 8;

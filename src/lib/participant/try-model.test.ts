@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TabularTask, TimeSeriesTask } from '@qflare/protocol';
 import { toPredictions } from '@qflare/data-import';
-import { exampleWindow, exampleWindowFor, parseWindowText, probabilityBars, windowText } from './try-model';
+import { exampleWindow } from './example-window';
+import { exampleWindowFor, parseWindowText, probabilityBars, windowText } from './try-model';
 
 const CLASSIFY: TabularTask = {
 	kind: 'tabular',
@@ -90,16 +91,16 @@ describe('exampleWindow and windowText', () => {
 });
 
 describe('exampleWindowFor', () => {
-	const train = { count: 1, inputs: new Float32Array([7, 8, 9, 10, 11, 12]) };
-	it('takes a window of data prepared for this very task', () => {
-		expect(exampleWindowFor({ task: { ...SERIES }, train, holdOut: null }, SERIES)).toEqual([[7, 8], [9, 10], [11, 12]]);
+	const example = [[7, 8], [9, 10], [11, 12]];
+	it('takes the window stored with data prepared for this very task', () => {
+		expect(exampleWindowFor({ task: { ...SERIES }, example }, SERIES)).toEqual(example);
 	});
 
 	it('gives none from data prepared for another task, or for a project that forecasts nothing', () => {
-		// Stored for a 2-row window of one column: the same six values read as the wrong shape.
+		// Stored for a 2-row window of one column: it would not fit the form.
 		const stale: TimeSeriesTask = { ...SERIES, valueColumns: ['co2'], target: 'co2', window: 2 };
-		expect(exampleWindowFor({ task: stale, train, holdOut: null }, SERIES)).toBeNull();
-		expect(exampleWindowFor({ task: SERIES, train, holdOut: null }, CLASSIFY)).toBeNull();
-		expect(exampleWindowFor({ task: SERIES, train, holdOut: null }, null)).toBeNull();
+		expect(exampleWindowFor({ task: stale, example: [[7], [8]] }, SERIES)).toBeNull();
+		expect(exampleWindowFor({ task: SERIES, example }, CLASSIFY)).toBeNull();
+		expect(exampleWindowFor({ task: SERIES, example }, null)).toBeNull();
 	});
 });

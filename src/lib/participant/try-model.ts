@@ -1,5 +1,6 @@
 import { sameJson } from '@qflare/participant';
 import type { Prediction, TaskSchema, TimeSeriesTask } from '@qflare/protocol';
+import type { StoredPreview } from './import-preview';
 
 export interface ProbabilityBar {
 	label: string;
@@ -43,27 +44,14 @@ export function parseWindowText(text: string, task: TimeSeriesTask): { rows: num
 	return problems.length > 0 ? { problems: problems.slice(0, 10) } : { rows };
 }
 
-/** An example window from the device's own prepared series (the hold-out's last, else training's last): raw values, rows x value columns. */
-export function exampleWindow(splits: { train: { count: number; inputs: Uint8Array | Float32Array }; holdOut: { count: number; inputs: Uint8Array | Float32Array } | null }, task: TimeSeriesTask): number[][] | null {
-	const split = splits.holdOut && splits.holdOut.count > 0 ? splits.holdOut : splits.train;
-	if (split.count === 0) return null;
-	const width = task.valueColumns.length;
-	const size = task.window * width;
-	const start = (split.count - 1) * size;
-	return Array.from({ length: task.window }, (_, r) => Array.from(split.inputs.subarray(start + r * width, start + (r + 1) * width)));
-}
-
 /**
- * The example window for "Try the model" from data stored on this device, or null when the
- * project is no forecast or the data was prepared for another task (stale data the session
+ * The example window for "Try the model" stored with this device's data preview, or null when
+ * the project is no forecast or the data was prepared for another task (stale data the session
  * refuses: its windows would not fit the form).
  */
-export function exampleWindowFor(
-	prepared: Parameters<typeof exampleWindow>[0] & { task: TaskSchema },
-	projectTask: TaskSchema | null
-): number[][] | null {
-	if (projectTask?.kind !== 'time-series' || !sameJson(prepared.task, projectTask)) return null;
-	return exampleWindow(prepared, projectTask);
+export function exampleWindowFor(stored: Pick<StoredPreview, 'task' | 'example'>, projectTask: TaskSchema | null): number[][] | null {
+	if (projectTask?.kind !== 'time-series' || !sameJson(stored.task, projectTask)) return null;
+	return stored.example;
 }
 
 /** Rows as the forecast box shows them: a header line with the value columns, then one line per time step. */

@@ -10,7 +10,7 @@ import {
 	type ImageEntry,
 	type PreparedData
 } from '@qflare/data-import';
-import { buildPreview, type ImportPreview } from '../participant/import-preview';
+import { buildPreview, storedPreview, type ImportPreview } from '../participant/import-preview';
 import { saveDataset } from '../participant/local-db';
 import { failure } from './failure';
 import { imagePixels } from './image-pixels';
@@ -27,7 +27,7 @@ function report(onProgress: Progress, p: ImportProgress): void {
 	if (r instanceof Promise) r.catch(() => undefined);
 }
 
-/** Checks the quota, then stores the prepared tensors and the preview under the project. */
+/** Checks the quota, then stores the prepared tensors and, beside them, the preview under the project. */
 async function store(projectId: string, prepared: PreparedData, kind: ImportPreview['kind'], onProgress: Progress): Promise<ImportOutcome> {
 	const bytes = preparedByteLength(prepared);
 	const estimate = typeof navigator !== 'undefined' && navigator.storage?.estimate ? await navigator.storage.estimate() : {};
@@ -35,7 +35,8 @@ async function store(projectId: string, prepared: PreparedData, kind: ImportPrev
 	if (problem) return { ok: false, problems: [problem] };
 	report(onProgress, { stage: 'saving', done: 0, total: 1 });
 	const preview = buildPreview(prepared, kind);
-	await saveDataset(projectId, { prepared, preview, importedAt: new Date().toISOString() });
+	const importedAt = new Date().toISOString();
+	await saveDataset(projectId, { prepared, importedAt }, storedPreview(prepared, preview, importedAt));
 	report(onProgress, { stage: 'saving', done: 1, total: 1 });
 	return { ok: true, preview };
 }

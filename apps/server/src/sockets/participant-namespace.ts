@@ -277,7 +277,15 @@ export class ParticipantNamespace implements ParticipantChannel {
 			const now = new Date().toISOString();
 			const known = await this.store.devices.get(projectId, req.deviceId);
 			if (known) {
-				const updated = await this.store.devices.update(projectId, req.deviceId, { online: true, lastSeen: now, userAgent: req.userAgent });
+				const updated = await this.store.devices.update(projectId, req.deviceId, {
+					online: true,
+					lastSeen: now,
+					userAgent: req.userAgent,
+					// The data may have been deleted or replaced since the last session; a device with
+					// data sends its statistics again right after logging in, so Start merges only
+					// statistics of the data the device holds now.
+					...(project.dataSource === 'local' ? { featureStats: null } : {})
+				});
 				return updated ?? known;
 			}
 			const count = await this.store.devices.countByProject(projectId);
@@ -302,6 +310,9 @@ export class ParticipantNamespace implements ParticipantChannel {
 		socket.data.projectId = projectId;
 		socket.data.deviceId = device.id;
 		this.presence.connect(projectId, device.id, socket.id);
+		// A reload's old socket may have made the device ready with the statistics just forgotten:
+		// it is not selected until this session reports them (data:stats marks it ready again).
+		if (!isDeviceReady(project, device)) this.presence.markUnready(projectId, device.id);
 		await socket.join([projectRoom(projectId), deviceRoom(projectId, device.id)]);
 		// After the join: an evaluation request sent from here on reaches this socket too.
 		this.#coordinator?.deviceLoggedIn(projectId, device.id);
