@@ -38,7 +38,7 @@ export interface QflareServer {
  * Parameters a local-data project's model may have (16 MiB of float32), so that e.g. the CNN
  * on 32x32x3 images fits; a project whose model is larger is refused when it is created.
  */
-export const LOCAL_MODEL_PARAMETER_BUDGET = 4_194_304;
+const LOCAL_MODEL_PARAMETER_BUDGET = 4_194_304;
 
 /** One HTTP server, one port: the SvelteKit app, the REST API and Socket.IO. */
 export async function startQflareServer(options: QflareServerOptions): Promise<QflareServer> {

@@ -46,7 +46,7 @@ interface ApiDeps {
 
 /** Most API bodies are a project config; a predict body may carry images. */
 const JSON_LIMIT = '64kb';
-export const PREDICT_JSON_LIMIT = '8mb';
+const PREDICT_JSON_LIMIT = '8mb';
 
 /** Body-parser's errors carry an HTTP status and a type. */
 function bodyParserError(err: unknown): { status: number; type: string } | null {

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { PROJECT_DEFAULTS, type EvaluationReportMessage, type Project, type TaskSchema } from '@qflare/protocol';
-import { openStore, type Store } from '@qflare/store';
+import type { Store } from '@qflare/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTempStore } from '../test-support/temp-store';
 import { EvaluationCollector } from './evaluation-collector';
 
 const task: TaskSchema = {
@@ -15,16 +13,13 @@ const task: TaskSchema = {
 const feed = { round: () => {}, model: () => {}, devicesChanged: async () => {} };
 
 describe('EvaluationCollector', () => {
-	let dataDir: string;
+	let temp: Awaited<ReturnType<typeof openTempStore>>;
 	let store: Store;
 	beforeEach(async () => {
-		dataDir = mkdtempSync(path.join(tmpdir(), 'qflare-collector-test-'));
-		store = await openStore({ dataDir });
+		temp = await openTempStore('collector-test');
+		store = temp.store;
 	});
-	afterEach(async () => {
-		await store.close();
-		rmSync(dataDir, { recursive: true, force: true });
-	});
+	afterEach(() => temp.close());
 
 	async function committedRound(project: Project, number: number): Promise<string> {
 		const round = await store.rounds.create({ projectId: project.id, number, baseModelVersion: number - 1, deadline: 'x', status: 'committed' });

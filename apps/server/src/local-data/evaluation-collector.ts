@@ -20,15 +20,11 @@ export class EvaluationCollector {
 	 * and then written, so reports of one project (on one round or on several) must not interleave.
 	 */
 	readonly #queue = new SerialQueue();
-	readonly #now: () => Date;
 
 	constructor(
 		private readonly store: Store,
-		private readonly feed: EvaluationFeed,
-		now?: () => Date
-	) {
-		this.#now = now ?? (() => new Date());
-	}
+		private readonly feed: EvaluationFeed
+	) {}
 
 	async submit(projectId: string, deviceId: string, report: EvaluationReportMessage): Promise<{ ok: true }> {
 		const project = await this.store.projects.get(projectId);
@@ -52,7 +48,7 @@ export class EvaluationCollector {
 		const { roundId, ...scores } = report;
 		const version = round.resultModelVersion;
 		await this.#queue.run(projectId, async () => {
-			const now = this.#now().toISOString();
+			const now = new Date().toISOString();
 			await this.store.evaluations.put({ ...scores, projectId, roundId, roundNumber: round.number, deviceId, receivedAt: now });
 			const merged = mergeEvaluations(version, await this.store.evaluations.listByRound(roundId));
 			const updatedRound = await this.store.rounds.update(roundId, { federatedEvaluation: merged });

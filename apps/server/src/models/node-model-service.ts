@@ -1,6 +1,6 @@
 import { loadDataset } from '@qflare/datasets';
 import { type DatasetName, type ModelName, type TaskSchema, demoTask } from '@qflare/protocol';
-import { buildModel, evaluate, flattenWeights, modelSpec, parameterCount, predict, setFlatWeights, type LayersModel, type ModelSpec } from '@qflare/trainer';
+import { buildModel, evaluate, flattenWeights, modelSpec, parameterCount, predict, setFlatWeights, type LayersModel, type ModelSpec, type Tf } from '@qflare/trainer';
 import { initNodeTf } from '@qflare/trainer/node';
 import type { ModelService } from '../rounds/ports';
 import { SerialQueue } from '../rounds/serial-queue';
@@ -33,19 +33,17 @@ export class NodeModelService implements ModelService {
 
 	/** Cross-entropy and accuracy on the demo data set's held-out test split. */
 	async evaluate(model: ModelName, dataset: DatasetName, weights: Float32Array): Promise<{ loss: number; accuracy: number }> {
-		const { tf } = await initNodeTf();
 		const { test } = await loadDataset(dataset);
-		return this.#withWeights(modelSpec(model, demoTask(dataset)), weights, (built) => evaluate(tf, built, test));
+		return this.#withWeights(modelSpec(model, demoTask(dataset)), weights, (tf, built) => evaluate(tf, built, test));
 	}
 
 	/** count x outputs: class probabilities, or standardised regression values. */
 	async predict(model: ModelName, task: TaskSchema, weights: Float32Array, inputs: Uint8Array | Float32Array, count: number): Promise<Float32Array> {
-		const { tf } = await initNodeTf();
-		return this.#withWeights(modelSpec(model, task), weights, (built) => predict(tf, built, inputs, count));
+		return this.#withWeights(modelSpec(model, task), weights, (tf, built) => predict(tf, built, inputs, count));
 	}
 
 	/** Runs `use` on the architecture's model holding `weights`, after every earlier call on it. */
-	async #withWeights<T>(spec: ModelSpec, weights: Float32Array, use: (built: LayersModel) => Promise<T>): Promise<T> {
+	async #withWeights<T>(spec: ModelSpec, weights: Float32Array, use: (tf: Tf, built: LayersModel) => Promise<T>): Promise<T> {
 		const { tf } = await initNodeTf();
 		// The spec is the architecture: two tasks with the same shapes share one model.
 		const key = JSON.stringify(spec);
@@ -56,7 +54,7 @@ export class NodeModelService implements ModelService {
 				this.#models.set(key, built);
 			}
 			setFlatWeights(tf, built, weights);
-			return use(built);
+			return use(tf, built);
 		});
 	}
 }

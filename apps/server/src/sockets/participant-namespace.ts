@@ -25,7 +25,7 @@ import {
 	type RoundClosed,
 	type RoundTask
 } from '@qflare/protocol';
-import type { Store } from '@qflare/store';
+import type { DevicePatch, Store } from '@qflare/store';
 import type { Namespace, Server, Socket } from 'socket.io';
 import type { ServerMetrics } from '../http/server-metrics';
 import { LoginChallenges } from '../identity/login-challenges';
@@ -71,7 +71,7 @@ export function participantView(p: Project): ParticipantProjectView {
  * Ready to be selected: it has training data, and for local data with numeric columns it has
  * reported their statistics (the project's scaling is merged from them at Start).
  */
-export function isDeviceReady(project: Project, device: Pick<Device, 'samples' | 'featureStats'>): boolean {
+function isDeviceReady(project: Project, device: Pick<Device, 'samples' | 'featureStats'>): boolean {
 	if (device.samples <= 0) return false;
 	if (project.dataSource === 'demo') return true;
 	return numericColumns(projectTask(project)).length === 0 || device.featureStats !== null;
@@ -172,18 +172,13 @@ export class ParticipantNamespace implements ParticipantChannel {
 				const project = await this.#project(projectId);
 				const problem = labelHistogramProblem(project, status.labelHistogram);
 				if (problem) throw new ProtocolError(ErrorCode.SchemaInvalid, problem);
-				const device = await this.store.devices.update(projectId, deviceId, {
+				return this.#report(project, deviceId, {
 					backend: status.backend,
 					backendReason: status.backendReason,
 					samples: status.samples,
 					// A local device's label counts come only from itself; a demo shard's from the server.
-					...(project.dataSource === 'local' ? { labelHistogram: status.labelHistogram ?? null } : {}),
-					lastSeen: new Date().toISOString()
+					...(project.dataSource === 'local' ? { labelHistogram: status.labelHistogram ?? null } : {})
 				});
-				if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
-				this.#updateReadiness(project, device);
-				await this.dashboard.devicesChanged(projectId);
-				return { ok: true as const };
 			})
 		);
 
@@ -199,11 +194,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 				const problems = featureStatsProblems(stats, projectTask(project));
 				if (problems.length > 0) throw new ProtocolError(ErrorCode.SchemaInvalid, problems.join('; '));
 				// Kept even after the project started; the scaling merged at Start stays as it is.
-				const device = await this.store.devices.update(projectId, deviceId, { featureStats: stats, lastSeen: new Date().toISOString() });
-				if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
-				this.#updateReadiness(project, device);
-				await this.dashboard.devicesChanged(projectId);
-				return { ok: true as const };
+				return this.#report(project, deviceId, { featureStats: stats });
 			})
 		);
 
@@ -272,8 +263,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 		}
 		const projectId = challenge.projectId;
 		const device = await this.#registration.run(projectId, async () => {
-			const project = await this.store.projects.get(projectId);
-			if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
+			const project = await this.#project(projectId);
 			const now = new Date().toISOString();
 			const known = await this.store.devices.get(projectId, req.deviceId);
 			if (known) {
@@ -304,8 +294,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 				lastSeen: now
 			});
 		});
-		const project = await this.store.projects.get(projectId);
-		if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
+		const project = await this.#project(projectId);
 
 		socket.data.projectId = projectId;
 		socket.data.deviceId = device.id;
@@ -325,6 +314,15 @@ export class ParticipantNamespace implements ParticipantChannel {
 			shardPath: project.dataSource === 'demo' ? `${API_PREFIX}/projects/${projectId}/shard?device=${device.id}` : null,
 			project: participantView(project)
 		};
+	}
+
+	/** Stores what a device reported about itself, then its readiness, and tells the dashboard. */
+	async #report(project: Project, deviceId: string, patch: DevicePatch): Promise<{ ok: true }> {
+		const device = await this.store.devices.update(project.id, deviceId, { ...patch, lastSeen: new Date().toISOString() });
+		if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
+		this.#updateReadiness(project, device);
+		await this.dashboard.devicesChanged(project.id);
+		return { ok: true };
 	}
 
 	#updateReadiness(project: Project, device: Device): void {

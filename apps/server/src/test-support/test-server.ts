@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { openStore, type Store } from '@qflare/store';
+import type { Store } from '@qflare/store';
 import { startQflareServer, type QflareServer } from '../server';
+import { openTempStore } from './temp-store';
 
 export interface ApiReply<T> {
 	status: number;
@@ -27,21 +25,19 @@ export interface TestServer {
  * named after `name`.
  */
 export async function startTestServer(name: string): Promise<TestServer> {
-	const dataDir = mkdtempSync(path.join(tmpdir(), `qflare-${name}-`));
 	const logs: string[] = [];
-	const store = await openStore({ dataDir });
+	const temp = await openTempStore(name);
 	let server: QflareServer;
 	try {
-		server = await startQflareServer({ store, port: 0, appHandler: null, log: (m) => logs.push(m), dropoutGraceMs: 300 });
+		server = await startQflareServer({ store: temp.store, port: 0, appHandler: null, log: (m) => logs.push(m), dropoutGraceMs: 300 });
 	} catch (error) {
-		await store.close();
-		rmSync(dataDir, { recursive: true, force: true });
+		await temp.close();
 		throw error;
 	}
 	return {
 		url: server.url,
 		server,
-		store,
+		store: temp.store,
 		logs,
 		async api<T>(method: string, apiPath: string, body?: unknown): Promise<ApiReply<T>> {
 			const res = await fetch(`${server.url}/api/v1${apiPath}`, {
@@ -53,8 +49,7 @@ export async function startTestServer(name: string): Promise<TestServer> {
 		},
 		async close() {
 			await server.close();
-			await store.close();
-			rmSync(dataDir, { recursive: true, force: true });
+			await temp.close();
 		}
 	};
 }
