@@ -10,7 +10,8 @@ export interface LabelledImageFile {
 	label: string;
 }
 
-function normalizePath(path: string): string {
+/** Forward slashes, no leading "./" or "/": how labelImageFiles names files, so callers can find them again. */
+export function normalizePath(path: string): string {
 	return path.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
 }
 

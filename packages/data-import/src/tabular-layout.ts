@@ -1,4 +1,4 @@
-import type { TabularTask } from '@qflare/protocol';
+import { taskInputShape, type TabularTask } from '@qflare/protocol';
 
 /** Where each feature sits in an encoded row: numeric features take 1 position, categoricals one per value. */
 export interface FeatureSlot {
@@ -19,5 +19,5 @@ export function featureSlots(task: TabularTask): FeatureSlot[] {
 }
 
 export function encodedWidth(task: TabularTask): number {
-	return task.features.reduce((n, f) => n + (f.type === 'numeric' ? 1 : f.values.length), 0);
+	return taskInputShape(task)[0];
 }

@@ -69,7 +69,8 @@ export function prepareTimeSeries(table: CsvTable, task: TimeSeriesTask, split: 
 	problems.throwIfAny();
 
 	const count = table.rows.length;
-	const times = readTimes(table, columns.get(task.timeColumn) as number, task.timeColumn, problems);
+	const timeColumn = columns.get(task.timeColumn) as number;
+	const times = readTimes(table, timeColumn, task.timeColumn, problems);
 	const rawValues = task.valueColumns.map((name) => {
 		const column = columns.get(name) as number;
 		const values = new Float32Array(count);
@@ -81,7 +82,6 @@ export function prepareTimeSeries(table: CsvTable, task: TimeSeriesTask, split: 
 	problems.throwIfAny();
 
 	const order = Array.from({ length: count }, (_, r) => r).sort((a, b) => times[a] - times[b] || a - b);
-	const timeColumn = columns.get(task.timeColumn) as number;
 	for (let i = 1; i < count; i++) {
 		if (times[order[i]] === times[order[i - 1]]) {
 			const [a, b] = [order[i - 1], order[i]];

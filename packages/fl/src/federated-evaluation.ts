@@ -23,6 +23,10 @@ export function macroF1(tp: readonly number[], fp: readonly number[], fn: readon
 	return occurring === 0 ? 0 : sum / occurring;
 }
 
+function reportKind(report: EvaluationReport): 'classification' | 'regression' | 'loss' {
+	return report.classification ? 'classification' : report.regression ? 'regression' : 'loss';
+}
+
 function addInto(target: number[], source: readonly number[]): void {
 	for (let i = 0; i < source.length; i++) target[i] += source[i];
 }
@@ -39,10 +43,10 @@ export function mergeEvaluations(modelVersion: number, reports: readonly Evaluat
 	let values = 0;
 	let absErrorSum = 0;
 	let squaredErrorSum = 0;
-	const kind = reports[0].classification ? 'classification' : reports[0].regression ? 'regression' : 'loss';
+	const kind = reportKind(reports[0]);
 	for (const [i, r] of reports.entries()) {
 		if (r.modelVersion !== modelVersion) throw new RangeError(`mergeEvaluations: report ${i} is for v${r.modelVersion}, not v${modelVersion}`);
-		const theirs = r.classification ? 'classification' : r.regression ? 'regression' : 'loss';
+		const theirs = reportKind(r);
 		if (theirs !== kind) throw new RangeError(`mergeEvaluations: report ${i} is a ${theirs} report, the first is ${kind}`);
 		n += r.n;
 		lossSum += r.loss * r.n;

@@ -28,8 +28,7 @@ export {
 	evaluate,
 	evaluateHoldOut,
 	predict,
-	crossEntropy,
-	objectiveLoss
+	crossEntropy
 } from './train';
 export { LocalTrainer, holdOut, type ClientHyperparams, type ClientUpdate } from './local-trainer';
 export {

@@ -1,4 +1,4 @@
-import { MODELS_FOR_TASK, type ModelName, type RegressionLoss, type TaskSchema, taskInputShape, taskObjective } from '@qflare/protocol';
+import { MODELS_FOR_TASK, demoTask, type ModelName, type RegressionLoss, type TaskSchema, taskInputShape, taskObjective } from '@qflare/protocol';
 
 export type { ModelName };
 
@@ -25,35 +25,23 @@ export type ModelSpec = { name: string; inputShape: number[]; layers: LayerSpec[
 
 type DemoModelName = 'mlp' | 'cnn';
 
-/** The demo data sets' models (28x28x1, 10 classes): what modelSpec(name, demoTask(...)) returns. */
+/** The demo data sets' models (28x28x1, 10 classes): modelSpec(name, demoTask(...)). */
 export const MODEL_SPECS: Readonly<Record<DemoModelName, ModelSpec>> = {
-	// McMahan et al. 2017, "2NN": 784-200-200-10.
-	mlp: {
-		name: 'mlp',
-		inputShape: [784],
-		layers: [
-			{ type: 'dense', units: 200, activation: 'relu' },
-			{ type: 'dense', units: 200, activation: 'relu' },
-			{ type: 'dense', units: 10, activation: 'softmax' }
-		],
-		objective: { type: 'classification', numClasses: 10 }
-	},
-	// McMahan et al. 2017 MNIST CNN.
-	cnn: {
-		name: 'cnn',
-		inputShape: [28, 28, 1],
-		layers: [
-			{ type: 'conv2d', filters: 32, kernelSize: 5, activation: 'relu', padding: 'same' },
-			{ type: 'maxPooling2d', poolSize: 2 },
-			{ type: 'conv2d', filters: 64, kernelSize: 5, activation: 'relu', padding: 'same' },
-			{ type: 'maxPooling2d', poolSize: 2 },
-			{ type: 'flatten' },
-			{ type: 'dense', units: 512, activation: 'relu' },
-			{ type: 'dense', units: 10, activation: 'softmax' }
-		],
-		objective: { type: 'classification', numClasses: 10 }
-	}
+	mlp: modelSpec('mlp', demoTask('mnist')),
+	cnn: modelSpec('cnn', demoTask('mnist'))
 };
+
+/** Two same-padded relu convolutions, each followed by 2x2 max pooling, then a dense relu layer. */
+function convNet(filters1: number, filters2: number, kernelSize: number, units: number): LayerSpec[] {
+	return [
+		{ type: 'conv2d', filters: filters1, kernelSize, activation: 'relu', padding: 'same' },
+		{ type: 'maxPooling2d', poolSize: 2 },
+		{ type: 'conv2d', filters: filters2, kernelSize, activation: 'relu', padding: 'same' },
+		{ type: 'maxPooling2d', poolSize: 2 },
+		{ type: 'flatten' },
+		{ type: 'dense', units, activation: 'relu' }
+	];
+}
 
 function head(objective: ModelObjective): LayerSpec {
 	return objective.type === 'classification'
@@ -77,31 +65,15 @@ export function modelSpec(model: ModelName, task: TaskSchema): ModelSpec {
 
 	switch (task.kind) {
 		case 'image-classification':
+			// McMahan et al. 2017, "2NN": 784-200-200-10.
 			if (model === 'mlp') {
 				return spec([size], [
 					{ type: 'dense', units: 200, activation: 'relu' },
 					{ type: 'dense', units: 200, activation: 'relu' }
 				]);
 			}
-			if (model === 'cnn') {
-				return spec(inputShape, [
-					{ type: 'conv2d', filters: 32, kernelSize: 5, activation: 'relu', padding: 'same' },
-					{ type: 'maxPooling2d', poolSize: 2 },
-					{ type: 'conv2d', filters: 64, kernelSize: 5, activation: 'relu', padding: 'same' },
-					{ type: 'maxPooling2d', poolSize: 2 },
-					{ type: 'flatten' },
-					{ type: 'dense', units: 512, activation: 'relu' }
-				]);
-			}
-			// cnn-small: about 137k parameters at 32x32x3 against the CNN's 2.1M.
-			return spec(inputShape, [
-				{ type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu', padding: 'same' },
-				{ type: 'maxPooling2d', poolSize: 2 },
-				{ type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' },
-				{ type: 'maxPooling2d', poolSize: 2 },
-				{ type: 'flatten' },
-				{ type: 'dense', units: 64, activation: 'relu' }
-			]);
+			// McMahan et al. 2017 MNIST CNN; cnn-small: about 137k parameters at 32x32x3 against the CNN's 2.1M.
+			return spec(inputShape, model === 'cnn' ? convNet(32, 64, 5, 512) : convNet(16, 32, 3, 64));
 		case 'tabular':
 			// Tabular sets have tens of columns and hundreds to thousands of rows: small hidden layers.
 			return model === 'logistic'

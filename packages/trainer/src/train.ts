@@ -36,11 +36,11 @@ export type EvalResult = { loss: number; accuracy: number };
 export type HoldOutEvaluation = Omit<EvaluationReport, 'modelVersion'>;
 
 /** Shape facts read from the built model, so callers need not pass the spec again. */
-export function modelIO(model: LayersModel): { inputShape: number[]; sampleSize: number; numClasses: number; outputs: number } {
+export function modelIO(model: LayersModel): { inputShape: number[]; sampleSize: number; outputs: number } {
 	const inputShape = model.inputs[0].shape.slice(1) as number[];
 	const out = model.outputs[0].shape;
 	const outputs = out[out.length - 1] as number;
-	return { inputShape, sampleSize: inputShape.reduce((a, b) => a * b, 1), numClasses: outputs, outputs };
+	return { inputShape, sampleSize: inputShape.reduce((a, b) => a * b, 1), outputs };
 }
 
 function endsInSoftmax(model: LayersModel): boolean {
@@ -67,7 +67,7 @@ export function crossEntropy(tf: Tf, probs: Tensor, oneHot: Tensor): Tensor {
 }
 
 /** The training loss of the objective: y is one-hot for classification, n x outputs targets for regression. */
-export function objectiveLoss(tf: Tf, objective: ModelObjective, out: Tensor, y: Tensor): Tensor {
+function objectiveLoss(tf: Tf, objective: ModelObjective, out: Tensor, y: Tensor): Tensor {
 	if (objective.type === 'classification') return crossEntropy(tf, out, y);
 	return objective.loss === 'mse' ? tf.mean(tf.squaredDifference(out, y)) : tf.mean(tf.abs(tf.sub(out, y)));
 }
@@ -198,7 +198,7 @@ export async function trainLocal(
 
 /** Mean categorical cross-entropy and accuracy of a softmax classifier over the whole set, batched. */
 export async function evaluate(tf: Tf, model: LayersModel, data: LabelledData, batchSize = 256): Promise<EvalResult> {
-	const { inputShape, sampleSize, numClasses } = modelIO(model);
+	const { inputShape, sampleSize, outputs: numClasses } = modelIO(model);
 	if (!endsInSoftmax(model)) throw new Error(`evaluate reports accuracy of a classifier; model ${model.name} is not one (use evaluateHoldOut)`);
 	checkData(data, sampleSize, { type: 'classification', numClasses });
 	const order = new Uint32Array(data.count).map((_, i) => i);
