@@ -85,7 +85,8 @@ export async function prepareLocalFiles(project: ProjectDataFacts, files: LocalF
 			throw error;
 		}
 	}
-	if (!('imagesDir' in files) || task.kind !== 'image-classification') throw new LocalDataError(filesMismatch(project, files) ?? 'these files do not fit the task');
+	// filesMismatch ruled out every other pairing of files and task.
+	if (!('imagesDir' in files) || task.kind !== 'image-classification') throw new LocalDataError('these files do not fit the task');
 	const dir = files.imagesDir;
 	const source = `--images ${dir}`;
 	const labelsCsv = files.labelsFile ? await readText(files.labelsFile, '--labels') : undefined;

@@ -37,6 +37,6 @@ export type {
 export { DemoDataProvider, shardCacheKey, splitShard } from './demo-data';
 export { LocalDataProvider, ProjectDataProvider, type PreparedDataStore } from './local-data';
 export { ProjectDataFacts, fetchProjectFacts } from './project-facts';
-export { datasetProblems, expectedTask, labelCounts, sameJson } from './dataset-check';
+export { sameJson } from './dataset-check';
 export { ProgressThrottle, isFinalBatch, progressFraction } from './training-progress';
 export { SocketIoParticipantSocket, type SocketIoParticipantOptions } from './socket-transport';

@@ -495,7 +495,7 @@ export class ParticipantSession {
 		if (this.trainingRoundId === task.roundId) return;
 		this.keepGlobalModel(task.modelVersion, task.standardization, task.weights);
 		// Only the newest waiting task is kept: an older round is over by the time a newer one starts.
-		this.dropJobs('train');
+		this.dropJobs((job) => job.kind === 'train');
 		this.jobs.push({ kind: 'train', task });
 		void this.pump();
 	}
@@ -504,13 +504,13 @@ export class ParticipantSession {
 		if (this.stopped) return;
 		this.keepGlobalModel(task.modelVersion, task.standardization, task.weights);
 		if (!this.reports.claim(task)) return;
-		this.dropJobs('evaluate');
+		this.dropJobs((job) => job.kind === 'evaluate');
 		this.jobs.push({ kind: 'evaluate', task });
 		void this.pump();
 	}
 
-	private dropJobs(kind: Job['kind']): void {
-		for (let i = this.jobs.length - 1; i >= 0; i--) if (this.jobs[i].kind === kind) this.jobs.splice(i, 1);
+	private dropJobs(drop: (job: Job) => boolean): void {
+		for (let i = this.jobs.length - 1; i >= 0; i--) if (drop(this.jobs[i])) this.jobs.splice(i, 1);
 	}
 
 	private keepGlobalModel(modelVersion: number, standardization: Standardization | null, payload: Uint8Array | ArrayBuffer): void {
@@ -660,10 +660,7 @@ export class ParticipantSession {
 
 	private onRoundClosed(closed: RoundClosed): void {
 		if (this.pending?.envelope.roundId === closed.roundId) this.pending = null;
-		for (let i = this.jobs.length - 1; i >= 0; i--) {
-			const job = this.jobs[i];
-			if (job.kind === 'train' && job.task.roundId === closed.roundId) this.jobs.splice(i, 1);
-		}
+		this.dropJobs((job) => job.kind === 'train' && job.task.roundId === closed.roundId);
 		const result: RoundResult = {
 			roundId: closed.roundId,
 			roundNumber: closed.roundNumber,

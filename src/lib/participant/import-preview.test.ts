@@ -46,7 +46,7 @@ describe('thumbnailRgba', () => {
 
 describe('buildPreview', () => {
 	it('carries the summary, the class names, the stored size and the sample unit', () => {
-		const preview = buildPreview(images(), 'images');
+		const preview = buildPreview(images());
 		expect(preview).toMatchObject({
 			kind: 'images',
 			source: 'pics',

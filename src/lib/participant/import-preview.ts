@@ -1,4 +1,4 @@
-import type { TaskSchema } from '@qflare/protocol';
+import { taskObjective, type TaskSchema } from '@qflare/protocol';
 import { preparedByteLength, type PreparedData } from '@qflare/data-import';
 import { exampleWindow } from './example-window';
 
@@ -89,10 +89,10 @@ export function pickThumbnails(data: PreparedData, max = MAX_THUMBNAILS): Thumbn
 	}));
 }
 
-export function buildPreview(data: PreparedData, kind: ImportPreview['kind']): ImportPreview {
+export function buildPreview(data: PreparedData): ImportPreview {
 	const { summary, task } = data;
 	return {
-		kind,
+		kind: task.kind === 'image-classification' ? 'images' : 'csv',
 		source: summary.source,
 		rows: summary.rows,
 		columns: summary.columns,
@@ -110,9 +110,8 @@ export function buildPreview(data: PreparedData, kind: ImportPreview['kind']): I
 }
 
 export function classNames(task: TaskSchema): string[] | null {
-	if (task.kind === 'image-classification') return task.classes;
-	if (task.kind === 'tabular' && task.objective.type === 'classification') return task.objective.classes;
-	return null;
+	const objective = taskObjective(task);
+	return objective.type === 'classification' ? objective.classes : null;
 }
 
 /** RGBA for a canvas' ImageData: gray repeated into R, G and B; opaque. */

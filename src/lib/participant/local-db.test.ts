@@ -34,7 +34,7 @@ describe('local-db', () => {
 	it('stores the preview beside the data, so the page reads it alone, and deletes both', async () => {
 		const { deleteDataset, loadDataset, loadPreview, saveDataset } = await freshLocalDb();
 		const prepared = series();
-		const preview = storedPreview(prepared, buildPreview(prepared, 'csv'), '2024-05-01T10:00:00.000Z');
+		const preview = storedPreview(prepared, buildPreview(prepared), '2024-05-01T10:00:00.000Z');
 		expect(preview.example).toEqual([
 			[20, 21],
 			[22, 23],
@@ -55,7 +55,7 @@ describe('local-db', () => {
 
 	it('upgrades a version 2 database: identity, shards and datasets stay, and each dataset\'s preview is copied out', async () => {
 		const prepared = series();
-		const preview = buildPreview(prepared, 'csv');
+		const preview = buildPreview(prepared);
 		const importedAt = '2024-04-01T08:00:00.000Z';
 		const keypair = { publicKey: new Uint8Array([1, 2]), secretKey: new Uint8Array([3, 4]) };
 		const v2 = await openDB('qflare', 2, {

@@ -69,8 +69,7 @@ async function copyPreviews(transaction: IDBPTransaction<QflareDb, StoreNames<Qf
 		let copy: StoredPreview | null = null;
 		try {
 			const { prepared, importedAt, preview } = cursor.value as DatasetWithPreview;
-			const kind = prepared.task.kind === 'image-classification' ? 'images' : 'csv';
-			copy = storedPreview(prepared, preview ?? buildPreview(prepared, kind), importedAt);
+			copy = storedPreview(prepared, preview ?? buildPreview(prepared), importedAt);
 		} catch {
 			// A record this version cannot read gets no preview: the page asks for the data again.
 		}

@@ -1,4 +1,5 @@
 import type { ConnectionState, SessionPhase, UploadState } from '@qflare/participant';
+import type { ImportProgress } from '../worker/trainer-api';
 
 // Words the participant page shows for the session's state.
 
@@ -32,7 +33,7 @@ export const UPLOAD_LABELS: Record<UploadState, string> = {
 };
 
 /** "Decoding images: 120 of 1000" and the like, for the import progress bar. */
-export function importStageLabel(progress: { stage: 'reading' | 'decoding' | 'checking' | 'saving'; done: number; total: number } | null): string {
+export function importStageLabel(progress: ImportProgress | null): string {
 	switch (progress?.stage ?? 'reading') {
 		case 'reading':
 			return 'Reading the files';

@@ -1,6 +1,7 @@
 import {
 	DataImportError,
 	labelImageFiles,
+	normalizePath,
 	preparedByteLength,
 	prepareCsv,
 	prepareImages,
@@ -10,7 +11,7 @@ import {
 	type ImageEntry,
 	type PreparedData
 } from '@qflare/data-import';
-import { buildPreview, storedPreview, type ImportPreview } from '../participant/import-preview';
+import { buildPreview, storedPreview } from '../participant/import-preview';
 import { saveDataset } from '../participant/local-db';
 import { failure } from './failure';
 import { imagePixels } from './image-pixels';
@@ -28,13 +29,13 @@ function report(onProgress: Progress, p: ImportProgress): void {
 }
 
 /** Checks the quota, then stores the prepared tensors and, beside them, the preview under the project. */
-async function store(projectId: string, prepared: PreparedData, kind: ImportPreview['kind'], onProgress: Progress): Promise<ImportOutcome> {
+async function store(projectId: string, prepared: PreparedData, onProgress: Progress): Promise<ImportOutcome> {
 	const bytes = preparedByteLength(prepared);
 	const estimate = typeof navigator !== 'undefined' && navigator.storage?.estimate ? await navigator.storage.estimate() : {};
 	const problem = storageQuotaProblem(bytes, estimate);
 	if (problem) return { ok: false, problems: [problem] };
 	report(onProgress, { stage: 'saving', done: 0, total: 1 });
-	const preview = buildPreview(prepared, kind);
+	const preview = buildPreview(prepared);
 	const importedAt = new Date().toISOString();
 	await saveDataset(projectId, { prepared, importedAt }, storedPreview(prepared, preview, importedAt));
 	report(onProgress, { stage: 'saving', done: 1, total: 1 });
@@ -47,16 +48,11 @@ export const importCsv: TrainerWorkerApi['importCsv'] = async (projectId, file, 
 		const text = await file.text();
 		report(onProgress, { stage: 'checking', done: 0, total: 1 });
 		const prepared = prepareCsv(text, task, split, file.name);
-		return await store(projectId, prepared, 'csv', onProgress);
+		return await store(projectId, prepared, onProgress);
 	} catch (error) {
 		return failure(error);
 	}
 };
-
-/** The same normalisation labelImageFiles applies, so its paths find their files again. */
-function normalizePath(path: string): string {
-	return path.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
-}
 
 export const importImages: TrainerWorkerApi['importImages'] = async (projectId, files, labelsCsv, task, split, onProgress) => {
 	try {
@@ -97,7 +93,7 @@ export const importImages: TrainerWorkerApi['importImages'] = async (projectId, 
 			source: root ?? `${files.length} picked images`,
 			skipped: skippedImageFiles(paths)
 		});
-		return await store(projectId, prepared, 'images', onProgress);
+		return await store(projectId, prepared, onProgress);
 	} catch (error) {
 		return failure(error);
 	}

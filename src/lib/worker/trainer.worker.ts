@@ -33,7 +33,6 @@ function f32(buffer: ArrayBuffer): Float32Array {
 	return new Float32Array(buffer);
 }
 
-
 const api: TrainerWorkerApi = {
 	async init(spec, batchSize, seed) {
 		trainer.dispose();
