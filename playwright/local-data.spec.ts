@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expect, test } from '@playwright/test';
-import { EXAMPLE_TASKS } from '@qflare/datasets/examples';
-import type { FederatedEvaluation, Project, Round } from '@qflare/protocol';
+import { expect, test, type Browser } from '@playwright/test';
+import { EXAMPLE_TASKS, type ParticipantData } from '@qflare/datasets/examples';
+import type { FederatedEvaluation, Project, Round, TaskSchema } from '@qflare/protocol';
 import { ApiClient, committed } from './support/api-client';
 import { imageSplitWithCanary, tabularSplitWithCanary } from './support/canary-data';
 import {
@@ -56,12 +56,64 @@ async function evaluatedRounds(api: ApiClient, projectId: string): Promise<Round
 	return committed(rounds).sort((a, b) => a.number - b.number);
 }
 
-/** What must not leave the pages, and must not be in the server's data directory. */
-function assertNothingLeaked(capture: OutboundCapture, stored: { where: string; bytes: Buffer }[], patterns: Needle[]): void {
+interface Session {
+	server: ServerProcess;
+	api: ApiClient;
+	capture: OutboundCapture;
+	/** A participant page on the project's join page; it is closed when the session ends. */
+	open(projectId: string, label: string): Promise<ParticipantPage>;
+}
+
+/** A fresh server and capture for `body`; afterwards its pages close and the server stops. */
+async function withServer(browser: Browser, body: (s: Session) => Promise<void>): Promise<void> {
+	const server = new ServerProcess(await freePort(), freshDataDir());
+	await server.start();
+	const api = new ApiClient(server.url);
+	const capture = new OutboundCapture();
+	const pages: ParticipantPage[] = [];
+	const open = async (projectId: string, label: string): Promise<ParticipantPage> => {
+		const p = await openParticipant(browser, `${server.url}/join/${projectId}`, label, capture);
+		pages.push(p);
+		return p;
+	};
+	try {
+		await body({ server, api, capture, open });
+	} finally {
+		for (const p of pages) await p.context.close().catch(() => undefined);
+		await server.stop();
+	}
+}
+
+/** A local-data project of ROUNDS rounds for three pages, each of which imports its part. */
+async function threePagesOnOwnData(s: Session, config: Record<string, unknown>, parts: ParticipantData[]) {
+	const project: Project = await s.api.createProject({ dataSource: 'local', rounds: ROUNDS, minParticipants: 3, batchSize: 10, seed: 3, ...config });
+	const pages: ParticipantPage[] = [];
+	for (let i = 0; i < 3; i++) pages.push(await s.open(project.id, `page ${i}`));
+	const samples: number[] = [];
+	for (let i = 0; i < 3; i++) samples.push(await importLocalData(pages[i], parts[i]));
+	return { project, pages, samples };
+}
+
+/** Starts the project once its three devices are ready; its rounds, each evaluated by all three, the last at least `minAccuracy`. */
+async function trainedRounds(api: ApiClient, projectId: string, task: TaskSchema, minAccuracy: number): Promise<Round[]> {
+	await waitForReadyDevices(api, projectId, task, 3);
+	await api.start(projectId);
+	const rounds = await evaluatedRounds(api, projectId);
+	console.log(describeRounds(rounds));
+	for (const r of rounds) expect(r.federatedEvaluation).toMatchObject({ devices: 3, modelVersion: r.resultModelVersion });
+	expect(rounds.at(-1)!.federatedEvaluation!.accuracy).toBeGreaterThanOrEqual(minAccuracy);
+	return rounds;
+}
+
+/** Stops the server; then nothing in `patterns` may be in what left the pages or in the server's data directory. */
+async function assertNothingLeaked({ server, capture }: Session, patterns: Needle[], started: number): Promise<void> {
+	await server.stop();
+	const stored = await filesUnder(server.dataDir);
 	// The detector itself: every pattern is found where it is known to be.
 	for (const n of patterns) expect(findLeaks([{ where: 'self-check', bytes: Buffer.concat([Buffer.from('x'), n.bytes]) }], [n])).toHaveLength(1);
 	expect(findLeaks(capture.messages, patterns)).toEqual([]);
 	expect(findLeaks(stored, patterns)).toEqual([]);
+	console.log(`captured ${capture.messages.length} messages, ${capture.sentBytes()} bytes; wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 test.describe('participants on their own data', () => {
@@ -69,39 +121,16 @@ test.describe('participants on their own data', () => {
 		const started = Date.now();
 		const split = await tabularSplitWithCanary(tempDir('qflare-e2e-tabular-'));
 		const task = EXAMPLE_TASKS['breast-cancer'];
-		const server = new ServerProcess(await freePort(), freshDataDir());
-		await server.start();
-		const api = new ApiClient(server.url);
-		const capture = new OutboundCapture();
-		const pages: ParticipantPage[] = [];
-		try {
-			const project: Project = await api.createProject({
-				name: 'e2e breast cancer, local CSVs',
-				dataSource: 'local',
-				task,
-				model: 'logistic',
-				rounds: ROUNDS,
-				minParticipants: 3,
-				localEpochs: 1,
-				batchSize: 10,
-				learningRate: 0.1,
-				roundTimeoutSec: 180,
-				seed: 3
-			});
-			for (let i = 0; i < 3; i++) pages.push(await openParticipant(browser, `${server.url}/join/${project.id}`, `page ${i}`, capture));
-			const samples = [];
-			for (let i = 0; i < 3; i++) samples.push(await importLocalData(pages[i], split.parts[i]));
+		await withServer(browser, async (s) => {
+			const { api, capture } = s;
+			const config = { name: 'e2e breast cancer, local CSVs', task, model: 'logistic', localEpochs: 1, learningRate: 0.1, roundTimeoutSec: 180 };
+			const { project, pages, samples } = await threePagesOnOwnData(s, config, split.parts);
 			console.log(`training rows per page: ${samples.join(', ')} (of ${split.rows.map((r) => r.length).join(', ')}); backends ${await backends(pages)}`);
 			for (let i = 0; i < 3; i++) expect(samples[i]).toBeLessThan(split.rows[i].length);
 
-			await waitForReadyDevices(api, project.id, task, 3);
-			await api.start(project.id);
-			const rounds = await evaluatedRounds(api, project.id);
-			console.log(describeRounds(rounds));
-			for (const r of rounds) expect(r.federatedEvaluation).toMatchObject({ devices: 3, modelVersion: r.resultModelVersion });
+			const rounds = await trainedRounds(api, project.id, task, TABULAR_MIN_ACCURACY);
 			// Local projects have no server test set: the federated evaluation is their quality figure.
 			expect(rounds.every((r) => r.metrics.testAccuracy === null)).toBe(true);
-			expect(rounds.at(-1)!.federatedEvaluation!.accuracy).toBeGreaterThanOrEqual(TABULAR_MIN_ACCURACY);
 			const sentEvents = [...capture.events.values()];
 			for (const events of sentEvents) {
 				expect(events).toContain('data:stats');
@@ -146,49 +175,20 @@ test.describe('participants on their own data', () => {
 				...split.rows.flatMap((rows, p) => rows.map((r, i) => ({ label: `page ${p} row ${i + 1}`, bytes: Buffer.from(r) })))
 			];
 			expect(capture.sentBytes()).toBeGreaterThan(0);
-			await server.stop();
-			assertNothingLeaked(capture, await filesUnder(server.dataDir), patterns);
-			console.log(`captured ${capture.messages.length} messages, ${capture.sentBytes()} bytes; wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
-		} finally {
-			for (const p of pages) await p.context.close().catch(() => undefined);
-			await server.stop();
-		}
+			await assertNothingLeaked(s, patterns, started);
+		});
 	});
 
 	test('three phones train an image classifier on their own image folders; nothing of the images leaves them', async ({ browser }) => {
 		const started = Date.now();
 		const split = await imageSplitWithCanary(tempDir('qflare-e2e-images-'));
 		const task = EXAMPLE_TASKS['fashion-mnist-images'];
-		const server = new ServerProcess(await freePort(), freshDataDir());
-		await server.start();
-		const api = new ApiClient(server.url);
-		const capture = new OutboundCapture();
-		const pages: ParticipantPage[] = [];
-		try {
-			const project = await api.createProject({
-				name: 'e2e fashion images, local folders',
-				dataSource: 'local',
-				task,
-				model: 'mlp',
-				rounds: ROUNDS,
-				minParticipants: 3,
-				localEpochs: 3,
-				batchSize: 10,
-				learningRate: 0.05,
-				roundTimeoutSec: 300,
-				seed: 3
-			});
-			for (let i = 0; i < 3; i++) pages.push(await openParticipant(browser, `${server.url}/join/${project.id}`, `page ${i}`, capture));
-			const samples = [];
-			for (let i = 0; i < 3; i++) samples.push(await importLocalData(pages[i], split.parts[i]));
+		await withServer(browser, async (s) => {
+			const config = { name: 'e2e fashion images, local folders', task, model: 'mlp', localEpochs: 3, learningRate: 0.05, roundTimeoutSec: 300 };
+			const { project, pages, samples } = await threePagesOnOwnData(s, config, split.parts);
 			console.log(`training images per page: ${samples.join(', ')}; backends ${await backends(pages)}`);
 
-			await waitForReadyDevices(api, project.id, task, 3);
-			await api.start(project.id);
-			const rounds = await evaluatedRounds(api, project.id);
-			console.log(describeRounds(rounds));
-			for (const r of rounds) expect(r.federatedEvaluation).toMatchObject({ devices: 3, modelVersion: r.resultModelVersion });
-			expect(rounds.at(-1)!.federatedEvaluation!.accuracy).toBeGreaterThanOrEqual(IMAGE_MIN_ACCURACY);
+			await trainedRounds(s.api, project.id, task, IMAGE_MIN_ACCURACY);
 
 			const patterns: Needle[] = [
 				...needles('canary file', split.fileBytes),
@@ -196,13 +196,8 @@ test.describe('participants on their own data', () => {
 				...needles('canary pixels', split.pixels),
 				...split.sampleFiles.map((bytes, i) => ({ label: `image file ${i}`, bytes }))
 			];
-			await server.stop();
-			assertNothingLeaked(capture, await filesUnder(server.dataDir), patterns);
-			console.log(`captured ${capture.messages.length} messages, ${capture.sentBytes()} bytes; wall ${((Date.now() - started) / 1000).toFixed(1)} s`);
-		} finally {
-			for (const p of pages) await p.context.close().catch(() => undefined);
-			await server.stop();
-		}
+			await assertNothingLeaked(s, patterns, started);
+		});
 	});
 
 	test('a bad CSV gets a clear message on the page and nothing is sent', async ({ browser }) => {
@@ -220,15 +215,9 @@ test.describe('participants on their own data', () => {
 		const badRows = source.map((line, i) => (i === 3 ? line.replace(/^[^,]+/, 'n/a-7731') : line));
 		writeFileSync(nonNumeric, badRows.join('\n') + '\n');
 
-		const server = new ServerProcess(await freePort(), freshDataDir());
-		await server.start();
-		const api = new ApiClient(server.url);
-		const capture = new OutboundCapture();
-		let participant: ParticipantPage | null = null;
-		try {
+		await withServer(browser, async ({ api, capture, open }) => {
 			const project = await api.createProject({ name: 'e2e bad files', dataSource: 'local', task, model: 'logistic', minParticipants: 1 });
-			participant = await openParticipant(browser, `${server.url}/join/${project.id}`, 'page', capture);
-			const { page } = participant;
+			const { page } = await open(project.id, 'page');
 			const error = page.getByTestId(LOCAL_DATA_IDS.error);
 
 			await page.getByTestId(LOCAL_DATA_IDS.csvInput).setInputFiles(missingColumn);
@@ -250,9 +239,6 @@ test.describe('participants on their own data', () => {
 			expect(capture.events.get('page')).toEqual([]);
 			expect(await api.devices(project.id)).toEqual([]);
 			expect(findLeaks(capture.messages, [...needles('bad value', 'n/a-7731'), { label: 'a raw row', bytes: Buffer.from(source[5]) }])).toEqual([]);
-		} finally {
-			await participant?.context.close().catch(() => undefined);
-			await server.stop();
-		}
+		});
 	});
 });

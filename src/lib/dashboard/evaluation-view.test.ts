@@ -36,7 +36,7 @@ const round = (number: number, over: Partial<Round> = {}): Round => ({
 });
 
 describe('evaluationSeries', () => {
-	it('plots federated figures and the test accuracy of committed rounds, skipping rounds without them', () => {
+	it('plots the federated figures of committed rounds, skipping rounds without them', () => {
 		const rounds = [
 			round(2, { federatedEvaluation: fed({ accuracy: 0.8, macroF1: 0.75 }), metrics: { testAccuracy: 0.9, testLoss: 0.3, trainLoss: 0.4, trainAccuracy: 0.85 } }),
 			round(1, { federatedEvaluation: null, metrics: { testAccuracy: 0.7, testLoss: 0.6, trainLoss: 0.8, trainAccuracy: 0.7 } }),
@@ -45,10 +45,6 @@ describe('evaluationSeries', () => {
 		expect(evaluationSeries(rounds)).toEqual({
 			accuracy: [{ x: 2, y: 0.8 }],
 			macroF1: [{ x: 2, y: 0.75 }],
-			testAccuracy: [
-				{ x: 1, y: 0.7 },
-				{ x: 2, y: 0.9 }
-			],
 			mae: [],
 			rmse: []
 		});

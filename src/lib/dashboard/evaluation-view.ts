@@ -6,10 +6,9 @@ import { decimal, percent } from '../display-format';
 // the rows of the model card.
 
 export interface EvaluationSeries {
-	/** Classification: federated accuracy and macro-F1, and the server's test accuracy (demo data only). */
+	/** Classification: federated accuracy and macro-F1 (the test set's figures come from metricSeries). */
 	accuracy: Point[];
 	macroF1: Point[];
-	testAccuracy: Point[];
 	/** Regression and forecasts: federated MAE and RMSE in the target's units. */
 	mae: Point[];
 	rmse: Point[];
@@ -23,7 +22,6 @@ export function evaluationSeries(rounds: readonly Round[]): EvaluationSeries {
 	return {
 		accuracy: done.flatMap((r) => point(r, r.federatedEvaluation?.accuracy)),
 		macroF1: done.flatMap((r) => point(r, r.federatedEvaluation?.macroF1)),
-		testAccuracy: done.flatMap((r) => point(r, r.metrics.testAccuracy)),
 		mae: done.flatMap((r) => point(r, r.federatedEvaluation?.mae)),
 		rmse: done.flatMap((r) => point(r, r.federatedEvaluation?.rmse))
 	};
