@@ -37,3 +37,17 @@ export function updateMessage({ roundId, modelVersion, payloadSha256 }: UpdateMe
 	}
 	return encoder.encode(`qflare/update/v1\n${field('roundId', roundId)}\n${modelVersion}\n${payloadSha256}`);
 }
+
+export interface RotateKeyMessageFields {
+	projectId: string;
+	deviceId: string;
+	/** Base64 of the new ML-DSA public key. */
+	newPublicKey: string;
+}
+
+/** Signed by both the old and the new key of a device that rotates its identity. */
+export function rotateKeyMessage({ projectId, deviceId, newPublicKey }: RotateKeyMessageFields): Uint8Array {
+	return encoder.encode(
+		`qflare/rotate-key/v1\n${field('projectId', projectId)}\n${field('deviceId', deviceId)}\n${field('newPublicKey', newPublicKey)}`
+	);
+}

@@ -153,6 +153,8 @@ export function projectConfigProblems(config: Pick<ProjectConfig, 'dataSource' |
 
 export interface Project extends ProjectConfig {
 	id: string;
+	/** The organisation that owns the project; only its members see it. */
+	organisationId: string;
 	status: ProjectStatus;
 	/** Version of the latest committed global model (0 = the initial model). */
 	modelVersion: number;
@@ -198,6 +200,12 @@ export interface Device {
 	featureStats: FeatureStatsReport | null;
 	/** The device's last federated evaluation of a global model on its hold-out. */
 	lastEvaluation: DeviceEvaluation | null;
+	/** When the current publicKey was registered or rotated in (the dashboard shows its age). */
+	keyCreatedAt: string;
+	/** Set when an admin revoked the device; it can then neither log in nor send updates. */
+	revokedAt: string | null;
+	/** The join token the device registered with (null for devices registered before join tokens). */
+	joinTokenId: string | null;
 	userAgent: string;
 	registeredAt: string;
 	lastSeen: string;

@@ -2,6 +2,14 @@
 export const ErrorCode = {
 	SchemaInvalid: 'SCHEMA_INVALID',
 	Unauthenticated: 'UNAUTHENTICATED',
+	/** Authenticated, but the role or key scope does not allow it. */
+	Forbidden: 'FORBIDDEN',
+	/** Missing, unknown, revoked, expired or used-up join token. */
+	JoinTokenInvalid: 'JOIN_TOKEN_INVALID',
+	/** An admin revoked this device: it cannot log in or send updates again. */
+	DeviceRevoked: 'DEVICE_REVOKED',
+	RateLimited: 'RATE_LIMITED',
+	TooLarge: 'TOO_LARGE',
 	UnknownProject: 'UNKNOWN_PROJECT',
 	UnknownDevice: 'UNKNOWN_DEVICE',
 	NotFound: 'NOT_FOUND',

@@ -6,3 +6,4 @@ export * from './socket-events';
 export * from './http';
 export * from './shard-codec';
 export * from './task-schema';
+export * from './access';

@@ -21,13 +21,38 @@ export type DeviceKind = z.infer<typeof DeviceKind>;
 export const ChallengeRequest = z.object({
 	projectId: Id,
 	publicKey: Base64,
-	kind: DeviceKind
+	kind: DeviceKind,
+	/** The project's join token (from the join link); a device registered before logs in without one. */
+	joinToken: z.string().min(16).max(200).optional(),
+	/** A device that rotated its key keeps its id, which then no longer derives from the key. */
+	deviceId: Id.optional()
 });
 export type ChallengeRequest = z.infer<typeof ChallengeRequest>;
 export interface ChallengeReply {
 	ok: true;
 	deviceId: string;
 	nonce: string;
+}
+
+/**
+ * A logged-in device replaces its ML-DSA key: the old key signs rotateKeyMessage (so only the
+ * key holder can rotate) and the new key signs it too (so the device holds the new secret key).
+ */
+export const RotateKeyRequest = z.object({
+	newPublicKey: Base64,
+	signature: Base64,
+	newSignature: Base64
+});
+export type RotateKeyRequest = z.infer<typeof RotateKeyRequest>;
+export interface RotateKeyReply {
+	ok: true;
+	keyCreatedAt: string;
+}
+
+/** Sent to a device's sockets just before the server drops them for good. */
+export interface DeviceRevoked {
+	deviceId: string;
+	message: string;
 }
 
 export const LoginRequest = z.object({
@@ -167,6 +192,7 @@ export type Ack<T> = (reply: T | ErrorReply) => void;
 export interface ParticipantClientEvents {
 	'auth:challenge': (req: ChallengeRequest, ack: Ack<ChallengeReply>) => void;
 	'auth:login': (req: LoginRequest, ack: Ack<LoginReply>) => void;
+	'auth:rotate-key': (req: RotateKeyRequest, ack: Ack<RotateKeyReply>) => void;
 	'device:status': (req: DeviceStatusReport, ack: Ack<{ ok: true }>) => void;
 	'round:progress': (p: TrainingProgress) => void;
 	'round:update': (u: UpdateEnvelope, ack: Ack<UpdateAccepted>) => void;
@@ -179,6 +205,7 @@ export interface ParticipantServerEvents {
 	'round:closed': (r: RoundClosed) => void;
 	'model:evaluate': (t: EvaluationTask) => void;
 	'project:status': (p: ParticipantProjectView) => void;
+	'device:revoked': (r: DeviceRevoked) => void;
 }
 
 export interface DashboardClientEvents {

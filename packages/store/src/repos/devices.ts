@@ -23,14 +23,30 @@ export interface DeviceRepository {
 	countByProject(projectId: string, options?: { online?: boolean }): Promise<number>;
 	/** At start-up no socket is connected yet, so nobody is online; returns how many changed. */
 	markAllOffline(projectId?: string): Promise<number>;
+	/** Stores the sha256 of the device's current shard access token (replacing the last one). */
+	setAccessTokenHash(projectId: string, id: string, hash: string): Promise<void>;
+	/** Null when the device is unknown or has no token yet; the only way the hash leaves the store. */
+	accessTokenHash(projectId: string, id: string): Promise<string | null>;
 }
 
 const key = (projectId: string, id: string) => `${projectId}:${id}`;
 
-/** Devices registered before local data existed have neither statistics nor evaluations. */
+/**
+ * Devices registered before local data existed have neither statistics nor evaluations;
+ * those registered before access control have their key from registration, no revocation
+ * and no join token.
+ */
 function toDevice(doc: DeviceDoc): Device {
-	const { _id, deviceId, featureStats, lastEvaluation, ...rest } = doc;
-	return { ...rest, id: deviceId, featureStats: fromStoredFeatureStats(featureStats), lastEvaluation: lastEvaluation ?? null };
+	const { _id, deviceId, featureStats, lastEvaluation, keyCreatedAt, revokedAt, joinTokenId, accessTokenHash: _hash, ...rest } = doc;
+	return {
+		...rest,
+		id: deviceId,
+		featureStats: fromStoredFeatureStats(featureStats),
+		lastEvaluation: lastEvaluation ?? null,
+		keyCreatedAt: keyCreatedAt ?? rest.registeredAt,
+		revokedAt: revokedAt ?? null,
+		joinTokenId: joinTokenId ?? null
+	};
 }
 
 /** The patch as stored: feature statistics become named entries (see column-records). */
@@ -64,6 +80,10 @@ export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): 
 				userAgent: '',
 				registeredAt: now,
 				lastSeen: now,
+				keyCreatedAt: device.registeredAt ?? now,
+				revokedAt: null,
+				joinTokenId: null,
+				accessTokenHash: null,
 				...toDocFields(given),
 				projectId: device.projectId,
 				publicKey: device.publicKey,
@@ -104,6 +124,12 @@ export function deviceRepository(col: CollectionPort<DeviceDoc>, clock: Clock): 
 		async markAllOffline(projectId) {
 			const filter: Filter<DeviceDoc> = projectId === undefined ? { online: true } : { projectId, online: true };
 			return (await col.updateMany(filter, { $set: { online: false } })).matchedCount;
+		},
+		async setAccessTokenHash(projectId, id, hash) {
+			await col.updateOne({ _id: key(projectId, id) }, { $set: { accessTokenHash: hash } });
+		},
+		async accessTokenHash(projectId, id) {
+			return (await col.findOne({ _id: key(projectId, id) }))?.accessTokenHash ?? null;
 		}
 	};
 }
