@@ -5,7 +5,7 @@ const base = ['--server', 'http://localhost:3000/', '--project', 'p-1', '--data'
 
 describe('parseCliArgs', () => {
 	it('accepts the documented options and normalises the server to its origin', () => {
-		const none = { shardFile: null, csvFile: null, imagesDir: null, labelsFile: null };
+		const none = { shardFile: null, csvFile: null, imagesDir: null, labelsFile: null, joinToken: null, rotateKey: false };
 		expect(parseCliArgs([...base, '--name', ' box 7 ', '--shard', 'mine.qfs'])).toEqual({
 			help: false,
 			options: { server: 'http://localhost:3000', project: 'p-1', dataDir: '/tmp/dev', name: 'box 7', ...none, shardFile: 'mine.qfs' }
@@ -18,6 +18,16 @@ describe('parseCliArgs', () => {
 			options: { ...none, imagesDir: 'photos', labelsFile: 'labels.csv' }
 		});
 		expect(parseCliArgs(['-h'])).toEqual({ help: true });
+	});
+
+	it('takes the join token from --join-token, a pasted join link or QFLARE_JOIN_TOKEN, and --rotate-key', () => {
+		const token = `qjt_${'a'.repeat(43)}`;
+		expect(parseCliArgs([...base, '--join-token', token], {})).toMatchObject({ options: { joinToken: token, rotateKey: false } });
+		expect(parseCliArgs([...base, '--join-token', `http://10.0.0.2:3000/join/p-1?t=${token}`], {})).toMatchObject({ options: { joinToken: token } });
+		expect(parseCliArgs([...base, '--rotate-key'], { QFLARE_JOIN_TOKEN: token })).toMatchObject({ options: { joinToken: token, rotateKey: true } });
+		expect(parseCliArgs(base, {})).toMatchObject({ options: { joinToken: null } });
+		expect(() => parseCliArgs([...base, '--join-token', 'short'], {})).toThrow(/not a join token/);
+		expect(() => parseCliArgs([...base, '--join-token', 'http://x/join/p'], {})).toThrow(/carries no t= join token/);
 	});
 
 	it.each([
@@ -36,7 +46,7 @@ describe('parseCliArgs', () => {
 	])('rejects %j with a UsageError', (argv, message) => {
 		let caught: unknown;
 		try {
-			parseCliArgs(argv);
+			parseCliArgs(argv, {});
 		} catch (error) {
 			caught = error;
 		}

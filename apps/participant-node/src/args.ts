@@ -14,17 +14,26 @@ export interface CliOptions {
 	labelsFile: string | null;
 	/** Free-form label shown in the output and sent as the user agent. */
 	name: string | null;
+	/** The project's join token (--join-token or QFLARE_JOIN_TOKEN): a new device registers only with one. */
+	joinToken: string | null;
+	/** Replace the device's ML-DSA key once logged in (the device id stays). */
+	rotateKey: boolean;
 }
 
 export type ParsedArgs = { help: true } | { help: false; options: CliOptions };
 
-export const USAGE = `usage: qflare-participant --server URL --project ID --data DIR [--name LABEL]
+export const USAGE = `usage: qflare-participant --server URL --project ID --data DIR [--join-token TOKEN]
+                          [--name LABEL] [--rotate-key]
                           [--csv FILE | --images DIR [--labels FILE] | --shard FILE]
 
   --server URL    the Qflare server, e.g. http://192.168.1.20:3000
   --project ID    the project to join (from the dashboard's join link)
   --data DIR      keeps this device's ML-DSA identity, the cached demo shard and the
                   prepared copy of imported data
+  --join-token T  the project's join token (the t=qjt_... part of the join link; or set
+                  QFLARE_JOIN_TOKEN): a new device registers only with one, a device
+                  registered before logs in without it
+  --rotate-key    replace this device's ML-DSA key once logged in; the device id stays
   --name LABEL    label for this participant in the output and on the dashboard
   --csv FILE      projects on local data (tabular or time series): import this CSV, checked
                   against the project's task schema, and train on it
@@ -45,7 +54,8 @@ export class UsageError extends Error {
 	override readonly name = 'UsageError';
 }
 
-export function parseCliArgs(argv: readonly string[]): ParsedArgs {
+/** `env` supplies QFLARE_JOIN_TOKEN, which keeps the token out of the process list. */
+export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
 	let values;
 	try {
 		({ values } = parseArgs({
@@ -59,6 +69,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
 				csv: { type: 'string' },
 				images: { type: 'string' },
 				labels: { type: 'string' },
+				'join-token': { type: 'string' },
+				'rotate-key': { type: 'boolean' },
 				help: { type: 'boolean', short: 'h' }
 			},
 			strict: true,
@@ -89,7 +101,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
 			csvFile,
 			imagesDir,
 			labelsFile,
-			name: values.name?.trim() ? values.name.trim().slice(0, 120) : null
+			name: values.name?.trim() ? values.name.trim().slice(0, 120) : null,
+			joinToken: parseJoinToken(values['join-token'] ?? env.QFLARE_JOIN_TOKEN),
+			rotateKey: values['rotate-key'] ?? false
 		}
 	};
 }
@@ -106,6 +120,25 @@ export function parseServerUrl(raw: string): string {
 		throw new UsageError(`--server: "${raw}" must be an http:// or https:// URL`);
 	}
 	return url.origin;
+}
+
+/** A pasted join link works too: its `t` parameter is the token. */
+function parseJoinToken(raw: string | undefined): string | null {
+	let token = raw?.trim() ?? '';
+	if (!token) return null;
+	if (/^https?:\/\//.test(token)) {
+		let fromLink: string | null = null;
+		try {
+			fromLink = new URL(token).searchParams.get('t');
+		} catch {
+			throw new UsageError('--join-token: the link is not a URL');
+		}
+		if (!fromLink) throw new UsageError('--join-token: the link carries no t= join token');
+		token = fromLink;
+	}
+	// The server's own bounds: anything else is a copy-paste mistake, better said now than at login.
+	if (!/^[A-Za-z0-9_-]{16,200}$/.test(token)) throw new UsageError('--join-token: not a join token (expected qjt_... from the join link)');
+	return token;
 }
 
 function parseProjectId(raw: string): string {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deviceIdFromPublicKey, loginMessage, signMessage, verifySignature } from '@qflare/pq';
+import { deviceIdFromPublicKey, generateDeviceKeypair, loginMessage, signMessage, verifySignature } from '@qflare/pq';
 import { FileIdentityStore, IDENTITY_FILE } from './identity-file';
 
 const root = mkdtempSync(path.join(tmpdir(), 'qflare-identity-'));
@@ -31,6 +31,24 @@ describe('FileIdentityStore', () => {
 		const dir = path.join(root, 'race');
 		const [a, b] = await Promise.all([new FileIdentityStore(dir).loadOrCreate('p'), new FileIdentityStore(dir).loadOrCreate('p')]);
 		expect(a.publicKey).toEqual(b.publicKey);
+	});
+
+	it('keeps a rotated key with the unchanged device id, mode 0600, and drops the old secret key', async () => {
+		const dir = path.join(root, 'rotate');
+		const first = await new FileIdentityStore(dir).loadOrCreate('p');
+		const deviceId = deviceIdFromPublicKey(first.publicKey);
+		expect(first.deviceId).toBe(deviceId);
+		const next = generateDeviceKeypair();
+		const store = new FileIdentityStore(dir);
+		await store.replace('p', { ...next, deviceId });
+		const file = path.join(dir, IDENTITY_FILE);
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+		expect(readFileSync(file, 'utf8')).not.toContain(Buffer.from(first.secretKey).toString('base64'));
+		for (const s of [store, new FileIdentityStore(dir)]) {
+			const again = await s.loadOrCreate('p');
+			expect(again.publicKey).toEqual(next.publicKey);
+			expect(again.deviceId).toBe(deviceId);
+		}
 	});
 
 	it('refuses a damaged file instead of silently replacing the identity', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
 	deviceIdFromPublicKey,
@@ -10,7 +10,7 @@ import {
 	toBase64,
 	type DeviceKeypair
 } from '@qflare/pq';
-import type { IdentityStore } from '@qflare/participant';
+import type { DeviceIdentity, IdentityStore } from '@qflare/participant';
 
 export const IDENTITY_FILE = 'identity.json';
 
@@ -20,15 +20,17 @@ interface IdentityJson {
 	publicKey: string;
 	secretKey: string;
 	createdAt: string;
+	/** When the key was last rotated (the device id then no longer derives from the key). */
+	rotatedAt?: string;
 }
 
 /**
- * The device's ML-DSA-65 keypair in DATA_DIR/identity.json (base64, mode 0600). One keypair per
- * data directory, not per project as in the browser: a headless device is usually set up for one
- * project, and a separate --data directory per project keeps projects unlinkable.
+ * The device's ML-DSA-65 keypair and id in DATA_DIR/identity.json (base64, mode 0600). One
+ * identity per data directory, not per project as in the browser: a headless device is usually
+ * set up for one project, and a separate --data directory per project keeps projects unlinkable.
  */
 export class FileIdentityStore implements IdentityStore {
-	private cached: Promise<DeviceKeypair> | null = null;
+	private cached: Promise<DeviceIdentity> | null = null;
 
 	constructor(private readonly dataDir: string) {}
 
@@ -36,15 +38,33 @@ export class FileIdentityStore implements IdentityStore {
 		return path.join(this.dataDir, IDENTITY_FILE);
 	}
 
-	loadOrCreate(_projectId: string): Promise<DeviceKeypair> {
+	loadOrCreate(_projectId: string): Promise<DeviceIdentity> {
 		this.cached ??= this.load();
 		this.cached.catch(() => (this.cached = null));
 		return this.cached;
 	}
 
-	private async load(): Promise<DeviceKeypair> {
+	/** Writes the rotated key over the old one (renamed into place: never a half-written file); the old secret key is gone. */
+	async replace(_projectId: string, identity: DeviceIdentity & { deviceId: string }): Promise<void> {
+		const previous = await this.read();
+		const json: IdentityJson = {
+			algorithm: 'ML-DSA-65',
+			deviceId: identity.deviceId,
+			publicKey: toBase64(identity.publicKey),
+			secretKey: toBase64(identity.secretKey),
+			createdAt: previous?.createdAt ?? new Date().toISOString(),
+			rotatedAt: new Date().toISOString()
+		};
+		const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+		await writeFile(temp, JSON.stringify(json, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+		await chmod(temp, 0o600);
+		await rename(temp, this.file);
+		this.cached = Promise.resolve({ publicKey: identity.publicKey, secretKey: identity.secretKey, deviceId: identity.deviceId });
+	}
+
+	private async load(): Promise<DeviceIdentity> {
 		const existing = await this.read();
-		if (existing) return existing;
+		if (existing) return existing.identity;
 		await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
 		const keypair = generateDeviceKeypair();
 		const json: IdentityJson = {
@@ -70,10 +90,10 @@ export class FileIdentityStore implements IdentityStore {
 		}
 		const stored = await this.read();
 		if (!stored) throw new Error(`${this.file} vanished right after it was written`);
-		return stored;
+		return stored.identity;
 	}
 
-	private async read(): Promise<DeviceKeypair | null> {
+	private async read(): Promise<{ identity: DeviceIdentity; createdAt: string | undefined } | null> {
 		let text: string;
 		try {
 			text = await readFile(this.file, 'utf8');
@@ -85,7 +105,7 @@ export class FileIdentityStore implements IdentityStore {
 	}
 }
 
-function parseIdentity(text: string, file: string): DeviceKeypair {
+function parseIdentity(text: string, file: string): { identity: DeviceIdentity; createdAt: string | undefined } {
 	const bad = (why: string) => new Error(`${file} is not a Qflare identity (${why}); move it away to create a new one`);
 	let json: Partial<IdentityJson>;
 	try {
@@ -105,5 +125,8 @@ function parseIdentity(text: string, file: string): DeviceKeypair {
 	if (publicKey.length !== ML_DSA65_PUBLIC_KEY_BYTES || secretKey.length !== ML_DSA65_SECRET_KEY_BYTES) {
 		throw bad('wrong key sizes');
 	}
-	return { publicKey, secretKey };
+	const keypair: DeviceKeypair = { publicKey, secretKey };
+	// Files written before key rotation existed carry the derived id (or none): derive it then.
+	const deviceId = typeof json.deviceId === 'string' && json.deviceId ? json.deviceId : deviceIdFromPublicKey(publicKey);
+	return { identity: { ...keypair, deviceId }, createdAt: typeof json.createdAt === 'string' ? json.createdAt : undefined };
 }

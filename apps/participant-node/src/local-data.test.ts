@@ -8,6 +8,7 @@ import { startQflareServer, type QflareServer } from '@qflare/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilePreparedDataStore } from './local-import';
 import { startNodeParticipant, type NodeParticipant } from './participant';
+import { bootstrapOwner, type OwnerApi } from './test-support/owner-api';
 import { until } from './test-support/until';
 
 const root = mkdtempSync(path.join(tmpdir(), 'qflare-participant-local-'));
@@ -58,18 +59,18 @@ describe('the Node participant on local data', () => {
 	let store: Store;
 	let server: QflareServer;
 	const participants: NodeParticipant[] = [];
+	let owner: OwnerApi;
+	/** Each project's join token, made with it. */
+	const tokens = new Map<string, string>();
 
-	const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-		const res = await fetch(`${server.url}/api/v1${p}`, {
-			method,
-			headers: { 'content-type': 'application/json' },
-			body: body === undefined ? undefined : JSON.stringify(body)
-		});
-		expect(res.ok, `${method} ${p}: HTTP ${res.status}`).toBe(true);
-		return (await res.json()) as T;
+	const api = <T>(method: string, p: string, body?: unknown): Promise<T> => owner.call<T>(method, p, body);
+	const createProject = async (config: Record<string, unknown>): Promise<Project> => {
+		const project = await owner.createProject(config);
+		tokens.set(project.id, await owner.joinToken(project.id));
+		return project;
 	};
 	const localProject = (name: string) =>
-		api<Project>('POST', '/projects', {
+		createProject({
 			name,
 			dataSource: 'local',
 			task: TASK,
@@ -89,6 +90,7 @@ describe('the Node participant on local data', () => {
 			project,
 			dataDir,
 			...files,
+			joinToken: tokens.get(project),
 			log: (line) => lines.push(line),
 			reconnectionDelayMs: 200,
 			reconnectionDelayMaxMs: 1_000
@@ -100,6 +102,7 @@ describe('the Node participant on local data', () => {
 	beforeAll(async () => {
 		store = await openStore({ dataDir: serverDir });
 		server = await startQflareServer({ store, port: 0, appHandler: null, log: () => undefined });
+		owner = await bootstrapOwner(() => server.url, server.setupToken);
 	});
 
 	afterAll(async () => {
@@ -134,7 +137,7 @@ describe('the Node participant on local data', () => {
 		const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
 			const child = execFile(
 				process.execPath,
-				[bin, '--server', server.url, '--project', project.id, '--data', path.join(root, 'cli-device'), '--csv', bad],
+				[bin, '--server', server.url, '--project', project.id, '--data', path.join(root, 'cli-device'), '--csv', bad, '--join-token', tokens.get(project.id)!],
 				{ timeout: 30_000 },
 				(_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr })
 			);
@@ -154,7 +157,8 @@ describe('the Node participant on local data', () => {
 			const child = execFile(
 				process.execPath,
 				[bin, '--server', server.url, '--project', project.id, '--data', path.join(root, 'few-device'), '--csv', few],
-				{ timeout: 30_000 },
+				// The token from the environment, as a CLI user may prefer (it stays out of the process list).
+				{ timeout: 30_000, env: { ...process.env, QFLARE_JOIN_TOKEN: tokens.get(project.id)! } },
 				(_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr })
 			);
 		});
@@ -170,7 +174,7 @@ describe('the Node participant on local data', () => {
 	}, 40_000);
 
 	it('refuses --csv for a demo project, and a local project without data, saying what to do', async () => {
-		const demo = await api<Project>('POST', '/projects', { name: 'demo', rounds: 1 });
+		const demo = await createProject({ name: 'demo', rounds: 1 });
 		const csv = write('good-for-demo.csv', goodCsv());
 		await expect(join(demo.id, path.join(root, 'demo-device'), { csvFile: csv })).rejects.toThrow(
 			/trains on the server's demo data \(mnist\); it takes no --csv/

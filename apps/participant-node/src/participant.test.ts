@@ -6,6 +6,7 @@ import { openStore, type Store } from '@qflare/store';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startQflareServer, type QflareServer } from '@qflare/server';
 import { startNodeParticipant, type NodeParticipant } from './participant';
+import { bootstrapOwner, type OwnerApi } from './test-support/owner-api';
 import { until } from './test-support/until';
 
 const root = mkdtempSync(path.join(tmpdir(), 'qflare-participant-node-'));
@@ -16,6 +17,8 @@ const dirB = path.join(root, 'device-b');
 describe('headless Node participants against the real server', () => {
 	let store: Store | null = null;
 	let server: QflareServer | null = null;
+	let owner: OwnerApi;
+	let joinToken = '';
 	const participants: NodeParticipant[] = [];
 	const shardDownloads: Record<string, number> = {};
 	const lines: string[] = [];
@@ -45,6 +48,7 @@ describe('headless Node participants against the real server', () => {
 			project: projectId,
 			dataDir: dir,
 			name,
+			joinToken,
 			log: (line) => lines.push(line),
 			fetch: countingFetch(dir),
 			reconnectionDelayMs: 200,
@@ -65,15 +69,8 @@ describe('headless Node participants against the real server', () => {
 		const first = await startServer(0);
 		const url = first.url;
 		const port = Number(new URL(url).port);
-		const api = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-			const res = await fetch(`${url}/api/v1${p}`, {
-				method,
-				headers: { 'content-type': 'application/json' },
-				body: body === undefined ? undefined : JSON.stringify(body)
-			});
-			expect(res.ok, `${method} ${p}: HTTP ${res.status}`).toBe(true);
-			return (await res.json()) as T;
-		};
+		owner = await bootstrapOwner(() => url, first.setupToken);
+		const api = <T>(method: string, p: string, body?: unknown): Promise<T> => owner.call<T>(method, p, body);
 		/**
 		 * Both devices' signed updates were accepted into the round. The server stores each
 		 * accepted update before it answers the ack; the round document's `accepted` list can
@@ -92,7 +89,7 @@ describe('headless Node participants against the real server', () => {
 		};
 		const round = (n: number) => async () => (await api<Round[]>('GET', `/projects/${project.id}/rounds`)).find((r) => r.number === n);
 
-		const project = await api<Project>('POST', '/projects', {
+		const project = await owner.createProject({
 			name: 'node participants',
 			rounds: 2,
 			minParticipants: 2,
@@ -100,6 +97,7 @@ describe('headless Node participants against the real server', () => {
 			batchSize: 32,
 			roundTimeoutSec: 60
 		});
+		joinToken = await owner.joinToken(project.id);
 		let a = await join(url, project.id, dirA, 'a');
 		const b = await join(url, project.id, dirB, 'b');
 		const ids = [a.deviceId, b.deviceId].sort();

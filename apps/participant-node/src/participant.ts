@@ -31,6 +31,10 @@ export interface NodeParticipantOptions {
 	labelsFile?: string | null;
 	/** Label for output lines and the user agent the dashboard shows. */
 	name?: string | null;
+	/** The project's join token: a new device registers only with one; a registered device needs none. */
+	joinToken?: string | null;
+	/** Replace the device's key once, right after the first login (the device id stays). */
+	rotateKey?: boolean;
 	/** Progress lines (see progressPrinter); omitted, nothing is printed. */
 	log?: (line: string) => void;
 	/** Socket progress reports at most this often (default 1 s: many participants share a server). */
@@ -54,6 +58,8 @@ export interface NodeParticipant {
 	readonly finished: Promise<ParticipantState>;
 	/** Disconnects for good and frees the model; a round in progress is abandoned. */
 	stop(): void;
+	/** Replaces the device's ML-DSA key (logged in only); the new key is stored once the server took it. */
+	rotateKey(): Promise<{ keyCreatedAt: string }>;
 }
 
 const VERSION = '0.1.0';
@@ -79,7 +85,7 @@ export async function startNodeParticipant(options: NodeParticipantOptions): Pro
 	const preparedStore = new FilePreparedDataStore(options.dataDir);
 	let imported: PreparedData | null = null;
 	if (files) {
-		const facts = await fetchProjectFacts(options.server, options.project, options.fetch);
+		const facts = await fetchProjectFacts(options.server, options.project, options.joinToken ?? null, options.fetch);
 		imported = await prepareLocalFiles(facts, files);
 		await preparedStore.save(options.project, imported);
 		options.log?.(`prepared ${describePrepared(imported)}; kept in ${preparedStore.pathOf(options.project)}`);
@@ -92,6 +98,7 @@ export async function startNodeParticipant(options: NodeParticipantOptions): Pro
 			reconnectionDelayMaxMs: options.reconnectionDelayMaxMs
 		}),
 		identity: new FileIdentityStore(options.dataDir),
+		joinToken: options.joinToken ?? null,
 		data: new ProjectDataProvider({
 			// Files given for a local project never fall back to a demo shard.
 			demo: files
@@ -122,6 +129,19 @@ export async function startNodeParticipant(options: NodeParticipantOptions): Pro
 		session.subscribe(progressPrinter({ write, label: options.name ?? undefined }));
 	}
 
+	if (options.rotateKey) {
+		let asked = false;
+		session.subscribe((state) => {
+			// Once, as soon as the session is logged in and idle; a failure is in the log and the session goes on.
+			if (asked || state.phase !== 'waiting') return;
+			asked = true;
+			// Outside the listener: the rotation publishes state of its own.
+			queueMicrotask(() => {
+				session.rotateKey().catch((error: unknown) => options.log?.(`key rotation failed: ${error instanceof Error ? error.message : String(error)}`));
+			});
+		});
+	}
+
 	await session.start();
 	const deviceId = session.snapshot.deviceId;
 	if (!deviceId) throw new Error(session.snapshot.error ?? 'the participant failed to start');
@@ -130,6 +150,7 @@ export async function startNodeParticipant(options: NodeParticipantOptions): Pro
 		state: () => session.snapshot,
 		subscribe: (listener) => session.subscribe(listener),
 		finished,
-		stop: () => session.stop()
+		stop: () => session.stop(),
+		rotateKey: () => session.rotateKey()
 	};
 }

@@ -18,6 +18,7 @@ import {
 	type TaskSchema
 } from '@qflare/protocol';
 import type { EvaluationRecord } from '@qflare/store';
+import type { DeviceKeypair } from '@qflare/pq';
 import { encode as encodePng } from 'fast-png';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,13 +54,20 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		server = await startTestServer('local-test');
 	});
 	afterAll(() => server?.close());
-	const rawPost = (p: string, body: string) => fetch(`${server.url}/api/v1${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+	const rawPost = (p: string, body: string) =>
+		fetch(`${server.url}/api/v1${p}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.ownerKey}` }, body });
+	/** Where the owner creates projects. */
+	const projectsPath = () => `/orgs/${server.organisationId}/projects`;
+	/** One join token per project, for the participants that join it. */
+	const tokens = new Map<string, string>();
 
 	async function createProject(config: Record<string, unknown>): Promise<Project> {
-		const { status, json } = await server.api<Project>('POST', '/projects', { rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60, ...config });
-		expect(status, JSON.stringify(json)).toBe(201);
-		return json;
+		const project = await server.createProject({ rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60, ...config });
+		tokens.set(project.id, await server.joinToken(project.id));
+		return project;
 	}
+	/** A participant that registers with its project's token; `keys` of another makes it that device again. */
+	const participant = (keys?: DeviceKeypair) => new ScriptedParticipant(server.url, { keys, joinToken: (id) => tokens.get(id) });
 
 	async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
 		for (const stop = Date.now() + 30_000; Date.now() < stop; await new Promise((r) => setTimeout(r, 50))) {
@@ -78,7 +86,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 	/** Logs in `count` devices with statistics, starts, sends zero deltas and waits for round 1 and its evaluation requests. */
 	async function runFirstRound(project: Project, stats: Record<string, ReturnType<typeof sums>>[], labelHistogram?: number[]) {
-		const clients = stats.map(() => new ScriptedParticipant(server.url));
+		const clients = stats.map(() => participant());
 		for (const [i, c] of clients.entries()) {
 			await c.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram });
 			expect(await c.ask('data:stats', { columns: stats[i] })).toEqual({ ok: true });
@@ -93,13 +101,13 @@ describe('local-data projects over real sockets and the embedded store', () => {
 	}
 
 	it('refuses local projects without a task, with a model that does not fit it, or too large for an update', async () => {
-		const noTask = await server.api<ErrorReply>('POST', '/projects', { name: 'x', dataSource: 'local', model: 'logistic' });
+		const noTask = await server.api<ErrorReply>('POST', projectsPath(), { name: 'x', dataSource: 'local', model: 'logistic' });
 		expect(noTask).toMatchObject({ status: 400, json: { code: 'SCHEMA_INVALID' } });
 		expect(noTask.json.message).toMatch(/local-data project must declare its task schema/);
-		const misfit = await server.api<ErrorReply>('POST', '/projects', { name: 'x', dataSource: 'local', task: tabular, model: 'cnn' });
+		const misfit = await server.api<ErrorReply>('POST', projectsPath(), { name: 'x', dataSource: 'local', task: tabular, model: 'cnn' });
 		expect(misfit.status).toBe(400);
 		expect(misfit.json.message).toMatch(/tabular task trains logistic, mlp, not cnn/);
-		const huge = await server.api<ErrorReply>('POST', '/projects', {
+		const huge = await server.api<ErrorReply>('POST', projectsPath(), {
 			name: 'x',
 			dataSource: 'local',
 			task: { kind: 'image-classification', classes: ['a', 'b'], width: 256, height: 256, channels: 3 },
@@ -118,14 +126,14 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 	it('merges the devices\' statistics exactly at Start, and refuses to start before enough devices reported them', async () => {
 		const project = await createProject({ name: 'stats', dataSource: 'local', task: tabular, model: 'logistic' });
-		const [a, b] = [0, 1].map(() => new ScriptedParticipant(server.url));
+		const [a, b] = [0, 1].map(() => participant());
 		const loginA = await a.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram: [5, 5] });
 		expect(loginA.shardPath).toBeNull();
 		expect(loginA.project).toMatchObject({ dataSource: 'local', task: tabular, holdOutFraction: 0.15, standardization: null });
 		await b.login(project.id, { backend: 'cpu', backendReason: 'test', samples: 10, labelHistogram: [0, 10] });
-		const shard = await server.api<ErrorReply>('GET', `/projects/${project.id}/shard?device=${a.deviceId}`);
-		expect(shard).toMatchObject({ status: 409, json: { code: 'CONFLICT' } });
-		expect(shard.json.message).toMatch(/trains on local data/);
+		// A local project hands out no shard links, so no access token opens one.
+		const shard = await server.anonymousApi<ErrorReply>('GET', `/projects/${project.id}/shard?device=${a.deviceId}`);
+		expect(shard).toMatchObject({ status: 401, json: { code: 'UNAUTHENTICATED' } });
 
 		// Bad statistics and histograms are refused and leave nothing on the device.
 		const extra = await a.ask('data:stats', { columns: { a: sums(fiveTimes([1, 3])), b: sums(fiveTimes([2, 2])), c: sums(fiveTimes([1, 0])) } });
@@ -186,7 +194,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 	it('selects only local devices that reported statistics, and starts an image task without any', async () => {
 		const project = await createProject({ name: 'ready', dataSource: 'local', task: tabular, model: 'logistic', minParticipants: 1 });
-		const [withStats, without] = [0, 1].map(() => new ScriptedParticipant(server.url));
+		const [withStats, without] = [0, 1].map(() => participant());
 		await withStats.login(project.id);
 		await without.login(project.id);
 		expect(await withStats.ask('data:stats', { columns: { a: sums(fiveTimes([1, 2])), b: sums(fiveTimes([3, 4])) } })).toEqual({ ok: true });
@@ -203,7 +211,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 			model: 'cnn-small',
 			minParticipants: 1
 		});
-		const viewer = new ScriptedParticipant(server.url);
+		const viewer = participant();
 		await viewer.login(images.id, { backend: 'cpu', backendReason: 'test', samples: 5, labelHistogram: [2, 3] });
 		expect(await viewer.ask('data:stats', { columns: {} })).toMatchObject({ ok: false, code: 'SCHEMA_INVALID' });
 		const started = await server.api<Project>('POST', `/projects/${images.id}/start`);
@@ -212,12 +220,13 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		viewer.socket.close();
 
 		const demo = await createProject({ name: 'demo' });
-		const demoDevice = new ScriptedParticipant(server.url);
-		expect((await demoDevice.login(demo.id)).shardPath).toBe(`/api/v1/projects/${demo.id}/shard?device=${demoDevice.deviceId}`);
+		const demoDevice = participant();
+		const { shardPath } = await demoDevice.login(demo.id);
+		expect(shardPath).toMatch(new RegExp(`^/api/v1/projects/${demo.id}/shard\\?device=${demoDevice.deviceId}&access=[\\w-]{43}$`));
 		expect(await demoDevice.ask('data:stats', { columns: {} })).toMatchObject({ ok: false, code: 'CONFLICT' });
 		// The server counts a demo shard's labels itself, over the rows the device trains on: the
 		// shard less the hold-out the device draws with the project's fraction and seed.
-		const shard = decodeShard(new Uint8Array(await (await fetch(`${server.url}/api/v1/projects/${demo.id}/shard?device=${demoDevice.deviceId}`)).arrayBuffer()));
+		const shard = decodeShard(new Uint8Array(await (await fetch(`${server.url}${shardPath}`)).arrayBuffer()));
 		const { train } = splitIndices(shard.count, { holdOutFraction: demo.holdOutFraction, seed: demo.seed });
 		const trainCounts = new Array<number>(shard.numClasses).fill(0);
 		for (const row of train) trainCounts[shard.labels[row]]++;
@@ -230,7 +239,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 	it('forgets a device\'s statistics when it logs in again: Start merges and selects only devices that re-sent theirs', async () => {
 		const project = await createProject({ name: 'stale stats', dataSource: 'local', task: tabular, model: 'logistic', minParticipants: 1 });
-		const [stale, fresh] = [0, 1].map(() => new ScriptedParticipant(server.url));
+		const [stale, fresh] = [0, 1].map(() => participant());
 		// A participant's order: login, statistics, then status.
 		const join = async (c: ScriptedParticipant, stats: Record<string, ReturnType<typeof sums>> | null) => {
 			await c.login(project.id, null);
@@ -242,11 +251,11 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 		// stale's user deleted the data and reloaded: the new tab logs in (the old one still open)
 		// and, having no data, sends nothing more. fresh reconnects and re-sends its statistics.
-		const staleAgain = new ScriptedParticipant(server.url, stale.keys);
+		const staleAgain = participant(stale.keys);
 		await staleAgain.login(project.id, null);
 		expect(await server.store.devices.get(project.id, stale.deviceId)).toMatchObject({ featureStats: null });
 		fresh.socket.close();
-		const freshAgain = new ScriptedParticipant(server.url, fresh.keys);
+		const freshAgain = participant(fresh.keys);
 		await join(freshAgain, { a: sums(fiveTimes([5, 7])), b: sums(fiveTimes([2, 6])) });
 
 		const started = await server.api<Project>('POST', `/projects/${project.id}/start`);
@@ -262,12 +271,18 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 	it('merges evaluation reports of a round exactly, replaces a re-sent one, and rejects bad ones leaving nothing', async () => {
 		const project = await createProject({ name: 'evaluation', dataSource: 'local', task: tabular, model: 'logistic', rounds: 2 });
-		const dashboard = io(`${server.url}${DASHBOARD_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
+		const dashboard = io(`${server.url}${DASHBOARD_NAMESPACE}`, {
+			transports: ['websocket'],
+			reconnection: false,
+			// Its own connection: one shared with the participants' would carry their handshake headers.
+			forceNew: true,
+			extraHeaders: { authorization: `Bearer ${server.ownerKey}` }
+		});
 		const pushedRounds: Round[] = [];
 		const pushedDevices: Device[][] = [];
 		dashboard.on('round', (r: Round) => pushedRounds.push(r));
 		dashboard.on('devices', (d: Device[]) => pushedDevices.push(d));
-		expect(await dashboard.emitWithAck('watch', { projectId: project.id })).toEqual({ ok: true });
+		expect(await dashboard.timeout(10_000).emitWithAck('watch', { projectId: project.id })).toEqual({ ok: true });
 
 		const { clients, round } = await runFirstRound(project, [
 			{ a: sums(fiveTimes([1, 3])), b: sums(fiveTimes([2, 2])) },
@@ -313,7 +328,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		// Round 2 is training now (both devices are ready): it has no model to evaluate yet.
 		const round2 = await until(() => roundsOf(project.id), (rs) => rs.some((r) => r.number === 2 && r.status === 'training'), 'round 2');
 		const training = round2.find((r) => r.number === 2)!;
-		const stranger = new ScriptedParticipant(server.url);
+		const stranger = participant();
 		const classification = again.classification!;
 		const bad: [ScriptedParticipant, unknown, string, RegExp][] = [
 			[a, { ...again, modelVersion: 0 }, 'WRONG_MODEL_VERSION', /committed model v1, the report scores v0/],
@@ -360,7 +375,7 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		};
 
 		// A device that joins after the commit is asked for v1, with the stored weights and the project's scaling.
-		const late = new ScriptedParticipant(server.url);
+		const late = participant();
 		await join(late);
 		await until(async () => late.evaluations.length, (n) => n > 0, 'model:evaluate at the late device');
 		const v1 = (await server.store.models.loadWeights(project.id, 1))!;
@@ -379,13 +394,13 @@ describe('local-data projects over real sockets and the embedded store', () => {
 
 		// Reloads (a new socket while the old one is still open): b, which never reported, is asked
 		// again; a and the late device already reported v1 and are not.
-		const reloads = [a, b, late].map((c) => new ScriptedParticipant(server.url, c.keys));
+		const reloads = [a, b, late].map((c) => participant(c.keys));
 		for (const c of reloads) await join(c);
 		const [aAgain, bAgain, lateAgain] = reloads;
 		await until(async () => bAgain.evaluations.length, (n) => n > 0, 'model:evaluate at the reloaded b');
 		expect(bAgain.evaluations[0]).toMatchObject({ roundId: round.id, modelVersion: 1 });
 		// A device joining last is asked after the others were dealt with (one queue per project).
-		const last = new ScriptedParticipant(server.url);
+		const last = participant();
 		await join(last);
 		await until(async () => last.evaluations.length, (n) => n > 0, 'model:evaluate at the last device');
 		await new Promise((r) => setTimeout(r, 100));
@@ -501,13 +516,13 @@ describe('local-data projects over real sockets and the embedded store', () => {
 		expect(big.length).toBeGreaterThan(8 * 1024 * 1024);
 		const tooLarge = await rawPost(`/projects/${project.id}/models/0/predict`, big);
 		expect(tooLarge.status).toBe(413);
-		expect(await tooLarge.json()).toMatchObject({ ok: false, code: 'SCHEMA_INVALID', message: 'request body is larger than the 8mb this route takes' });
+		expect(await tooLarge.json()).toMatchObject({ ok: false, code: 'TOO_LARGE', message: 'request body is larger than this route takes' });
 		// Images fit under the predict limit but not under the 64 kB of the other routes.
 		const withinPredict = JSON.stringify({ images: ['A'.repeat(100_000)] });
 		expect((await rawPost(`/projects/${project.id}/models/0/predict`, withinPredict)).status).toBe(400);
-		const projectTooLarge = await rawPost('/projects', JSON.stringify({ name: 'x'.repeat(100_000) }));
+		const projectTooLarge = await rawPost(projectsPath(), JSON.stringify({ name: 'x'.repeat(100_000) }));
 		expect(projectTooLarge.status).toBe(413);
-		expect(await projectTooLarge.json()).toMatchObject({ ok: false, message: 'request body is larger than the 64kb this route takes' });
+		expect(await projectTooLarge.json()).toMatchObject({ ok: false, code: 'TOO_LARGE', message: 'request body is larger than this route takes' });
 
 		// Without merged scaling a tabular model cannot be fed.
 		const unscaled = await createProject({ name: 'unscaled', dataSource: 'local', task: tabular, model: 'logistic' });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openStore } from '@qflare/store';
 import type { RequestHandler } from 'express';
+import { heldBy, removePidFile, writePidFile } from './auth/pid-file';
 import { lanOrigins, startQflareServer } from './server';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -17,12 +18,29 @@ if (!existsSync(handlerPath)) {
 }
 const { handler } = (await import(pathToFileURL(handlerPath).href)) as { handler: RequestHandler };
 
+if (!mongodbUri) {
+	const holder = heldBy(dataDir);
+	if (holder !== null && holder !== process.pid) {
+		console.error(`[qflare] another process (pid ${holder}) holds the store in ${dataDir}; stop it first.`);
+		process.exit(1);
+	}
+}
 const store = await openStore({ mongodbUri, dataDir });
-const publicOrigins = process.env.PUBLIC_URL ? [process.env.PUBLIC_URL.replace(/\/+$/, '')] : lanOrigins(port);
+if (store.backend === 'embedded') {
+	// reset-admin refuses while this file names a live process: the embedded store has one writer.
+	writePidFile(dataDir);
+	process.on('exit', () => removePidFile(dataDir));
+}
+const publicUrl = process.env.PUBLIC_URL ? process.env.PUBLIC_URL.replace(/\/+$/, '') : null;
+const publicOrigins = publicUrl ? [publicUrl] : lanOrigins(port);
 const server = await startQflareServer({ store, port, appHandler: handler, publicOrigins });
 console.log(`[qflare] listening on ${server.url} (store: ${store.backend}${store.backend === 'embedded' ? ` in ${dataDir}` : ''})`);
 console.log(`[qflare] dashboard: ${server.url}/admin`);
 if (publicOrigins.length) console.log(`[qflare] phones join at: ${publicOrigins.join(', ')}`);
+if (server.setupToken) {
+	// The one line where a secret is printed, by design: whoever reads the console creates the owner.
+	console.log(`[qflare] first run: open ${publicUrl ?? server.url}/setup?token=${server.setupToken} to create the owner account`);
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,4 +1,4 @@
-import { generateDeviceKeypair } from '@qflare/pq';
+import { generateDeviceKeypair, type DeviceKeypair } from '@qflare/pq';
 import {
 	decodeWeights,
 	encodeWeights,
@@ -19,24 +19,43 @@ import { startTestServer, type TestServer } from './test-support/test-server';
 describe('aggregator over real sockets and the embedded store', () => {
 	let server: TestServer;
 
+	/** One join token per project made here, for the participants that join it. */
+	const tokens = new Map<string, string>();
+
 	beforeAll(async () => {
 		server = await startTestServer('server-test');
 	});
 	afterAll(() => server?.close());
 
+	/** A project of the owner's organisation with a join token for its participants. */
+	async function createProject(config: Record<string, unknown>): Promise<Project> {
+		const project = await server.createProject(config);
+		tokens.set(project.id, await server.joinToken(project.id));
+		return project;
+	}
+	/** A participant that registers with its project's token; `keys` of another makes it that device again. */
+	const participant = (keys?: DeviceKeypair) => new ScriptedParticipant(server.url, { keys, joinToken: (id) => tokens.get(id) });
+	/** Binary downloads and /metrics, as the owner. */
+	const get = (path: string) => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.ownerKey}` } });
+
 	it('rejects invalid project configs with a code and creates none', async () => {
-		const bad = await server.api<ErrorReply>('POST', '/projects', { name: 'x', model: 'resnet' });
+		const create = `/orgs/${server.organisationId}/projects`;
+		const bad = await server.api<ErrorReply>('POST', create, { name: 'x', model: 'resnet' });
 		expect(bad.status).toBe(400);
 		expect(bad.json.code).toBe('SCHEMA_INVALID');
-		const notJson = await fetch(`${server.url}/api/v1/projects`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+		const notJson = await fetch(`${server.url}/api/v1${create}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', authorization: `Bearer ${server.ownerKey}` },
+			body: '{'
+		});
 		expect(notJson.status).toBe(400);
 		expect((await server.api<Project[]>('GET', '/projects')).json).toEqual([]);
 		expect((await server.api<ErrorReply>('GET', '/projects/nope')).status).toBe(404);
 	});
 
 	it('folds signed updates by sample count and rejects unsigned, forged, replayed, wrong-round and malformed ones', async () => {
-		const { json: project } = await server.api<Project>('POST', '/projects', { name: 'exact', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
-		const [a, b, m, n, u] = [0, 1, 2, 3, 4].map(() => new ScriptedParticipant(server.url));
+		const project = await createProject({ name: 'exact', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
+		const [a, b, m, n, u] = [0, 1, 2, 3, 4].map(() => participant());
 		for (const p of [a, b, m, n, u]) await p.login(project.id);
 
 		// Garbage from anyone must not crash the server or change anything.
@@ -101,14 +120,16 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(round?.metrics.trainLoss).toBeCloseTo(0.5, 10);
 
 		// v1 = v0 + (100 * 0.01 + 300 * -0.02) / 400 = v0 - 0.0125 in every coordinate.
-		const res = await fetch(`${server.url}/api/v1/projects/${project.id}/models/1/weights.bin`);
+		const res = await get(`/api/v1/projects/${project.id}/models/1/weights.bin`);
 		const v1 = new Float32Array(await res.arrayBuffer());
 		expect(v1.length).toBe(length);
 		for (const i of [0, 1, 1000, length - 1]) expect(v1[i]).toBeCloseTo(global[i] - 0.0125, 6);
 
 		// The download is the tfjs layers format: tfjs itself loads it, with exactly the committed weights.
 		const { tf } = await initNodeTf();
-		const loaded = await tf.loadLayersModel(`${server.url}/api/v1/projects/${project.id}/models/latest/model.json`);
+		const loaded = await tf.loadLayersModel(`${server.url}/api/v1/projects/${project.id}/models/latest/model.json`, {
+			requestInit: { headers: { authorization: `Bearer ${server.ownerKey}` } }
+		});
 		expect(loaded.countParams()).toBe(length);
 		expect(Array.from(flattenWeights(loaded).subarray(0, 1000))).toEqual(Array.from(v1.subarray(0, 1000)));
 		loaded.dispose();
@@ -119,7 +140,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		expect(project2).toMatchObject({ status: 'completed', modelVersion: 1 });
 		for (const p of [a, b, m, n, u]) p.socket.close();
 		expect((await fetch(`${server.url}/health`)).ok).toBe(true);
-		const metrics = await (await fetch(`${server.url}/metrics`)).text();
+		const metrics = await (await get('/metrics')).text();
 		expect(metrics).toContain('qflare_updates_total{outcome="BAD_SIGNATURE"} 1\n');
 		expect(metrics).toContain('qflare_updates_total{outcome="UNSIGNED"} 1\n');
 		expect(metrics).toMatch(/qflare_rounds_total\{status="committed"\} [1-9]/);
@@ -130,9 +151,8 @@ describe('aggregator over real sockets and the embedded store', () => {
 		plan: (tasks: RoundTask[], clients: ScriptedParticipant[], length: number) => Promise<void>,
 		clientCount: number
 	): Promise<{ project: Project; round: Round; global: Float32Array; v1: Float32Array }> {
-		const { json: project, status } = await server.api<Project>('POST', '/projects', { name: 'strategy', rounds: 1, roundTimeoutSec: 60, ...config });
-		expect(status).toBe(201);
-		const clients = Array.from({ length: clientCount }, () => new ScriptedParticipant(server.url));
+		const project = await createProject({ name: 'strategy', rounds: 1, roundTimeoutSec: 60, ...config });
+		const clients = Array.from({ length: clientCount }, () => participant());
 		for (const c of clients) await c.login(project.id);
 		await server.api('POST', `/projects/${project.id}/start`);
 		const tasks = await Promise.all(clients.map((c) => c.task));
@@ -144,7 +164,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 			if (round.status === 'committed' || round.status === 'failed') break;
 		}
 		for (const c of clients) c.socket.close();
-		const v1 = new Float32Array(await (await fetch(`${server.url}/api/v1/projects/${project.id}/models/1/weights.bin`)).arrayBuffer());
+		const v1 = new Float32Array(await (await get(`/api/v1/projects/${project.id}/models/1/weights.bin`)).arrayBuffer());
 		return { project, round: round!, global, v1 };
 	}
 
@@ -169,7 +189,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 		const oneRound = epsilonAfterRounds([1], 1.1, 1e-5).epsilon;
 		const twoRounds = epsilonAfterRounds([1, 1], 1.1, 1e-5).epsilon;
 		const target = (oneRound + twoRounds) / 2;
-		const { json: project } = await server.api<Project>('POST', '/projects', {
+		const project = await createProject({
 			name: 'budget',
 			rounds: 5,
 			minParticipants: 2,
@@ -177,7 +197,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 			roundTimeoutSec: 60,
 			strategy: { name: 'dp-fedavg', clipNorm: 1, noiseMultiplier: 1.1, targetEpsilon: target }
 		});
-		const clients = [0, 1].map(() => new ScriptedParticipant(server.url));
+		const clients = [0, 1].map(() => participant());
 		for (const c of clients) await c.login(project.id);
 		await server.api('POST', `/projects/${project.id}/start`);
 		const tasks = await Promise.all(clients.map((c) => c.task));
@@ -198,14 +218,14 @@ describe('aggregator over real sockets and the embedded store', () => {
 	});
 
 	it('sends the running round to a device that reconnects with the same key, and takes its update', async () => {
-		const { json: project } = await server.api<Project>('POST', '/projects', { name: 'rejoin', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
-		const a = new ScriptedParticipant(server.url);
-		const b = new ScriptedParticipant(server.url);
+		const project = await createProject({ name: 'rejoin', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 });
+		const a = participant();
+		const b = participant();
 		for (const c of [a, b]) await c.login(project.id);
 		await server.api('POST', `/projects/${project.id}/start`);
 		const [taskA, firstTaskB] = await Promise.all([a.task, b.task]);
 		b.socket.close();
-		const reloaded = new ScriptedParticipant(server.url, b.keys);
+		const reloaded = participant(b.keys);
 		await reloaded.login(project.id);
 		expect(reloaded.deviceId).toBe(b.deviceId);
 		const taskB = await reloaded.task;

@@ -5,9 +5,14 @@ import { DEMO_MODELS, demoTask, encodedWeightBytes } from '@qflare/protocol';
 import type { Store } from '@qflare/store';
 import express, { type RequestHandler } from 'express';
 import { Server } from 'socket.io';
+import { Authenticator } from './auth/principal';
+import { RateLimits, rateLimitsFromEnv, type RateLimitConfig } from './auth/rate-limits';
+import { SetupLink } from './auth/setup-link';
 import { ShardService } from './data/shard-service';
 import { apiRouter } from './http/api-router';
 import { isolationHeaders } from './http/isolation-headers';
+import { metricsRoute } from './http/metrics-route';
+import { securityHeaders } from './http/security-headers';
 import { ServerMetrics } from './http/server-metrics';
 import { NodeModelService } from './models/node-model-service';
 import { RoundCoordinator } from './rounds/round-coordinator';
@@ -25,12 +30,18 @@ export interface QflareServerOptions {
 	log?: (message: string) => void;
 	/** How long a selected device may be offline mid-round before it counts as dropped. */
 	dropoutGraceMs?: number;
+	/** Overrides of the rate limits (after those from the environment). */
+	rateLimits?: Partial<RateLimitConfig>;
+	/** Behind a reverse proxy: client address and protocol from X-Forwarded-*. Default: the TRUST_PROXY env. */
+	trustProxy?: boolean;
 }
 
 export interface QflareServer {
 	url: string;
 	http: HttpServer;
 	coordinator: RoundCoordinator;
+	/** The one-time setup token while no user exists (printed at start), null afterwards. */
+	readonly setupToken: string | null;
 	close(): Promise<void>;
 }
 
@@ -46,7 +57,10 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const { store } = options;
 	const app = express();
 	app.disable('x-powered-by');
+	// One hop: the proxy in front; a client-supplied X-Forwarded-For further left is not believed.
+	if (options.trustProxy ?? trustProxyFromEnv(process.env)) app.set('trust proxy', 1);
 	app.use(isolationHeaders);
+	app.use(securityHeaders);
 	app.get('/health', (_req, res) => {
 		res.json({ ok: true, store: store.backend, uptimeSec: Math.round(process.uptime()) });
 	});
@@ -60,18 +74,26 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const largestUpdate = encodedWeightBytes(maxModelParameters);
 	const io = new Server(http, { maxHttpBufferSize: largestUpdate + 1_000_000, serveClient: false });
 
-	const dashboard = new DashboardNamespace(io, store, log);
+	// The default namespace serves nothing; only /dashboard and /participant (with their own checks) do.
+	io.use((_socket, next) => next(new Error('UNAUTHENTICATED')));
+
+	const rateLimits = new RateLimits({ ...rateLimitsFromEnv(process.env), ...options.rateLimits });
+	const authenticator = new Authenticator(store);
+	const setupLink = new SetupLink();
+	await setupLink.init(store);
+	const dashboard = new DashboardNamespace(io, store, log, authenticator);
 	const metrics = new ServerMetrics();
-	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log);
+	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log, rateLimits);
 	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log, metrics, dropoutGraceMs: options.dropoutGraceMs });
 	participants.bindCoordinator(coordinator);
 
 	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
-	app.get('/metrics', (_req, res) => {
-		const gauges = { devicesOnline: participants.presence.onlineCount, activeRounds: coordinator.activeRounds };
-		res.type('text/plain; version=0.0.4').send(metrics.render(gauges));
-	});
-	app.use('/api/v1', apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), models, maxModelParameters, log }));
+	const gauges = () => ({ devicesOnline: participants.presence.onlineCount, activeRounds: coordinator.activeRounds });
+	app.get('/metrics', metricsRoute(authenticator, metrics, gauges, log));
+	app.use(
+		'/api/v1',
+		apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), models, maxModelParameters, log, authenticator, rateLimits, setupLink, participants })
+	);
 	if (options.appHandler) app.use(options.appHandler);
 
 	await store.devices.markAllOffline();
@@ -87,6 +109,9 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 		url,
 		http,
 		coordinator,
+		get setupToken() {
+			return setupLink.token;
+		},
 		async close() {
 			coordinator.close();
 			await new Promise<void>((resolve) => io.close(() => resolve()));
@@ -94,6 +119,12 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 			await new Promise<void>((resolve) => http.close(() => resolve()));
 		}
 	};
+}
+
+/** TRUST_PROXY=1 (or any value but 0/false/empty): a reverse proxy sits in front of the server. */
+export function trustProxyFromEnv(env: NodeJS.ProcessEnv): boolean {
+	const value = (env.TRUST_PROXY ?? '').trim().toLowerCase();
+	return value !== '' && value !== '0' && value !== 'false';
 }
 
 /** http://<address>:<port> for each external IPv4 interface: what a phone on the same network can open. */

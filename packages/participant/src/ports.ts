@@ -47,9 +47,20 @@ export interface ParticipantSocket {
 	notify(event: 'round:progress', payload: TrainingProgress): void;
 }
 
+/**
+ * A device's keys for a project. Its id derives from its first public key; after a key rotation
+ * the id stays, so it is kept beside the new keys.
+ */
+export interface DeviceIdentity extends DeviceKeypair {
+	/** Set once the key was rotated; absent (or null) while the id still derives from the public key. */
+	deviceId?: string | null;
+}
+
 export interface IdentityStore {
-	/** The device keypair for a project: created on first use, the same one on every later call. */
-	loadOrCreate(projectId: string): Promise<DeviceKeypair>;
+	/** The device identity for a project: created on first use, the same one on every later call. */
+	loadOrCreate(projectId: string): Promise<DeviceIdentity>;
+	/** Keeps a rotated key (with the unchanged device id); called only once the server accepted it. */
+	replace(projectId: string, identity: DeviceIdentity & { deviceId: string }): Promise<void>;
 }
 
 /** Raw shard bytes as the server sent them, keyed by project, device and shard index. */

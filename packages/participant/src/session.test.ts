@@ -25,6 +25,7 @@ import {
 	fromBase64,
 	generateDeviceKeypair,
 	loginMessage,
+	rotateKeyMessage,
 	sha256Hex,
 	updateMessage,
 	verifySignature,
@@ -38,7 +39,9 @@ import type {
 	Calibration,
 	ConnectionHandlers,
 	DataProvider,
+	DeviceIdentity,
 	HoldOutScore,
+	IdentityStore,
 	LocalHyperparams,
 	LocalProgress,
 	LocalTrainResult,
@@ -163,6 +166,19 @@ class FakeTrainer implements SessionTrainer {
 	}
 }
 
+/** One project's identity in memory; records every rotated key it is asked to keep. */
+class MemoryIdentityStore implements IdentityStore {
+	readonly replaced: DeviceIdentity[] = [];
+	constructor(public identity: DeviceIdentity) {}
+	async loadOrCreate(): Promise<DeviceIdentity> {
+		return this.identity;
+	}
+	async replace(_projectId: string, identity: DeviceIdentity & { deviceId: string }): Promise<void> {
+		this.replaced.push(identity);
+		this.identity = identity;
+	}
+}
+
 class MemoryShardCache implements ShardCache {
 	readonly map = new Map<string, Uint8Array>();
 	async get(key: string) {
@@ -260,6 +276,7 @@ interface Harness {
 	trainer: FakeTrainer;
 	shards: MemoryShardCache;
 	keypair: DeviceKeypair;
+	identity: MemoryIdentityStore;
 	fetches: string[];
 	nonces: string[];
 	logins: { deviceId: string; nonce: string; signature: string }[];
@@ -273,10 +290,11 @@ interface HarnessOptions {
 	local?: PreparedData | null;
 	/** Replaces the demo and local providers altogether. */
 	data?: DataProvider;
+	joinToken?: string;
 }
 
 function harness(options: HarnessOptions | MemoryShardCache = {}): Harness {
-	const { shards = new MemoryShardCache(), project = DEMO_VIEW, local = null, data: provider } =
+	const { shards = new MemoryShardCache(), project = DEMO_VIEW, local = null, data: provider, joinToken } =
 		options instanceof MemoryShardCache ? { shards: options } : options;
 	const keypair = generateDeviceKeypair(SEED);
 	const deviceId = deviceIdFromPublicKey(keypair.publicKey);
@@ -314,18 +332,20 @@ function harness(options: HarnessOptions | MemoryShardCache = {}): Harness {
 		}),
 		local: new LocalDataProvider({ load: async (id) => (id === PROJECT ? local : null) })
 	});
+	const identity = new MemoryIdentityStore(keypair);
 	const session = new ParticipantSession({
 		projectId: PROJECT,
 		socket,
 		trainer,
 		data,
-		identity: { loadOrCreate: async () => keypair },
+		identity,
+		joinToken,
 		userAgent: 'vitest',
 		loginRetryMs: 5
 	});
 	const states: ParticipantState[] = [];
 	session.subscribe((s) => states.push(s));
-	return { session, socket, trainer, shards, keypair, fetches, nonces, logins, states };
+	return { session, socket, trainer, shards, keypair, identity, fetches, nonces, logins, states };
 }
 
 function task(roundId = 'r1', modelVersion = 0, standardization: Standardization | null = null): RoundTask {
@@ -502,6 +522,108 @@ describe('ParticipantSession', () => {
 		await until(() => h.session.snapshot.phase === 'failed', 'failure');
 		expect(h.session.snapshot.error).toContain('UNKNOWN_PROJECT');
 		expect(h.socket.closed).toBe(true);
+	});
+
+	it('sends its join token with the challenge, and stops for good when the server refuses the token', async () => {
+		const h = harness({ joinToken: 'qjt_0123456789abcdefghij' });
+		h.socket.replies.set('auth:challenge', async (): Promise<ErrorReply> => ({ ok: false, code: 'JOIN_TOKEN_INVALID', message: 'this join link was revoked' }));
+		await h.session.start();
+		await until(() => h.session.snapshot.phase === 'failed', 'failure');
+		expect(h.socket.sent('auth:challenge')).toEqual([expect.objectContaining({ joinToken: 'qjt_0123456789abcdefghij' })]);
+		expect(h.session.snapshot.refused).toBe('JOIN_TOKEN_INVALID');
+		expect(h.session.snapshot.error).toMatch(/^This join link is no longer valid: ask the coordinator for a new join link or QR code\. \(this join link was revoked\)$/);
+		expect(h.socket.closed).toBe(true);
+
+		// Without a token the page says how to get one.
+		const bare = harness();
+		bare.socket.replies.set('auth:challenge', async (): Promise<ErrorReply> => ({ ok: false, code: 'JOIN_TOKEN_INVALID', message: 'invite-only' }));
+		await bare.session.start();
+		await until(() => bare.session.snapshot.phase === 'failed', 'failure');
+		expect(bare.socket.sent('auth:challenge')[0]).not.toHaveProperty('joinToken');
+		expect(bare.session.snapshot.error).toMatch(/^This project is invite-only: ask the coordinator for a join link or QR code/);
+	});
+
+	it('stops for good when its device was revoked, at login or by a notice while connected', async () => {
+		const refused = harness();
+		refused.socket.replies.set('auth:login', async (): Promise<ErrorReply> => ({ ok: false, code: 'DEVICE_REVOKED', message: 'revoked' }));
+		await refused.session.start();
+		await until(() => refused.session.snapshot.phase === 'failed', 'failure');
+		expect(refused.session.snapshot).toMatchObject({ refused: 'DEVICE_REVOKED', connection: 'offline' });
+		expect(refused.socket.sent('auth:challenge')).toHaveLength(1);
+
+		const h = harness();
+		await h.session.start();
+		await ready(h);
+		h.socket.send('device:revoked', { deviceId: h.session.snapshot.deviceId!, message: 'an administrator revoked this device' });
+		expect(h.session.snapshot).toMatchObject({ phase: 'failed', refused: 'DEVICE_REVOKED' });
+		expect(h.session.snapshot.error).toMatch(/^An administrator revoked this device/);
+		expect(h.socket.closed).toBe(true);
+		// A task arriving after the notice is ignored.
+		h.socket.send('round:task', task());
+		await new Promise((r) => setTimeout(r, 10));
+		expect(h.trainer.trained).toHaveLength(0);
+	});
+
+	it('rotates its key: both keys sign, the new one is stored after the ack, and later logins and updates use it with the same id', async () => {
+		const h = harness();
+		const deviceId = deviceIdFromPublicKey(h.keypair.publicKey);
+		let rotations = 0;
+		h.socket.replies.set('auth:rotate-key', async () => (++rotations === 1 ? { ok: false, code: 'BAD_SIGNATURE', message: 'no' } : { ok: true, keyCreatedAt: '2024-06-01T00:00:00.000Z' }));
+		await h.session.start();
+		await ready(h);
+
+		// A refused rotation keeps the old key.
+		await expect(h.session.rotateKey()).rejects.toThrow(/key rotation refused: BAD_SIGNATURE/);
+		expect(h.identity.replaced).toHaveLength(0);
+
+		await expect(h.session.rotateKey()).resolves.toEqual({ keyCreatedAt: '2024-06-01T00:00:00.000Z' });
+		const request = h.socket.sent('auth:rotate-key')[1] as RequestOf<'auth:rotate-key'>;
+		const message = rotateKeyMessage({ projectId: PROJECT, deviceId, newPublicKey: request.newPublicKey });
+		const newKey = fromBase64(request.newPublicKey);
+		expect(verifySignature(h.keypair.publicKey, message, fromBase64(request.signature))).toBe(true);
+		expect(verifySignature(newKey, message, fromBase64(request.newSignature))).toBe(true);
+		expect(h.identity.replaced).toHaveLength(1);
+		expect(h.identity.replaced[0]).toMatchObject({ deviceId, publicKey: newKey });
+		expect(h.session.snapshot.deviceId).toBe(deviceId);
+
+		// The next login presents the new key with the kept id; updates are signed by the new key.
+		h.socket.reconnect();
+		await until(() => h.logins.length === 2 && h.session.snapshot.phase === 'waiting', 'the login after rotation');
+		const challenge = h.socket.sent('auth:challenge')[1] as RequestOf<'auth:challenge'>;
+		expect(challenge).toMatchObject({ publicKey: request.newPublicKey, deviceId });
+		const login = h.logins[1];
+		expect(verifySignature(newKey, loginMessage({ projectId: PROJECT, deviceId, nonce: login.nonce }), fromBase64(login.signature))).toBe(true);
+		h.socket.send('round:task', task('r1', 4));
+		await until(() => h.session.snapshot.upload === 'accepted', 'the update');
+		const [update] = h.socket.sent('round:update') as UpdateEnvelope[];
+		const signed = updateMessage({ roundId: 'r1', modelVersion: 4, payloadSha256: update.payloadSha256 });
+		expect(verifySignature(newKey, signed, fromBase64(update.signature))).toBe(true);
+	});
+
+	it('signs an update still waiting for its ack again after a key rotation', async () => {
+		const h = harness();
+		let release: () => void = () => undefined;
+		let calls = 0;
+		h.socket.replies.set('round:update', async () => {
+			if (++calls === 1) {
+				await new Promise<void>((r) => (release = r));
+				throw new Error('operation has timed out');
+			}
+			return { ok: true, roundId: 'r1', accepted: 1 };
+		});
+		h.socket.replies.set('auth:rotate-key', async () => ({ ok: true, keyCreatedAt: '2024-06-01T00:00:00.000Z' }));
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', task('r1', 4));
+		await until(() => calls === 1, 'the first send');
+		await h.session.rotateKey();
+		release();
+		await until(() => h.session.snapshot.upload === 'accepted', 'the re-sent update');
+		const sends = h.socket.sent('round:update') as UpdateEnvelope[];
+		const newKey = h.identity.replaced[0].publicKey;
+		const signed = updateMessage({ roundId: 'r1', modelVersion: 4, payloadSha256: sends[1].payloadSha256 });
+		expect(verifySignature(h.keypair.publicKey, signed, fromBase64(sends[0].signature))).toBe(true);
+		expect(verifySignature(newKey, signed, fromBase64(sends[1].signature))).toBe(true);
 	});
 
 	it('retries a login refused for a passing reason', async () => {

@@ -1,6 +1,7 @@
 import {
 	decodeWeights,
 	type BackendName,
+	type DeviceRevoked,
 	type ErrorReply,
 	type EvaluationTask,
 	type LoginReply,
@@ -13,11 +14,20 @@ import {
 	type UpdateEnvelope
 } from '@qflare/protocol';
 import { targetScale } from '@qflare/data-import';
-import { deviceIdFromPublicKey, loginMessage, signMessage, toBase64, type DeviceKeypair } from '@qflare/pq';
+import {
+	deviceIdFromPublicKey,
+	generateDeviceKeypair,
+	loginMessage,
+	rotateKeyMessage,
+	signMessage,
+	toBase64,
+	updateMessage
+} from '@qflare/pq';
 import type {
 	AckEvent,
 	DataProvider,
 	DeviceDataset,
+	DeviceIdentity,
 	IdentityStore,
 	LocalProgress,
 	ParticipantSocket,
@@ -89,6 +99,12 @@ export interface GlobalModelCopy {
 	weights: Float32Array;
 }
 
+/**
+ * Why the server will not let this device in, whatever it retries: no valid join token for a
+ * device it does not know yet, or an administrator revoked the device.
+ */
+export type Refusal = 'JOIN_TOKEN_INVALID' | 'DEVICE_REVOKED';
+
 export interface LogEntry {
 	at: number;
 	message: string;
@@ -117,6 +133,8 @@ export interface ParticipantState {
 	globalModel: GlobalModelCopy | null;
 	/** Last problem worth showing; cleared by the next successful login. */
 	error: string | null;
+	/** Set when the session stopped because the server refuses this device for good. */
+	refused: Refusal | null;
 	log: LogEntry[];
 }
 
@@ -124,6 +142,11 @@ export interface ParticipantSessionOptions {
 	projectId: string;
 	socket: ParticipantSocket;
 	identity: IdentityStore;
+	/**
+	 * The project's join token from the join link: a device the server does not know yet
+	 * registers only with one; a registered device logs in without.
+	 */
+	joinToken?: string | null;
 	/** The device's training data: the demo shard or imported files (see ProjectDataProvider). */
 	data: DataProvider;
 	trainer: SessionTrainer;
@@ -154,9 +177,22 @@ interface PendingUpload {
 type Job = { kind: 'train'; task: RoundTask } | { kind: 'evaluate'; task: EvaluationTask };
 
 /** Codes after which trying again with the same identity cannot help. */
-const FATAL_LOGIN_CODES = new Set<string>(['UNKNOWN_PROJECT', 'SCHEMA_INVALID']);
+const FATAL_LOGIN_CODES = new Set<string>(['UNKNOWN_PROJECT', 'SCHEMA_INVALID', 'JOIN_TOKEN_INVALID', 'DEVICE_REVOKED']);
+
+/** What a person reads when the server refuses the device for good (the server's reason is appended). */
+export function refusalMessage(refusal: Refusal, hadJoinToken: boolean): string {
+	if (refusal === 'DEVICE_REVOKED') return 'An administrator revoked this device: it can no longer take part in this project.';
+	return hadJoinToken
+		? 'This join link is no longer valid: ask the coordinator for a new join link or QR code.'
+		: 'This project is invite-only: ask the coordinator for a join link or QR code.';
+}
 const MAX_RESULTS = 50;
 const MAX_LOG = 30;
+
+/** The device's id: kept beside the keys after a rotation, else derived from the public key. */
+function idOf(identity: DeviceIdentity): string {
+	return identity.deviceId ?? deviceIdFromPublicKey(identity.publicKey);
+}
 
 function isError(reply: { ok: boolean }): reply is ErrorReply {
 	return reply.ok === false;
@@ -202,7 +238,9 @@ export class ParticipantSession {
 		ParticipantSessionOptions;
 	private state: ParticipantState;
 	private readonly listeners = new Set<StateListener>();
-	private keypair: DeviceKeypair | null = null;
+	private identity: DeviceIdentity | null = null;
+	/** Set while a key rotation waits for the server's answer: a second one would race it. */
+	private rotating = false;
 	private started = false;
 	private stopped = false;
 	/** Bumped on every (re)connect so a stale login sequence stops where it is. */
@@ -266,6 +304,7 @@ export class ParticipantSession {
 			evaluations: [],
 			globalModel: null,
 			error: null,
+			refused: null,
 			log: []
 		};
 	}
@@ -286,12 +325,12 @@ export class ParticipantSession {
 		this.started = true;
 		const { socket, projectId } = this.opts;
 		try {
-			this.keypair = await this.opts.identity.loadOrCreate(projectId);
+			this.identity = await this.opts.identity.loadOrCreate(projectId);
 		} catch (error) {
 			this.fail(`could not load or create the device identity: ${describe(error)}`);
 			return;
 		}
-		this.update({ deviceId: deviceIdFromPublicKey(this.keypair.publicKey) });
+		this.update({ deviceId: idOf(this.identity) });
 		socket.onConnection({
 			connect: () => this.onConnect(),
 			disconnect: (reason) => this.onDisconnect(reason),
@@ -305,6 +344,7 @@ export class ParticipantSession {
 		socket.on('model:evaluate', (task) => this.onEvaluate(task));
 		socket.on('round:closed', (closed) => this.onRoundClosed(closed));
 		socket.on('project:status', (project) => this.update({ project }));
+		socket.on('device:revoked', (notice) => this.onRevoked(notice));
 		this.update({ phase: 'connecting', connection: 'connecting' });
 		socket.connect();
 	}
@@ -340,15 +380,18 @@ export class ParticipantSession {
 	}
 
 	private async login(gen: number): Promise<void> {
-		const keypair = this.keypair;
+		const keypair = this.identity;
 		if (!keypair) return;
-		const { projectId } = this.opts;
+		const { projectId, joinToken } = this.opts;
 		try {
 			if (!this.busy) this.update({ phase: 'authenticating' });
 			const challenge = await this.request('auth:challenge', {
 				projectId,
 				publicKey: toBase64(keypair.publicKey),
-				kind: this.opts.kind
+				kind: this.opts.kind,
+				...(joinToken ? { joinToken } : {}),
+				// Only after a rotation: the id no longer derives from the key.
+				...(keypair.deviceId ? { deviceId: keypair.deviceId } : {})
 			});
 			if (gen !== this.connectionGen) return;
 			if (isError(challenge)) return this.loginRejected(challenge, gen);
@@ -407,6 +450,10 @@ export class ParticipantSession {
 
 	private loginRejected(reply: ErrorReply, gen: number): void {
 		const message = `${reply.code}: ${reply.message}`;
+		if (reply.code === 'JOIN_TOKEN_INVALID' || reply.code === 'DEVICE_REVOKED') {
+			this.refuse(reply.code, reply.message);
+			return;
+		}
 		if (FATAL_LOGIN_CODES.has(reply.code)) {
 			this.fail(message);
 			return;
@@ -414,6 +461,64 @@ export class ParticipantSession {
 		this.update({ error: message });
 		this.note(`login refused (${message}); trying again`);
 		this.scheduleLogin(gen);
+	}
+
+	/** The server will not take this device again: say why and stop, without retrying. */
+	private refuse(refusal: Refusal, reason: string): void {
+		this.update({ refused: refusal });
+		this.fail(`${refusalMessage(refusal, Boolean(this.opts.joinToken))} (${reason})`);
+	}
+
+	private onRevoked(notice: DeviceRevoked): void {
+		if (this.stopped) return;
+		this.refuse('DEVICE_REVOKED', notice.message);
+	}
+
+	/**
+	 * Replaces the device's ML-DSA key while logged in: the old key and the new one both sign the
+	 * rotation, the server swaps the key, and only then is the new key stored (a refused or lost
+	 * rotation leaves the old one in place). The device id stays. An update still on its way is
+	 * signed again with the new key, which is the one the server checks it against now.
+	 */
+	async rotateKey(): Promise<{ keyCreatedAt: string }> {
+		const current = this.identity;
+		if (!current || !this.authenticated || this.stopped) throw new Error('log in before rotating the key');
+		if (this.rotating) throw new Error('a key rotation is already under way');
+		this.rotating = true;
+		try {
+			const { projectId } = this.opts;
+			const deviceId = idOf(current);
+			const next = generateDeviceKeypair();
+			const newPublicKey = toBase64(next.publicKey);
+			const message = rotateKeyMessage({ projectId, deviceId, newPublicKey });
+			const reply = await this.request('auth:rotate-key', {
+				newPublicKey,
+				signature: toBase64(signMessage(current.secretKey, message)),
+				newSignature: toBase64(signMessage(next.secretKey, message))
+			});
+			if (isError(reply)) throw new Error(`key rotation refused: ${reply.code} ${reply.message}`);
+			const rotated = { ...next, deviceId };
+			this.identity = rotated;
+			if (this.pending) {
+				const { roundId, modelVersion, payloadSha256 } = this.pending.envelope;
+				const signature = toBase64(signMessage(next.secretKey, updateMessage({ roundId, modelVersion, payloadSha256 })));
+				// In place: a send loop in progress picks up the new signature for its next try.
+				this.pending.envelope = { ...this.pending.envelope, signature };
+			}
+			try {
+				await this.opts.identity.replace(projectId, rotated);
+			} catch (error) {
+				// The server already holds the new key: losing it here would lock this device out at its next start.
+				const problem = `the new device key was accepted but could not be saved: ${describe(error)}`;
+				this.update({ error: problem });
+				this.note(problem);
+				throw new Error(problem);
+			}
+			this.note(`device key rotated (${reply.keyCreatedAt})`);
+			return { keyCreatedAt: reply.keyCreatedAt };
+		} finally {
+			this.rotating = false;
+		}
 	}
 
 	private scheduleLogin(gen: number): void {
@@ -583,7 +688,7 @@ export class ParticipantSession {
 				trainMs: result.trainMs
 			}
 		});
-		const keypair = this.keypair;
+		const keypair = this.identity;
 		if (!keypair) throw new Error('no device identity');
 		this.pending = { envelope: signedUpdate(task, result, keypair), roundNumber, sends: 0 };
 		void this.flush();

@@ -1,13 +1,24 @@
 import { io, type Socket } from 'socket.io-client';
-import { DASHBOARD_NAMESPACE, type DashboardClientEvents, type DashboardServerEvents } from '@qflare/protocol';
+import { DASHBOARD_NAMESPACE, ErrorCode, type DashboardClientEvents, type DashboardServerEvents } from '@qflare/protocol';
 
 export type DashboardSocket = Socket<DashboardServerEvents, DashboardClientEvents>;
+
+/** True for the handshake refusal the server sends when the session is missing or over. */
+export function isAuthRefusal(error: { message?: unknown }): boolean {
+	return error.message === ErrorCode.Unauthenticated;
+}
 
 /**
  * Connects to the dashboard namespace and (re)subscribes to one project on every connect,
  * so a server restart resumes the live view. `onConnection` reports the link state.
+ * The handshake carries the session cookie by itself (same origin), so nothing secret is passed
+ * here; a refused handshake calls `onUnauthenticated` and does not retry.
  */
-export function watchProject(projectId: string, onConnection: (online: boolean) => void): DashboardSocket {
+export function watchProject(
+	projectId: string,
+	onConnection: (online: boolean) => void,
+	onUnauthenticated: () => void
+): DashboardSocket {
 	const socket: DashboardSocket = io(`${location.origin}${DASHBOARD_NAMESPACE}`, { transports: ['websocket'] });
 	socket.on('connect', () => {
 		onConnection(true);
@@ -16,6 +27,13 @@ export function watchProject(projectId: string, onConnection: (online: boolean) 
 		});
 	});
 	socket.on('disconnect', () => onConnection(false));
-	socket.on('connect_error', () => onConnection(false));
+	socket.on('connect_error', (error) => {
+		onConnection(false);
+		if (isAuthRefusal(error)) {
+			// A middleware refusal is final for this socket; stop any retry before leaving the page.
+			socket.disconnect();
+			onUnauthenticated();
+		}
+	});
 	return socket;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinUrl } from './join-url';
+import { joinUrl, linkUrls } from './join-url';
 
 describe('joinUrl', () => {
 	it('replaces a loopback origin with the first origin phones can reach', () => {
@@ -16,5 +16,24 @@ describe('joinUrl', () => {
 			'https://fl.example.org/join/p1'
 		);
 		expect(joinUrl('p 1', { origin: 'http://localhost:3000', hostname: 'localhost' }, [])).toBe('http://localhost:3000/join/p%201');
+	});
+});
+
+describe('linkUrls', () => {
+	const path = '/join/p1?t=qjt_abc';
+
+	it('puts the phone-reachable origin first and lists each origin once', () => {
+		const urls = linkUrls(path, { origin: 'http://localhost:3000', hostname: 'localhost' }, ['http://192.168.1.5:3000', 'http://10.0.0.2:3000']);
+		expect(urls.primary).toBe('http://192.168.1.5:3000/join/p1?t=qjt_abc');
+		expect(urls.all).toEqual([
+			'http://192.168.1.5:3000/join/p1?t=qjt_abc',
+			'http://10.0.0.2:3000/join/p1?t=qjt_abc',
+			'http://localhost:3000/join/p1?t=qjt_abc'
+		]);
+	});
+
+	it('keeps a public dashboard origin first', () => {
+		const urls = linkUrls(path, { origin: 'https://fl.example.org', hostname: 'fl.example.org' }, ['https://fl.example.org']);
+		expect(urls).toEqual({ primary: 'https://fl.example.org/join/p1?t=qjt_abc', all: ['https://fl.example.org/join/p1?t=qjt_abc'] });
 	});
 });

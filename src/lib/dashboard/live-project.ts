@@ -13,9 +13,13 @@ export function upsertModel(models: ModelRecord[], model: ModelRecord): ModelRec
 	return [...rest, model].sort((a, b) => a.version - b.version);
 }
 
-/** Online devices first, then by most recently seen. */
+/** Online devices first, revoked ones last, then by most recently seen. */
 export function sortDevices(devices: Device[]): Device[] {
-	return [...devices].sort((a, b) => Number(b.online) - Number(a.online) || b.lastSeen.localeCompare(a.lastSeen));
+	// Devices from a server before revocation existed carry no revokedAt: treat them as not revoked.
+	const revoked = (d: Device) => Number(d.revokedAt !== null && d.revokedAt !== undefined);
+	return [...devices].sort(
+		(a, b) => revoked(a) - revoked(b) || Number(b.online) - Number(a.online) || b.lastSeen.localeCompare(a.lastSeen)
+	);
 }
 
 /** Latest progress per device, only for the given round. */

@@ -17,14 +17,15 @@ export interface BrowserSession {
 
 /**
  * Wires ParticipantSession to this tab: socket.io, IndexedDB (identity, demo shards, imported
- * data) and the trainer worker.
+ * data) and the trainer worker. `joinToken` registers a device the server does not know yet.
  */
-export function createBrowserSession(projectId: string): BrowserSession {
+export function createBrowserSession(projectId: string, joinToken: string | null): BrowserSession {
 	const trainer = new WorkerTrainer();
 	const session = new ParticipantSession({
 		projectId,
 		socket: new SocketIoParticipantSocket(location.origin),
 		identity: new IndexedDbIdentityStore(),
+		joinToken,
 		data: new ProjectDataProvider({
 			demo: new DemoDataProvider(new IndexedDbShardCache(), fetchShard),
 			local: new LocalDataProvider(

@@ -88,6 +88,24 @@ describe('local-db', () => {
 	it('creates every store in a new database', async () => {
 		const { localDb } = await freshLocalDb();
 		const db = await localDb();
-		expect([...db.objectStoreNames].sort()).toEqual(['datasets', 'identity', 'previews', 'shards']);
+		expect([...db.objectStoreNames].sort()).toEqual(['datasets', 'identity', 'joinTokens', 'previews', 'shards']);
+	});
+
+	it('upgrades a version 3 database with a joinTokens store and keeps the identity', async () => {
+		const keypair = { publicKey: new Uint8Array([1, 2]), secretKey: new Uint8Array([3, 4]) };
+		const v3 = await openDB('qflare', 3, {
+			upgrade(database) {
+				for (const name of ['identity', 'shards', 'datasets', 'previews']) database.createObjectStore(name);
+			}
+		});
+		await v3.put('identity', keypair, 'p1');
+		v3.close();
+		const { hasIdentity, loadJoinToken, saveJoinToken, localDb } = await freshLocalDb();
+		expect(await hasIdentity('p1')).toBe(true);
+		expect(await hasIdentity('p2')).toBe(false);
+		expect(await loadJoinToken('p1')).toBeUndefined();
+		await saveJoinToken('p1', 'qjt_abc');
+		expect(await loadJoinToken('p1')).toBe('qjt_abc');
+		expect(await (await localDb()).get('identity', 'p1')).toEqual(keypair);
 	});
 });

@@ -1,5 +1,5 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import type { DeviceKeypair } from '@qflare/pq';
+import type { DeviceIdentity } from '@qflare/participant';
 import type { PreparedData } from '@qflare/data-import';
 import { buildPreview, storedPreview, type ImportPreview, type StoredPreview } from './import-preview';
 
@@ -14,8 +14,10 @@ export interface StoredDataset {
 type DatasetWithPreview = StoredDataset & { preview?: ImportPreview };
 
 interface QflareDb extends DBSchema {
-	/** Device keypairs by project id. */
-	identity: { key: string; value: DeviceKeypair };
+	/** Device keypairs by project id (with the device id once the key was rotated). */
+	identity: { key: string; value: DeviceIdentity };
+	/** The join token each project's link carried, by project id: a reload joins without the link. */
+	joinTokens: { key: string; value: string };
 	/** Raw data shards by `${projectId}/${deviceId}/${shardIndex}`. */
 	shards: { key: string; value: Uint8Array };
 	/** Local-data projects: the participant's own data, prepared, by project id. Never sent anywhere. */
@@ -27,13 +29,14 @@ interface QflareDb extends DBSchema {
 export type LocalDb = IDBPDatabase<QflareDb>;
 
 export const LOCAL_DB_NAME = 'qflare';
-export const LOCAL_DB_VERSION = 3;
+export const LOCAL_DB_VERSION = 4;
 
 let db: Promise<LocalDb> | null = null;
 
 /**
  * The participant's IndexedDB database, opened once per page or worker. Version 2 added the
- * datasets store, version 3 the previews store (filled from the datasets already there). A tab
+ * datasets store, version 3 the previews store (filled from the datasets already there), version
+ * 4 the joinTokens store; every upgrade keeps the stores and records already there. A tab
  * still holding an older version open is asked to let go (blocking) so the upgrade is not stuck
  * behind it.
  */
@@ -51,6 +54,7 @@ export function localDb(): Promise<LocalDb> {
 				// A failed request aborts the upgrade, and the open rejects with it.
 				if (oldVersion >= 2) copyPreviews(transaction).catch(() => undefined);
 			}
+			if (oldVersion < 4) database.createObjectStore('joinTokens');
 		},
 		blocking() {
 			// Another context (a newer tab, or this page's worker) needs a newer version: close ours.
@@ -96,4 +100,18 @@ export async function saveDataset(projectId: string, dataset: StoredDataset, pre
 export async function deleteDataset(projectId: string): Promise<void> {
 	const tx = (await localDb()).transaction(['datasets', 'previews'], 'readwrite');
 	await Promise.all([tx.objectStore('datasets').delete(projectId), tx.objectStore('previews').delete(projectId), tx.done]);
+}
+
+/** Whether this browser holds a device identity for the project (made at its first join). */
+export async function hasIdentity(projectId: string): Promise<boolean> {
+	return (await (await localDb()).getKey('identity', projectId)) !== undefined;
+}
+
+export async function loadJoinToken(projectId: string): Promise<string | undefined> {
+	return (await localDb()).get('joinTokens', projectId);
+}
+
+/** Kept beside the identity: a reload, or a later visit without the link, still carries it. */
+export async function saveJoinToken(projectId: string, token: string): Promise<void> {
+	await (await localDb()).put('joinTokens', token, projectId);
 }

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 
-interface PendingChallenge {
+export interface PendingChallenge {
 	projectId: string;
 	deviceId: string;
 	publicKey: string;
 	kind: 'browser' | 'node';
+	/** The join token a new device presented (checked at the challenge, claimed at login); null for a registered device. */
+	joinTokenId: string | null;
 	expiresAt: number;
 }
 

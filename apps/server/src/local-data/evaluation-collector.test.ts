@@ -29,7 +29,7 @@ describe('EvaluationCollector', () => {
 	}
 
 	it('keeps the device\'s newest evaluation when reports on two models are taken at once', async () => {
-		const project = await store.projects.create({ ...PROJECT_DEFAULTS, name: 'p', dataSource: 'local', task, model: 'logistic' });
+		const project = await store.projects.create({ ...PROJECT_DEFAULTS, name: 'p', dataSource: 'local', task, model: 'logistic' }, { organisationId: 'org' });
 		await store.devices.upsert({ id: 'd', projectId: project.id, publicKey: 'pk', kind: 'node' });
 		const [round1, round2] = [await committedRound(project, 1), await committedRound(project, 2)];
 		// The older report's write of the device is slow, so the newer one is taken meanwhile.

@@ -29,7 +29,7 @@ describe('EvaluationRequests', () => {
 		const temp = await openTempStore('eval-requests-test');
 		onTestFinished(temp.close);
 		store = temp.store;
-		const created = await store.projects.create({ ...PROJECT_DEFAULTS, name: 'p', dataSource: 'local', task, model: 'logistic', holdOutFraction });
+		const created = await store.projects.create({ ...PROJECT_DEFAULTS, name: 'p', dataSource: 'local', task, model: 'logistic', holdOutFraction }, { organisationId: 'org' });
 		const weights = Float32Array.from([1, 2, 3, 4]);
 		const round = await store.rounds.create({ projectId: created.id, number: 1, baseModelVersion: 0, deadline: 'x', status: 'committed' });
 		await store.models.saveModel({ projectId: created.id, version: 1, roundNumber: 1 }, weights);

@@ -170,6 +170,8 @@ export class RoundCoordinator {
 		// below and this device becoming pending.
 		const device = await this.deps.store.devices.get(projectId, deviceId);
 		const project = await this.deps.store.projects.get(projectId);
+		// Before the round checks: a revoked device learns why, whatever the round's state.
+		if (device?.revokedAt) throw new ProtocolError(ErrorCode.DeviceRevoked, 'this device was revoked: its updates are refused');
 		const active = this.#active.get(projectId);
 		if (!active || active.round.status !== 'training' || active.finishing) {
 			throw new ProtocolError(ErrorCode.RoundClosed, 'no round of this project is accepting updates');
@@ -288,6 +290,22 @@ export class RoundCoordinator {
 	}
 
 	/**
+	 * An administrator revoked a device: the round stops waiting for it at once (no grace
+	 * period, it is not coming back). An update it already had accepted stays in the round.
+	 * It is not selected again: it can no longer log in, so it is never ready.
+	 */
+	deviceRevoked(projectId: string, deviceId: string): void {
+		const active = this.#active.get(projectId);
+		if (!active || active.finishing || !active.isWaitingFor(deviceId) || active.pending.has(deviceId)) return;
+		const leaving = active.leaving.get(deviceId);
+		if (leaving) clearTimeout(leaving);
+		active.leaving.delete(deviceId);
+		active.dropped.add(deviceId);
+		this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} revoked`);
+		this.#maybeFinish(projectId, active);
+	}
+
+	/**
 	 * An update from a selected device that failed the wire schema (NaN loss, missing fields):
 	 * like any rejected update it leaves nothing in the round, and the round stops waiting for it.
 	 */
@@ -339,7 +357,11 @@ export class RoundCoordinator {
 		if (project.status !== 'running' || this.#active.has(projectId)) return;
 		const round = await this.deps.store.rounds.current(projectId);
 		if (!round || round.status !== 'open') return;
-		const ready = this.deps.participants.readyDevices(projectId);
+		const online = this.deps.participants.readyDevices(projectId);
+		if (online.length < project.minParticipants) return;
+		// A revoked device's sockets are dropped, but a socket still closing must not get it picked.
+		const revoked = new Set((await this.deps.store.devices.listByProject(projectId)).filter((d) => d.revokedAt).map((d) => d.id));
+		const ready = online.filter((id) => !revoked.has(id));
 		if (ready.length < project.minParticipants) return;
 		const selected = selectDevices(ready, project, round.number);
 

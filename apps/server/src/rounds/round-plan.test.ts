@@ -6,6 +6,7 @@ const project = (over: Partial<Project>): Project => ({
 	...PROJECT_DEFAULTS,
 	name: 'p',
 	id: 'p',
+	organisationId: 'org',
 	status: 'running',
 	modelVersion: 0,
 	currentRound: 1,

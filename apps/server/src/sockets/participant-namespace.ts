@@ -1,4 +1,4 @@
-import { deviceIdFromPublicKey, fromBase64, loginMessage, verifySignature } from '@qflare/pq';
+import { deviceIdFromPublicKey, fromBase64, loginMessage, rotateKeyMessage, verifySignature } from '@qflare/pq';
 import {
 	ChallengeRequest,
 	DeviceStatusReport,
@@ -11,6 +11,7 @@ import {
 	taskObjective,
 	PARTICIPANT_NAMESPACE,
 	ProtocolError,
+	RotateKeyRequest,
 	TrainingProgress,
 	UpdateEnvelope,
 	API_PREFIX,
@@ -22,12 +23,16 @@ import {
 	type ParticipantProjectView,
 	type ParticipantServerEvents,
 	type Project,
+	type RotateKeyReply,
 	type RoundClosed,
 	type RoundTask
 } from '@qflare/protocol';
 import type { DevicePatch, Store } from '@qflare/store';
 import type { Namespace, Server, Socket } from 'socket.io';
+import type { RateLimitKind, RateLimits } from '../auth/rate-limits';
 import type { ServerMetrics } from '../http/server-metrics';
+import { liveJoinToken } from '../auth/join-tokens';
+import { randomSecret, sha256Hex } from '../auth/tokens';
 import { LoginChallenges } from '../identity/login-challenges';
 import { EvaluationCollector } from '../local-data/evaluation-collector';
 import { featureStatsProblems } from '../local-data/report-checks';
@@ -37,6 +42,15 @@ import { SerialQueue } from '../rounds/serial-queue';
 import type { DashboardNamespace } from './dashboard-namespace';
 import { Presence } from './presence';
 import { safeHandler } from './safe-handler';
+import { socketAddress } from './socket-address';
+
+function decodeSignature(value: string, field: string): Uint8Array {
+	try {
+		return fromBase64(value);
+	} catch {
+		throw new ProtocolError(ErrorCode.BadSignature, `${field} is not valid base64`);
+	}
+}
 
 interface SessionData {
 	projectId?: string;
@@ -47,6 +61,8 @@ type ParticipantNsp = Namespace<ParticipantClientEvents, ParticipantServerEvents
 
 const projectRoom = (projectId: string) => `project:${projectId}`;
 const deviceRoom = (projectId: string, deviceId: string) => `device:${projectId}/${deviceId}`;
+const deviceKey = (projectId: string, deviceId: string) => `${projectId}/${deviceId}`;
+const REVOKED_MESSAGE = 'an administrator revoked this device: it can no longer take part in this project';
 
 export function participantView(p: Project): ParticipantProjectView {
 	return {
@@ -99,6 +115,11 @@ export class ParticipantNamespace implements ParticipantChannel {
 	readonly #registration = new SerialQueue();
 	readonly #nsp: ParticipantNsp;
 	readonly #evaluations: EvaluationCollector;
+	/**
+	 * Devices revoked while this process runs: a login that passed its store check just before
+	 * the revocation is caught here after it joined the device's room (see #login).
+	 */
+	readonly #revoked = new Set<string>();
 	#coordinator: RoundCoordinator | null = null;
 
 	constructor(
@@ -106,7 +127,8 @@ export class ParticipantNamespace implements ParticipantChannel {
 		private readonly store: Store,
 		private readonly dashboard: DashboardNamespace,
 		private readonly metrics: ServerMetrics,
-		private readonly log: (message: string) => void
+		private readonly log: (message: string) => void,
+		private readonly rateLimits: RateLimits
 	) {
 		this.#evaluations = new EvaluationCollector(store, dashboard);
 		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as ParticipantNsp;
@@ -142,27 +164,36 @@ export class ParticipantNamespace implements ParticipantChannel {
 		this.#nsp.to(projectRoom(project.id)).emit('project:status', participantView(project));
 	}
 
+	/**
+	 * Revokes a device for good (the HTTP route calls this and audits it): it is marked revoked
+	 * in the store, told so on its sockets, dropped, and the running round stops waiting for it.
+	 * Null when the project has no such device; a device revoked before stays as it was.
+	 */
+	async revokeDevice(projectId: string, deviceId: string): Promise<Device | null> {
+		const device = await this.store.devices.get(projectId, deviceId);
+		if (!device) return null;
+		if (device.revokedAt) return device;
+		this.#revoked.add(deviceKey(projectId, deviceId));
+		// Serialised with logins and key rotations of the project, so none of them slips past the flag.
+		const revoked = await this.#registration.run(projectId, () =>
+			this.store.devices.update(projectId, deviceId, { revokedAt: new Date().toISOString(), online: false })
+		);
+		this.presence.markUnready(projectId, deviceId);
+		this.#coordinator?.deviceRevoked(projectId, deviceId);
+		const room = deviceRoom(projectId, deviceId);
+		// The notice and the disconnect travel in order on each socket, so the device reads why before it is dropped.
+		this.#nsp.to(room).emit('device:revoked', { deviceId, message: REVOKED_MESSAGE });
+		this.#nsp.in(room).disconnectSockets(false);
+		await this.store.events.append({ projectId, type: 'device.revoked', message: `device ${deviceId} revoked`, data: {} });
+		await this.dashboard.devicesChanged(projectId);
+		return revoked;
+	}
+
 	#attach(socket: ParticipantSocket): void {
 		const log = this.log;
-		socket.on(
-			'auth:challenge',
-			safeHandler(log, async (payload): Promise<ChallengeReply> => {
-				const req = ChallengeRequest.parse(payload);
-				if (!(await this.store.projects.get(req.projectId))) {
-					throw new ProtocolError(ErrorCode.UnknownProject, `no project ${req.projectId}`);
-				}
-				let deviceId: string;
-				try {
-					deviceId = deviceIdFromPublicKey(fromBase64(req.publicKey));
-				} catch (e) {
-					throw new ProtocolError(ErrorCode.SchemaInvalid, `publicKey: ${(e as Error).message}`);
-				}
-				const nonce = this.#challenges.issue({ projectId: req.projectId, deviceId, publicKey: req.publicKey, kind: req.kind });
-				return { ok: true, deviceId, nonce };
-			})
-		);
-
+		socket.on('auth:challenge', safeHandler(log, (payload) => this.#challenge(socket, payload)));
 		socket.on('auth:login', safeHandler(log, (payload) => this.#login(socket, payload)));
+		socket.on('auth:rotate-key', safeHandler(log, (payload) => this.#rotateKey(socket, payload)));
 
 		socket.on(
 			'device:status',
@@ -226,6 +257,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 					throw new ProtocolError(ErrorCode.Unsigned, 'update carries no signature');
 				}
 				if (!this.#coordinator) throw new ProtocolError(ErrorCode.Internal, 'coordinator not ready');
+				if (this.#revoked.has(deviceKey(projectId, deviceId))) throw new ProtocolError(ErrorCode.DeviceRevoked, REVOKED_MESSAGE);
 				const envelope = UpdateEnvelope.safeParse(payload);
 				if (!envelope.success) {
 					await this.#coordinator.rejectMalformed(projectId, deviceId);
@@ -245,6 +277,63 @@ export class ParticipantNamespace implements ParticipantChannel {
 				.then(() => this.dashboard.devicesChanged(projectId))
 				.catch((e: unknown) => log(`could not mark ${deviceId} offline: ${String(e)}`));
 		});
+	}
+
+	/**
+	 * A login nonce for a key. A registered device (its id derived from the key, or given after
+	 * a key rotation) must present its current key and not be revoked; a new device needs a valid
+	 * join token of the project, which is claimed when its login succeeds.
+	 */
+	async #challenge(socket: ParticipantSocket, payload: unknown): Promise<ChallengeReply> {
+		const req = ChallengeRequest.parse(payload);
+		const project = await this.#project(req.projectId);
+		let derivedId: string;
+		try {
+			derivedId = deviceIdFromPublicKey(fromBase64(req.publicKey));
+		} catch (e) {
+			throw new ProtocolError(ErrorCode.SchemaInvalid, `publicKey: ${(e as Error).message}`);
+		}
+		const deviceId = req.deviceId ?? derivedId;
+		const known = await this.store.devices.get(project.id, deviceId);
+		if (known) {
+			if (known.revokedAt) throw new ProtocolError(ErrorCode.DeviceRevoked, REVOKED_MESSAGE);
+			// After a rotation the old key still derives the device's id: it must not log in any more.
+			if (known.publicKey !== req.publicKey) throw new ProtocolError(ErrorCode.Unauthenticated, `this is not the current key of device ${deviceId}`);
+			const nonce = this.#challenges.issue({ projectId: project.id, deviceId, publicKey: req.publicKey, kind: req.kind, joinTokenId: null });
+			return { ok: true, deviceId, nonce };
+		}
+		// Only a registered device can carry an id that its key does not derive.
+		if (deviceId !== derivedId) throw new ProtocolError(ErrorCode.UnknownDevice, `no device ${deviceId} in this project`);
+		const address = socketAddress(socket);
+		await this.#limit('registration', address, 'too many new devices from this address');
+		const joinTokenId = await this.#usableJoinToken(project.id, req.joinToken, address);
+		const nonce = this.#challenges.issue({ projectId: project.id, deviceId, publicKey: req.publicKey, kind: req.kind, joinTokenId });
+		return { ok: true, deviceId, nonce };
+	}
+
+	/** The id of a join token that may register one more device in the project, else JOIN_TOKEN_INVALID. */
+	async #usableJoinToken(projectId: string, token: string | undefined, address: string): Promise<string> {
+		// An address that guessed wrong too often is refused before its next guess is even looked at.
+		const blocked = await this.rateLimits.check('badJoinToken', address);
+		if (!blocked.ok) throw new ProtocolError(ErrorCode.RateLimited, `too many invalid join links from this address; try again in ${blocked.retryAfterSec} s`);
+		const record = token ? await liveJoinToken(this.store, projectId, token) : null;
+		// Checked again, atomically, when the slot is claimed at login; this spares a doomed signature.
+		const full = record !== null && record.maxDevices !== null && record.devicesJoined >= record.maxDevices;
+		if (record && !full) return record.id;
+		if (!full) await this.rateLimits.consume('badJoinToken', address);
+		throw new ProtocolError(
+			ErrorCode.JoinTokenInvalid,
+			!token
+				? 'this project is invite-only: join with the link or QR code the coordinator gave you'
+				: full
+					? 'this join link already registered as many devices as it allows'
+					: 'this join link is not valid (revoked, expired or for another project)'
+		);
+	}
+
+	async #limit(kind: RateLimitKind, key: string, what: string): Promise<void> {
+		const decision = await this.rateLimits.consume(kind, key);
+		if (!decision.ok) throw new ProtocolError(ErrorCode.RateLimited, `${what}; try again in ${decision.retryAfterSec} s`);
 	}
 
 	async #login(socket: ParticipantSocket, payload: unknown): Promise<LoginReply> {
@@ -267,6 +356,9 @@ export class ParticipantNamespace implements ParticipantChannel {
 			const now = new Date().toISOString();
 			const known = await this.store.devices.get(projectId, req.deviceId);
 			if (known) {
+				if (known.revokedAt) throw new ProtocolError(ErrorCode.DeviceRevoked, REVOKED_MESSAGE);
+				// The key was rotated between this challenge and the login.
+				if (known.publicKey !== challenge.publicKey) throw new ProtocolError(ErrorCode.Unauthenticated, 'the device key changed: log in again');
 				const updated = await this.store.devices.update(projectId, req.deviceId, {
 					online: true,
 					lastSeen: now,
@@ -278,6 +370,9 @@ export class ParticipantNamespace implements ParticipantChannel {
 				});
 				return updated ?? known;
 			}
+			// The slot is taken only now, when the device proved it holds its key: a challenge alone uses up nothing.
+			const claimed = challenge.joinTokenId ? await this.store.joinTokens.claimDevice(challenge.joinTokenId, now) : null;
+			if (!claimed) throw new ProtocolError(ErrorCode.JoinTokenInvalid, 'this join link can register no more devices (revoked, expired or used up)');
 			const count = await this.store.devices.countByProject(projectId);
 			return this.store.devices.upsert({
 				id: req.deviceId,
@@ -291,7 +386,10 @@ export class ParticipantNamespace implements ParticipantChannel {
 				shardIndex: count % project.shardCount,
 				userAgent: req.userAgent,
 				registeredAt: now,
-				lastSeen: now
+				lastSeen: now,
+				keyCreatedAt: now,
+				revokedAt: null,
+				joinTokenId: claimed.id
 			});
 		});
 		const project = await this.#project(projectId);
@@ -303,6 +401,15 @@ export class ParticipantNamespace implements ParticipantChannel {
 		// it is not selected until this session reports them (data:stats marks it ready again).
 		if (!isDeviceReady(project, device)) this.presence.markUnready(projectId, device.id);
 		await socket.join([projectRoom(projectId), deviceRoom(projectId, device.id)]);
+		if (this.#revoked.has(deviceKey(projectId, device.id))) {
+			// Revoked while this login was under way, after its own check: it missed the notice and
+			// the disconnect, so it is undone here and the refusal is its answer.
+			socket.data.projectId = undefined;
+			socket.data.deviceId = undefined;
+			this.presence.disconnect(projectId, device.id, socket.id);
+			await Promise.all([socket.leave(projectRoom(projectId)), socket.leave(deviceRoom(projectId, device.id))]);
+			throw new ProtocolError(ErrorCode.DeviceRevoked, REVOKED_MESSAGE);
+		}
 		// After the join: an evaluation request sent from here on reaches this socket too.
 		this.#coordinator?.deviceLoggedIn(projectId, device.id);
 		await this.store.events.append({ projectId, type: 'device.login', message: `device ${device.id} logged in`, data: { kind: device.kind } });
@@ -311,9 +418,66 @@ export class ParticipantNamespace implements ParticipantChannel {
 			ok: true,
 			deviceId: device.id,
 			shardIndex: device.shardIndex,
-			shardPath: project.dataSource === 'demo' ? `${API_PREFIX}/projects/${projectId}/shard?device=${device.id}` : null,
+			shardPath: project.dataSource === 'demo' ? await this.#shardPath(projectId, device.id) : null,
 			project: participantView(project)
 		};
+	}
+
+	/**
+	 * The device's shard link with a fresh access token: only its hash is stored, and each login
+	 * replaces it, so a link that leaked stops working at the device's next login.
+	 */
+	async #shardPath(projectId: string, deviceId: string): Promise<string> {
+		const access = randomSecret();
+		await this.store.devices.setAccessTokenHash(projectId, deviceId, sha256Hex(access));
+		const query = new URLSearchParams({ device: deviceId, access });
+		return `${API_PREFIX}/projects/${encodeURIComponent(projectId)}/shard?${query}`;
+	}
+
+	/**
+	 * Replaces a logged-in device's key. The old key's signature shows the holder of the device
+	 * rotates it; the new key's shows the device holds the new secret key. The id stays.
+	 */
+	async #rotateKey(socket: ParticipantSocket, payload: unknown): Promise<RotateKeyReply> {
+		const { projectId, deviceId } = this.#session(socket);
+		const req = RotateKeyRequest.parse(payload);
+		let newKey: Uint8Array;
+		try {
+			newKey = fromBase64(req.newPublicKey);
+			deviceIdFromPublicKey(newKey);
+		} catch (e) {
+			throw new ProtocolError(ErrorCode.SchemaInvalid, `newPublicKey: ${(e as Error).message}`);
+		}
+		const signature = decodeSignature(req.signature, 'signature');
+		const newSignature = decodeSignature(req.newSignature, 'newSignature');
+		const message = rotateKeyMessage({ projectId, deviceId, newPublicKey: req.newPublicKey });
+		const project = await this.#project(projectId);
+		const keyCreatedAt = await this.#registration.run(projectId, async () => {
+			const device = await this.store.devices.get(projectId, deviceId);
+			if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
+			if (device.revokedAt) throw new ProtocolError(ErrorCode.DeviceRevoked, REVOKED_MESSAGE);
+			if (device.publicKey === req.newPublicKey) throw new ProtocolError(ErrorCode.Conflict, 'the new key is the current key');
+			if (!verifySignature(fromBase64(device.publicKey), message, signature)) {
+				throw new ProtocolError(ErrorCode.BadSignature, 'the key rotation is not signed by the current key');
+			}
+			if (!verifySignature(newKey, message, newSignature)) {
+				throw new ProtocolError(ErrorCode.BadSignature, 'the key rotation is not signed by the new key');
+			}
+			const now = new Date().toISOString();
+			await this.store.devices.update(projectId, deviceId, { publicKey: req.newPublicKey, keyCreatedAt: now });
+			return now;
+		});
+		await this.store.audit.append({
+			organisationId: project.organisationId,
+			actor: { type: 'device', id: deviceId, label: deviceId },
+			action: 'device.keyRotated',
+			target: { type: 'device', id: deviceId },
+			address: socketAddress(socket),
+			details: { projectId }
+		});
+		await this.store.events.append({ projectId, type: 'device.keyRotated', message: `device ${deviceId} rotated its key`, data: {} });
+		await this.dashboard.devicesChanged(projectId);
+		return { ok: true, keyCreatedAt };
 	}
 
 	/** Stores what a device reported about itself, then its readiness, and tells the dashboard. */

@@ -1,55 +1,133 @@
+import type { CreatedApiKey, CreatedJoinToken, CreateJoinTokenBody, Me, Project } from '@qflare/protocol';
 import type { Store } from '@qflare/store';
+import type { RateLimitConfig } from '../auth/rate-limits';
 import { startQflareServer, type QflareServer } from '../server';
 import { openTempStore } from './temp-store';
 
 export interface ApiReply<T> {
 	status: number;
 	json: T;
+	headers: Headers;
 }
+
+/** The owner the test server sets up, and its password (for tests that sign in). */
+export const TEST_OWNER = { email: 'owner@example.test', password: 'owner-password-1', name: 'Test Owner', organisation: 'Test organisation' } as const;
 
 /** A Qflare server on a free port over its own embedded store, for tests over real sockets and HTTP. */
 export interface TestServer {
 	readonly url: string;
 	readonly server: QflareServer;
 	readonly store: Store;
+	/** Folder of the embedded store (removed by close). */
+	readonly dataDir: string;
 	/** What the server logged, for a failing test to show. */
 	readonly logs: string[];
-	/** A JSON request to /api/v1: the status and the parsed body, whatever the status. */
+	/** The organisation of the owner made at setup. */
+	readonly organisationId: string;
+	/** `qfk_...` of the owner (scope admin), which api() sends. */
+	readonly ownerKey: string;
+	/** A JSON request to /api/v1 as the owner (Bearer API key): the status and the parsed body, whatever the status. */
 	api<T>(method: string, apiPath: string, body?: unknown): Promise<ApiReply<T>>;
+	/** The same without credentials, with extra headers (e.g. a Cookie or another key). */
+	anonymousApi<T>(method: string, apiPath: string, body?: unknown, headers?: Record<string, string>): Promise<ApiReply<T>>;
+	/** POST /orgs/:org/projects in the owner's organisation; throws unless it was created. */
+	createProject(config: Record<string, unknown>): Promise<Project>;
+	/** A join token of the project (POST /projects/:id/join-tokens); throws on failure. */
+	joinToken(projectId: string, body?: Partial<CreateJoinTokenBody>): Promise<string>;
 	/** Stops the server, closes the store and removes its folder. */
 	close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+	/** Default: limits high enough that tests never meet them. */
+	rateLimits?: Partial<RateLimitConfig>;
+	dropoutGraceMs?: number;
+	/** Believe X-Forwarded-* (tests of client addresses and https behind a proxy). */
+	trustProxy?: boolean;
+}
+
+const GENEROUS = { points: 100_000, durationSec: 60 };
+const NO_LIMITS: RateLimitConfig = { login: GENEROUS, loginFailure: GENEROUS, setup: GENEROUS, invitation: GENEROUS, registration: GENEROUS, badJoinToken: GENEROUS };
+
+async function request<T>(url: string, method: string, body: unknown, headers: Record<string, string>): Promise<ApiReply<T>> {
+	const res = await fetch(url, {
+		method,
+		headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+		body: body === undefined ? undefined : JSON.stringify(body)
+	});
+	const text = await res.text();
+	let json: unknown = null;
+	try {
+		json = text ? JSON.parse(text) : null;
+	} catch {
+		json = text;
+	}
+	return { status: res.status, json: json as T, headers: res.headers };
+}
+
 /**
  * Starts a server with a short drop-out grace (300 ms) over a fresh store in a temporary folder
- * named after `name`.
+ * named after `name`, completes first-run setup with the printed token and makes an owner API key.
  */
-export async function startTestServer(name: string): Promise<TestServer> {
+export async function startTestServer(name: string, options: TestServerOptions = {}): Promise<TestServer> {
 	const logs: string[] = [];
 	const temp = await openTempStore(name);
 	let server: QflareServer;
 	try {
-		server = await startQflareServer({ store: temp.store, port: 0, appHandler: null, log: (m) => logs.push(m), dropoutGraceMs: 300 });
+		server = await startQflareServer({
+			store: temp.store,
+			port: 0,
+			appHandler: null,
+			log: (m) => logs.push(m),
+			dropoutGraceMs: options.dropoutGraceMs ?? 300,
+			rateLimits: { ...NO_LIMITS, ...options.rateLimits },
+			trustProxy: options.trustProxy ?? false
+		});
 	} catch (error) {
 		await temp.close();
 		throw error;
 	}
-	return {
-		url: server.url,
-		server,
-		store: temp.store,
-		logs,
-		async api<T>(method: string, apiPath: string, body?: unknown): Promise<ApiReply<T>> {
-			const res = await fetch(`${server.url}/api/v1${apiPath}`, {
-				method,
-				headers: { 'content-type': 'application/json' },
-				body: body === undefined ? undefined : JSON.stringify(body)
-			});
-			return { status: res.status, json: (await res.json()) as T };
-		},
-		async close() {
-			await server.close();
-			await temp.close();
-		}
+	const api = `${server.url}/api/v1`;
+	const close = async () => {
+		await server.close();
+		await temp.close();
 	};
+	try {
+		const token = server.setupToken;
+		if (!token) throw new Error('a fresh store has no setup token');
+		const setup = await request<Me>(`${api}/auth/setup`, 'POST', { token, ...TEST_OWNER }, {});
+		if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.json)}`);
+		const cookie = (setup.headers.get('set-cookie') ?? '').split(';')[0];
+		const organisationId = setup.json.organisations[0].id;
+		const key = await request<CreatedApiKey>(`${api}/orgs/${organisationId}/api-keys`, 'POST', { name: 'tests', scope: 'admin', expiresInDays: null }, { cookie });
+		if (key.status !== 201) throw new Error(`API key failed: ${key.status} ${JSON.stringify(key.json)}`);
+		const ownerKey = key.json.key;
+		const authorization = { authorization: `Bearer ${ownerKey}` };
+		const asOwner = <T>(method: string, apiPath: string, body?: unknown) => request<T>(`${api}${apiPath}`, method, body, authorization);
+		return {
+			url: server.url,
+			server,
+			store: temp.store,
+			dataDir: temp.dataDir,
+			logs,
+			organisationId,
+			ownerKey,
+			api: asOwner,
+			anonymousApi: (method, apiPath, body, headers = {}) => request(`${api}${apiPath}`, method, body, headers),
+			async createProject(config) {
+				const res = await asOwner<Project>('POST', `/orgs/${organisationId}/projects`, config);
+				if (res.status !== 201) throw new Error(`project not created: ${res.status} ${JSON.stringify(res.json)}`);
+				return res.json;
+			},
+			async joinToken(projectId, body = {}) {
+				const res = await asOwner<CreatedJoinToken>('POST', `/projects/${projectId}/join-tokens`, body);
+				if (res.status !== 201) throw new Error(`join token not created: ${res.status} ${JSON.stringify(res.json)}`);
+				return res.json.token;
+			},
+			close
+		};
+	} catch (error) {
+		await close();
+		throw error;
+	}
 }
