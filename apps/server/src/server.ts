@@ -81,18 +81,19 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const authenticator = new Authenticator(store);
 	const setupLink = new SetupLink();
 	await setupLink.init(store);
-	const dashboard = new DashboardNamespace(io, store, log, authenticator);
+	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
+	const trustProxy = options.trustProxy ?? trustProxyFromEnv(process.env);
+	const dashboard = new DashboardNamespace(io, store, log, authenticator, { publicOrigins, trustProxy });
 	const metrics = new ServerMetrics();
 	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log, rateLimits);
 	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log, metrics, dropoutGraceMs: options.dropoutGraceMs });
 	participants.bindCoordinator(coordinator);
 
-	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
 	const gauges = () => ({ devicesOnline: participants.presence.onlineCount, activeRounds: coordinator.activeRounds });
 	app.get('/metrics', metricsRoute(authenticator, metrics, gauges, log));
 	app.use(
 		'/api/v1',
-		apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), models, maxModelParameters, log, authenticator, rateLimits, setupLink, participants })
+		apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), models, maxModelParameters, log, authenticator, rateLimits, setupLink, participants, dashboard })
 	);
 	if (options.appHandler) app.use(options.appHandler);
 

@@ -104,6 +104,14 @@ export const CreateJoinTokenBody = z
 	.strict();
 export type CreateJoinTokenBody = z.infer<typeof CreateJoinTokenBody>;
 
+/**
+ * POST /api/v1/projects/:id/devices/:deviceId/revoke (the body is optional). revokeJoinToken also
+ * revokes the join token the device registered with, so that the same phone cannot clear its
+ * storage and register again as a new device (nor can anyone else with that link).
+ */
+export const RevokeDeviceBody = z.object({ revokeJoinToken: z.boolean().optional() }).strict();
+export type RevokeDeviceBody = z.infer<typeof RevokeDeviceBody>;
+
 export interface User {
 	id: string;
 	email: string;

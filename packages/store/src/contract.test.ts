@@ -514,6 +514,13 @@ describe.each(backends)('store contract: %s', (backend) => {
 			}
 		});
 
+		it('creates a user with an id chosen by the caller (named before the user exists, e.g. by an invitation)', async () => {
+			const id = '0b6f3c1e-4a3d-4f7e-9a52-1d2c3b4a5f60';
+			const cleo = await store.users.create({ id, email: 'cleo@example.org', name: 'Cleo', passwordHash: 'x' });
+			expect(cleo.id).toBe(id);
+			expect(await store.users.getByEmail('cleo@example.org')).toEqual(cleo);
+		});
+
 		it('creates, gets and lists organisations by name', async () => {
 			const zeta = await store.organisations.create('Zeta lab');
 			const alpha = await store.organisations.create('Alpha lab');

@@ -3,9 +3,9 @@ import { DASHBOARD_NAMESPACE, ErrorCode, type DashboardClientEvents, type Dashbo
 
 export type DashboardSocket = Socket<DashboardServerEvents, DashboardClientEvents>;
 
-/** True for the handshake refusal the server sends when the session is missing or over. */
+/** True for the handshake refusals the server sends when the session is missing or over, or the page's origin is foreign. */
 export function isAuthRefusal(error: { message?: unknown }): boolean {
-	return error.message === ErrorCode.Unauthenticated;
+	return error.message === ErrorCode.Unauthenticated || error.message === ErrorCode.Forbidden;
 }
 
 /**
@@ -26,7 +26,13 @@ export function watchProject(
 			// The ack only confirms the subscription; errors show up as missing updates.
 		});
 	});
-	socket.on('disconnect', () => onConnection(false));
+	socket.on('disconnect', (reason) => {
+		onConnection(false);
+		// The server drops a dashboard when its session or key ends (sign-out, removal, revocation);
+		// Socket.IO does not retry that by itself. Connecting again re-runs the handshake, which
+		// either lets a still-valid session back in or ends in UNAUTHENTICATED below.
+		if (reason === 'io server disconnect') socket.connect();
+	});
 	socket.on('connect_error', (error) => {
 		onConnection(false);
 		if (isAuthRefusal(error)) {

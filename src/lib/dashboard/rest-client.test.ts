@@ -37,12 +37,14 @@ describe('api calls', () => {
 		stub(201, { id: 'p' });
 		await api.createProject('org/1', { name: 'x' });
 		await api.revokeDevice('p1', 'd1');
+		await api.revokeDevice('p1', 'd2', { revokeJoinToken: true });
 		await api.acceptInvitation('qin_t');
 		await api.acceptInvitation('qin_t', { name: 'N', email: 'n@x.org', password: 'long enough pw' });
 		const calls = vi.mocked(fetch).mock.calls.map(([u, i]) => [u, i?.method, i?.body ?? null]);
 		expect(calls).toEqual([
 			['/api/v1/orgs/org%2F1/projects', 'POST', JSON.stringify({ name: 'x' })],
-			['/api/v1/projects/p1/devices/d1/revoke', 'POST', null],
+			['/api/v1/projects/p1/devices/d1/revoke', 'POST', '{}'],
+			['/api/v1/projects/p1/devices/d2/revoke', 'POST', JSON.stringify({ revokeJoinToken: true })],
 			['/api/v1/invitations/accept', 'POST', JSON.stringify({ token: 'qin_t' })],
 			['/api/v1/invitations/accept', 'POST', JSON.stringify({ token: 'qin_t', name: 'N', email: 'n@x.org', password: 'long enough pw' })]
 		]);

@@ -21,6 +21,7 @@ import {
 	type Organisation,
 	type PasswordChangeBody,
 	type Project,
+	type RevokeDeviceBody,
 	type Role,
 	type Round,
 	type ServerInfo,
@@ -136,8 +137,8 @@ export const api = {
 	createJoinToken: (id: string, body: CreateJoinTokenBody) => call<CreatedJoinToken>(`${project(id)}/join-tokens`, json('POST', body)),
 	revokeJoinToken: (id: string, tokenId: string) =>
 		call<unknown>(`${project(id)}/join-tokens/${encodeURIComponent(tokenId)}`, json('DELETE')),
-	revokeDevice: (id: string, deviceId: string) =>
-		call<Device>(`${project(id)}/devices/${encodeURIComponent(deviceId)}/revoke`, json('POST'))
+	revokeDevice: (id: string, deviceId: string, body: RevokeDeviceBody = {}) =>
+		call<Device>(`${project(id)}/devices/${encodeURIComponent(deviceId)}/revoke`, json('POST', body))
 };
 
 /** Where a model version ("latest" or a number) can be downloaded (tfjs layers format). */

@@ -27,15 +27,24 @@ export function bearerToken(headers: IncomingHttpHeaders): string | null {
 	return match ? match[1] : null;
 }
 
+/** Whether the Authorization header uses the Bearer scheme at all (well-formed or not). */
+export function hasBearerScheme(headers: IncomingHttpHeaders): boolean {
+	const header = headers.authorization;
+	return typeof header === 'string' && /^\s*Bearer(\s|$)/i.test(header);
+}
+
 /** Resolves request headers to a Principal with the roles it has right now (memberships are read each time). */
 export class Authenticator {
 	constructor(private readonly store: Store) {}
 
 	/** From a Cookie header (session) or Authorization: Bearer qfk_...; null when absent, invalid, expired or revoked. */
 	async fromHeaders(headers: IncomingHttpHeaders): Promise<Principal | null> {
-		const bearer = bearerToken(headers);
-		// An explicit API key decides alone: a bad key is not rescued by a cookie the same client also sent.
-		if (bearer?.startsWith(API_KEY_PREFIX)) return this.#fromApiKey(bearer);
+		// A Bearer credential decides alone, whatever it is (a bad key, a join token, too long, empty):
+		// it is never rescued by a cookie the same client also sent.
+		if (hasBearerScheme(headers)) {
+			const bearer = bearerToken(headers);
+			return bearer?.startsWith(API_KEY_PREFIX) ? this.#fromApiKey(bearer) : null;
+		}
 		const session = sessionTokenFrom(headers);
 		return session ? this.#fromSession(session) : null;
 	}

@@ -1,4 +1,14 @@
-import { DASHBOARD_NAMESPACE, PARTICIPANT_NAMESPACE, RIGHTS, SESSION_COOKIE, type ErrorReply, type Right, type Role } from '@qflare/protocol';
+import {
+	DASHBOARD_NAMESPACE,
+	PARTICIPANT_NAMESPACE,
+	RIGHTS,
+	SESSION_COOKIE,
+	type CreatedInvitation,
+	type CreatedJoinToken,
+	type ErrorReply,
+	type Right,
+	type Role
+} from '@qflare/protocol';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newBareToken } from '../auth/tokens';
@@ -178,6 +188,35 @@ describe('access control over every route of the OpenAPI document', () => {
 			await t.store.sessions.create({ userId: other.id, tokenHash, expiresAt: new Date(Date.now() - 1000).toISOString(), address: 'test', userAgent: 'test' });
 			expect((await t.anonymousApi('GET', '/auth/me', undefined, { cookie: `${SESSION_COOKIE}=${token}` })).status).toBe(401);
 			expect(await t.store.sessions.getByHash(tokenHash)).toBeNull();
+		});
+
+		it("ids of organisation A's objects under the outsider's OWN organisation and project paths -> 404, and nothing changes", async () => {
+			const orgA = t.organisationId;
+			const { id: keyId } = await f.apiKey(f.owner, orgA, 'read');
+			const invitation = (await f.call<CreatedInvitation>(f.owner, 'POST', `/orgs/${orgA}/invitations`, { role: 'viewer' })).json.invitation;
+			const member = await f.newUser('viewer');
+			const joinToken = (await f.call<CreatedJoinToken>(f.owner, 'POST', `/projects/${f.project.id}/join-tokens`, {})).json.record;
+			const orgB = `/orgs/${f.organisationB}`;
+			const projectB = `/projects/${f.projectB.id}`;
+			const attempts: Array<[string, string, unknown?]> = [
+				['DELETE', `${orgB}/api-keys/${keyId}`],
+				['DELETE', `${orgB}/invitations/${invitation.id}`],
+				['PATCH', `${orgB}/members/${member.id}`, { role: 'admin' }],
+				['DELETE', `${orgB}/members/${member.id}`],
+				['DELETE', `${projectB}/join-tokens/${joinToken.id}`],
+				['POST', `${projectB}/devices/${f.deviceId}/revoke`]
+			];
+			for (const outsider of [f.outsider, f.outsiderKey]) {
+				for (const [method, path, body] of attempts) {
+					const reply = await f.call<ErrorReply>(outsider, method, path, body);
+					expect(reply.status, `${(outsider as { label: string }).label}: ${method} ${path}`).toBe(404);
+				}
+			}
+			expect((await t.store.apiKeys.get(keyId))?.revokedAt).toBeNull();
+			expect(await t.store.invitations.get(invitation.id)).toMatchObject({ revokedAt: null, acceptedBy: null });
+			expect(await t.store.memberships.get(orgA, member.id)).toMatchObject({ role: 'viewer' });
+			expect((await t.store.joinTokens.get(f.project.id, joinToken.id))?.revokedAt).toBeNull();
+			expect((await t.store.devices.get(f.project.id, f.deviceId))?.revokedAt ?? null).toBeNull();
 		});
 
 		it("lists only the caller's organisations' projects", async () => {

@@ -87,7 +87,7 @@ export const ACCESS_TABLE: Row[] = [
 	{ method: 'GET', path: '/orgs', access: 'signedIn', request: fixed(() => '/orgs') },
 	{ method: 'GET', path: '/projects', access: 'signedIn', request: fixed(() => '/projects') },
 	{ method: 'POST', path: '/auth/logout', access: 'signedIn', request: fixed(() => '/auth/logout'), okCallers: throwaway },
-	{ method: 'POST', path: '/auth/logout-all', access: 'signedIn', request: fixed(() => '/auth/logout-all'), okCallers: throwaway },
+	{ method: 'POST', path: '/auth/logout-all', access: 'session', request: fixed(() => '/auth/logout-all'), okCallers: async (f) => [(await f.newUser('viewer')).caller] },
 	{
 		method: 'POST',
 		path: '/auth/password',
@@ -105,7 +105,14 @@ export const ACCESS_TABLE: Row[] = [
 	},
 	{ method: 'DELETE', path: '/orgs/{org}/members/{userId}', access: 'members.manage', request: async (f) => ({ path: `/orgs/${org(f)}/members/${(await f.newUser('viewer')).id}` }) },
 	{ method: 'GET', path: '/orgs/{org}/invitations', access: 'members.manage', request: fixed((f) => `/orgs/${org(f)}/invitations`) },
-	{ method: 'POST', path: '/orgs/{org}/invitations', access: 'members.manage', okStatus: 201, request: fixed((f) => `/orgs/${org(f)}/invitations`, { role: 'viewer' }) },
+	{
+		method: 'POST',
+		path: '/orgs/{org}/invitations',
+		access: 'members.manage',
+		sessionOnly: true,
+		okStatus: 201,
+		request: fixed((f) => `/orgs/${org(f)}/invitations`, { role: 'viewer' })
+	},
 	{
 		method: 'DELETE',
 		path: '/orgs/{org}/invitations/{invitationId}',

@@ -8,7 +8,7 @@ import { pathParam } from './params';
 import { clientAddress } from './rate-limit';
 
 /** API keys of an organisation: everyone manages their own, admins every key. */
-export function apiKeyRoutes({ store }: ApiDeps): express.Router {
+export function apiKeyRoutes({ store, dashboard }: ApiDeps): express.Router {
 	const router = express.Router();
 
 	router.get('/orgs/:org/api-keys', requireOrgRight('apiKey.createOwn'), async (req, res) => {
@@ -57,6 +57,7 @@ export function apiKeyRoutes({ store }: ApiDeps): express.Router {
 			throw new ProtocolError(ErrorCode.Forbidden, "only an admin can revoke another member's key");
 		}
 		const revoked = (await store.apiKeys.revoke(id, new Date().toISOString())) ?? key;
+		dashboard.disconnectApiKey(id);
 		await recordAudit(store, clientAddress(req), {
 			organisationId: organisation.id,
 			actor: auditActor(principal),

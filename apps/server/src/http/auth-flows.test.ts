@@ -158,7 +158,7 @@ describe('sessions, passwords, rate limits and the audit log', () => {
 
 	let users = 0;
 	async function newUser(role: 'viewer' | 'admin') {
-		const inv = await t.api<CreatedInvitation>('POST', `/orgs/${t.organisationId}/invitations`, { role });
+		const inv = await t.anonymousApi<CreatedInvitation>('POST', `/orgs/${t.organisationId}/invitations`, { role }, { cookie: t.ownerCookie });
 		const email = `flow${++users}@example.test`;
 		const accepted = await post(api('/invitations/accept'), { token: inv.json.token, email, password: PASSWORD, name: 'Flow' }, from());
 		expect(accepted.status).toBe(200);
@@ -166,7 +166,7 @@ describe('sessions, passwords, rate limits and the audit log', () => {
 	}
 
 	it('an invitation works once, and one for a given e-mail only for that address', async () => {
-		const inv = await t.api<CreatedInvitation>('POST', `/orgs/${t.organisationId}/invitations`, { role: 'viewer', email: 'only@example.test' });
+		const inv = await t.anonymousApi<CreatedInvitation>('POST', `/orgs/${t.organisationId}/invitations`, { role: 'viewer', email: 'only@example.test' }, { cookie: t.ownerCookie });
 		expect(inv.json.path).toBe(`/invite?token=${inv.json.token}`);
 		const preview = await fetch(api(`/invitations/${inv.json.token}`), { headers: from() });
 		expect(await preview.json()).toMatchObject({ organisationName: TEST_OWNER.organisation, role: 'viewer', email: 'only@example.test' });

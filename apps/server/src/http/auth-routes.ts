@@ -5,14 +5,14 @@ import { principalOf, requirePrincipal, requireSession } from '../auth/authorize
 import { hashPassword, verifyAgainstNothing, verifyPassword } from '../auth/passwords';
 import type { ApiDeps } from './deps';
 import { meOf } from './me';
-import { clientAddress, consumeOrRefuse, refuseIfLimited } from './rate-limit';
+import { clientAddress, consumeOrRefuse, limitKey, refuseIfLimited } from './rate-limit';
 import { endSessionCookie, startSession } from './sessions';
 
 /** One message for an unknown e-mail and a wrong password: the answer must not say which accounts exist. */
 const BAD_LOGIN = 'wrong e-mail or password';
 
 /** First-run setup, sign-in and sign-out, the caller's identity, password change. */
-export function authRoutes({ store, rateLimits, setupLink }: ApiDeps): express.Router {
+export function authRoutes({ store, rateLimits, setupLink, dashboard }: ApiDeps): express.Router {
 	const router = express.Router();
 
 	router.get('/auth/setup', async (_req, res) => {
@@ -21,7 +21,7 @@ export function authRoutes({ store, rateLimits, setupLink }: ApiDeps): express.R
 	});
 
 	router.post('/auth/setup', async (req, res) => {
-		await consumeOrRefuse(rateLimits, 'setup', clientAddress(req));
+		await consumeOrRefuse(rateLimits, 'setup', limitKey(req));
 		const body = SetupBody.parse(req.body);
 		if ((await store.users.count()) > 0) throw new ProtocolError(ErrorCode.Conflict, 'setup is done: the first owner exists');
 		if (!setupLink.take(body.token)) throw new ProtocolError(ErrorCode.Unauthenticated, 'the setup token is wrong or was used');
@@ -42,7 +42,7 @@ export function authRoutes({ store, rateLimits, setupLink }: ApiDeps): express.R
 	});
 
 	router.post('/auth/login', async (req, res) => {
-		await consumeOrRefuse(rateLimits, 'login', clientAddress(req));
+		await consumeOrRefuse(rateLimits, 'login', limitKey(req));
 		const { email, password } = LoginBody.parse(req.body);
 		await refuseIfLimited(rateLimits, 'loginFailure', email);
 		const user = await store.users.getByEmail(email);
@@ -64,14 +64,19 @@ export function authRoutes({ store, rateLimits, setupLink }: ApiDeps): express.R
 
 	router.post('/auth/logout', requirePrincipal, async (req, res) => {
 		const { sessionId } = principalOf(req);
-		if (sessionId) await store.sessions.delete(sessionId);
+		if (sessionId) {
+			await store.sessions.delete(sessionId);
+			dashboard.disconnectSession(sessionId);
+		}
 		endSessionCookie(req, res);
 		res.json({ ok: true });
 	});
 
-	router.post('/auth/logout-all', requirePrincipal, async (req, res) => {
+	// Session only: a leaked API key must not be able to sign its owner out everywhere.
+	router.post('/auth/logout-all', requireSession, async (req, res) => {
 		const principal = principalOf(req);
 		const ended = await store.sessions.deleteByUser(principal.user.id);
+		dashboard.disconnectUser(principal.user.id);
 		await recordAudit(store, clientAddress(req), {
 			organisationId: null,
 			actor: auditActor(principal),
@@ -96,6 +101,7 @@ export function authRoutes({ store, rateLimits, setupLink }: ApiDeps): express.R
 		await store.users.setPasswordHash(principal.user.id, await hashPassword(body.newPassword));
 		// Whoever else holds a session of this account is signed out; this one goes on.
 		const ended = await store.sessions.deleteByUser(principal.user.id, { except: principal.sessionId ?? undefined });
+		dashboard.disconnectUser(principal.user.id, { exceptSession: principal.sessionId });
 		await recordAudit(store, clientAddress(req), {
 			organisationId: null,
 			actor: auditActor(principal),

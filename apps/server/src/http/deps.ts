@@ -13,6 +13,14 @@ export interface DeviceRevocation {
 	revokeDevice(projectId: string, deviceId: string): Promise<Device | null>;
 }
 
+/** What the dashboard socket offers the REST API: dropping the live views of credentials that ended. */
+export interface DashboardDisconnects {
+	disconnectSession(sessionId: string): void;
+	/** Every dashboard of the user (sessions and API keys), but those of `exceptSession`. */
+	disconnectUser(userId: string, options?: { exceptSession?: string | null }): void;
+	disconnectApiKey(apiKeyId: string): void;
+}
+
 export interface ApiDeps {
 	/** Origins phones can reach this server at (PUBLIC_URL, else its LAN addresses). */
 	publicOrigins: string[];
@@ -27,4 +35,5 @@ export interface ApiDeps {
 	rateLimits: RateLimits;
 	setupLink: SetupLink;
 	participants: DeviceRevocation;
+	dashboard: DashboardDisconnects;
 }

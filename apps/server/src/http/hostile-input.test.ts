@@ -39,7 +39,7 @@ interface Case {
 	name: string;
 	status: number;
 	code?: string;
-	send(t: TestServer, ctx: { key: Record<string, string>; org: string; project: string }): Promise<Raw>;
+	send(t: TestServer, ctx: { key: Record<string, string>; session: Record<string, string>; org: string; project: string }): Promise<Raw>;
 }
 
 const CASES: Case[] = [
@@ -72,7 +72,7 @@ const CASES: Case[] = [
 	{ name: 'wrong types on invitation accept', status: 400, code: 'SCHEMA_INVALID', send: (t) => raw(t.url, 'POST', '/api/v1/invitations/accept', json, JSON.stringify({ token: 12345678901234567 })) },
 	{ name: 'wrong types on project creation', status: 400, code: 'SCHEMA_INVALID', send: (t, c) => raw(t.url, 'POST', `/api/v1/orgs/${c.org}/projects`, { ...json, ...c.key }, JSON.stringify({ name: 123, rounds: 'many' })) },
 	{ name: 'wrong types on join token creation', status: 400, code: 'SCHEMA_INVALID', send: (t, c) => raw(t.url, 'POST', `/api/v1/projects/${c.project}/join-tokens`, { ...json, ...c.key }, JSON.stringify({ maxDevices: 'lots', expiresInHours: -1 })) },
-	{ name: 'unknown role on invitation', status: 400, code: 'SCHEMA_INVALID', send: (t, c) => raw(t.url, 'POST', `/api/v1/orgs/${c.org}/invitations`, { ...json, ...c.key }, JSON.stringify({ role: 'god' })) },
+	{ name: 'unknown role on invitation', status: 400, code: 'SCHEMA_INVALID', send: (t, c) => raw(t.url, 'POST', `/api/v1/orgs/${c.org}/invitations`, { ...json, ...c.session }, JSON.stringify({ role: 'god' })) },
 	{ name: 'predict with images that are not base64', status: 400, code: 'SCHEMA_INVALID', send: (t, c) => raw(t.url, 'POST', `/api/v1/projects/${c.project}/models/0/predict`, { ...json, ...c.key }, JSON.stringify({ images: ['%%%'] })) },
 	{ name: 'predict with base64 that is no image', status: 400, code: 'SCHEMA_INVALID', send: (t, c) => raw(t.url, 'POST', `/api/v1/projects/${c.project}/models/0/predict`, { ...json, ...c.key }, JSON.stringify({ images: ['AAAAAAAA'] })) },
 	{ name: '__proto__ key on login', status: 400, code: 'SCHEMA_INVALID', send: (t) => raw(t.url, 'POST', '/api/v1/auth/login', json, '{"__proto__":{"admin":true},"email":"a@b.c","password":"x"}') },
@@ -108,14 +108,14 @@ const CASES: Case[] = [
 
 describe('hostile HTTP input: a 4xx with a code, never a 5xx', () => {
 	let t: TestServer;
-	let ctx: { key: Record<string, string>; org: string; project: string };
+	let ctx: { key: Record<string, string>; session: Record<string, string>; org: string; project: string };
 
 	beforeAll(async () => {
 		t = await startTestServer('hostile');
 		const project = await t.createProject({ name: 'hostile', rounds: 2, minParticipants: 1 });
 		await t.api('POST', `/projects/${project.id}/start`);
 		await t.api('POST', `/projects/${project.id}/stop`);
-		ctx = { key: { authorization: `Bearer ${t.ownerKey}` }, org: t.organisationId, project: project.id };
+		ctx = { key: { authorization: `Bearer ${t.ownerKey}` }, session: { cookie: t.ownerCookie }, org: t.organisationId, project: project.id };
 	}, 60_000);
 	afterAll(() => t?.close());
 

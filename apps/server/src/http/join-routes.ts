@@ -8,7 +8,7 @@ import { newJoinToken } from '../auth/tokens';
 import { participantView } from '../sockets/participant-namespace';
 import type { ApiDeps } from './deps';
 import { pathParam } from './params';
-import { clientAddress, consumeOrRefuse, refuseIfLimited } from './rate-limit';
+import { clientAddress, consumeOrRefuse, limitKey, refuseIfLimited } from './rate-limit';
 
 /** The participant page's view of a project (with its join token), and the join tokens coordinators hand out. */
 export function joinRoutes({ store, rateLimits }: ApiDeps): express.Router {
@@ -16,7 +16,7 @@ export function joinRoutes({ store, rateLimits }: ApiDeps): express.Router {
 	const manage = requireProjectRight(store, 'joinToken.manage');
 
 	router.get('/join/:id', async (req, res) => {
-		const address = clientAddress(req);
+		const address = limitKey(req);
 		await refuseIfLimited(rateLimits, 'badJoinToken', address);
 		const projectId = pathParam(req, 'id');
 		const token = bearerToken(req.headers);

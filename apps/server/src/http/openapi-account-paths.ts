@@ -22,7 +22,7 @@ export const accountPaths = {
 	},
 	'/auth/me': { get: op('signedIn', 'The caller and its organisations', { responses: { '200': ok('Me') } }) },
 	'/auth/logout': { post: op('signedIn', 'End this session') },
-	'/auth/logout-all': { post: op('signedIn', "End every session of the caller's account") },
+	'/auth/logout-all': { post: op('session', "End every session of the caller's account (its dashboards are dropped too); not with an API key") },
 	'/auth/password': { post: op('session', 'Change the password; other sessions end', { ...body('PasswordChangeBody') }) },
 	'/invitations/{token}': {
 		get: op('public', 'What an invitation link offers', { parameters: [pathId('token')], responses: { '200': ok('InvitationPreview'), '404': ok('unknown, used, revoked or expired', error), '429': ok('rate limited', error) } })
@@ -44,12 +44,13 @@ export const accountPaths = {
 			...body('ChangeRoleBody'),
 			responses: { '409': ok('the last owner cannot be demoted', error) }
 		}),
-		delete: op('members.manage', 'Remove a member (owner.manage for an owner)', { parameters: [org, pathId('userId')], responses: { '409': ok('the last owner cannot be removed', error) } })
+		delete: op('members.manage', "Remove a member (owner.manage for an owner); the member's API keys in the organisation are revoked", { parameters: [org, pathId('userId')], responses: { '409': ok('the last owner cannot be removed', error) } })
 	},
 	'/orgs/{org}/invitations': {
 		get: op('members.manage', 'Invitations', { parameters: [org], responses: { '200': array('invitations') } }),
 		post: op('members.manage', 'Create an invitation link (owner.manage to invite an owner); the token is shown once', {
 			parameters: [org],
+			sessionOnly: true,
 			...body('CreateInvitationBody'),
 			responses: { '201': ok('CreatedInvitation') }
 		})

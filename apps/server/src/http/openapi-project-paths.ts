@@ -24,7 +24,11 @@ export const projectPaths = {
 	'/projects/{id}/stop': { post: op('project.run', 'Stop rounds', { parameters: [id] }) },
 	'/projects/{id}/devices': { get: op('project.read', 'Devices, with key age and revocation', { parameters: [id], responses: { '200': array('devices') } }) },
 	'/projects/{id}/devices/{deviceId}/revoke': {
-		post: op('device.revoke', 'Revoke a device: its sockets are dropped and it can never log in again', { parameters: [id, pathId('deviceId')], responses: { '200': ok('the device') } })
+		post: op('device.revoke', 'Revoke a device: its sockets are dropped and it can never log in again; revokeJoinToken also revokes the join token it registered with', {
+			parameters: [id, pathId('deviceId')],
+			requestBody: { required: false, ...body('RevokeDeviceBody').requestBody },
+			responses: { '200': ok('the device') }
+		})
 	},
 	'/projects/{id}/rounds': { get: op('project.read', 'Rounds', { parameters: [id], responses: { '200': array('rounds') } }) },
 	'/projects/{id}/models': { get: op('project.read', 'Model versions', { parameters: [id], responses: { '200': array('models') } }) },

@@ -9,6 +9,7 @@ import {
 	PasswordChangeBody,
 	PredictRequest,
 	ProjectConfig,
+	RevokeDeviceBody,
 	SetupBody
 } from '@qflare/protocol';
 import { z } from 'zod';
@@ -45,6 +46,7 @@ export const openApiDocument = {
 			ChangeRoleBody: input(ChangeRoleBody),
 			CreateApiKeyBody: input(CreateApiKeyBody),
 			CreateJoinTokenBody: input(CreateJoinTokenBody),
+			RevokeDeviceBody: input(RevokeDeviceBody),
 			PredictResponse: {
 				type: 'object',
 				required: ['projectId', 'modelVersion', 'predictions'],

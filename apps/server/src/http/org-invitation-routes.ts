@@ -1,7 +1,7 @@
 import { can, CreateInvitationBody, ErrorCode, ProtocolError, type CreatedInvitation } from '@qflare/protocol';
 import express from 'express';
 import { auditActor, recordAudit } from '../auth/audit';
-import { organisationOf, principalOf, requireOrgRight } from '../auth/authorize';
+import { organisationOf, principalOf, requireOrgRight, requireSession } from '../auth/authorize';
 import { newInvitationToken } from '../auth/tokens';
 import type { ApiDeps } from './deps';
 import { pathParam } from './params';
@@ -15,7 +15,8 @@ export function orgInvitationRoutes({ store }: ApiDeps): express.Router {
 		res.json(await store.invitations.listByOrganisation(organisationOf(req).id));
 	});
 
-	router.post('/orgs/:org/invitations', requireOrgRight('members.manage'), async (req, res) => {
+	// Session only: an invitation makes an account, which can mint keys; a leaked key must not.
+	router.post('/orgs/:org/invitations', requireOrgRight('members.manage'), requireSession, async (req, res) => {
 		const principal = principalOf(req);
 		const organisation = organisationOf(req);
 		const body = CreateInvitationBody.parse(req.body);

@@ -1,9 +1,11 @@
-import { can, ChangeRoleBody, CreateOrganisationBody, ErrorCode, ProtocolError, type Member, type Membership, type Role } from '@qflare/protocol';
+import { can, ChangeRoleBody, CreateOrganisationBody, ErrorCode, lowerRole, ProtocolError, SCOPE_ROLE, type Member, type Membership, type Role } from '@qflare/protocol';
 import type { Store } from '@qflare/store';
 import express, { type Request } from 'express';
 import { z } from 'zod';
 import { auditActor, recordAudit } from '../auth/audit';
 import { organisationOf, principalOf, requireOrgRight, requirePrincipal, requireSession } from '../auth/authorize';
+import type { Principal } from '../auth/principal';
+import { SerialQueue } from '../rounds/serial-queue';
 import type { ApiDeps } from './deps';
 import { pathParam, queryParam } from './params';
 import { clientAddress } from './rate-limit';
@@ -19,9 +21,21 @@ async function memberOf(store: Store, organisationId: string, userId: string): P
 	return membership;
 }
 
-/** Making or unmaking an owner takes an owner; an organisation always keeps at least one. */
+/** The caller's role in the organisation as the store has it now (an earlier change in the queue may have lowered it). */
+async function currentRole(store: Store, principal: Principal, organisationId: string): Promise<Role> {
+	const membership = await store.memberships.get(organisationId, principal.user.id);
+	if (!membership) throw new ProtocolError(ErrorCode.NotFound, `no organisation ${organisationId}`);
+	return principal.apiKey ? lowerRole(membership.role, SCOPE_ROLE[principal.apiKey.scope]) : membership.role;
+}
+
+/**
+ * Making or unmaking an owner takes an owner; an organisation always keeps at least one. Runs
+ * inside the organisation's member queue, so the count and the write that follows are one step.
+ */
 async function checkOwnerChange(store: Store, req: Request, target: Membership, newRole: Role | null): Promise<void> {
-	const { id, role } = organisationOf(req);
+	const { id } = organisationOf(req);
+	const role = await currentRole(store, principalOf(req), id);
+	if (!can(role, 'members.manage')) throw new ProtocolError(ErrorCode.Forbidden, `your role (${role}) does not allow members.manage`);
 	if ((target.role === 'owner' || newRole === 'owner') && !can(role, 'owner.manage')) {
 		throw new ProtocolError(ErrorCode.Forbidden, 'only an owner can make or change an owner');
 	}
@@ -32,8 +46,11 @@ async function checkOwnerChange(store: Store, req: Request, target: Membership, 
 }
 
 /** Organisations, their members and their audit log. */
-export function orgRoutes({ store }: ApiDeps): express.Router {
+export function orgRoutes({ store, dashboard }: ApiDeps): express.Router {
 	const router = express.Router();
+	// Member changes of one organisation run one at a time: two owners demoting each other at
+	// once must not both pass the last-owner check.
+	const memberChanges = new SerialQueue();
 
 	router.get('/orgs', requirePrincipal, async (req, res) => {
 		const { roles } = principalOf(req);
@@ -68,11 +85,16 @@ export function orgRoutes({ store }: ApiDeps): express.Router {
 
 	router.patch('/orgs/:org/members/:userId', requireOrgRight('members.manage'), async (req, res) => {
 		const organisationId = organisationOf(req).id;
-		const target = await memberOf(store, organisationId, pathParam(req, 'userId'));
 		const { role } = ChangeRoleBody.parse(req.body);
-		await checkOwnerChange(store, req, target, role);
-		const updated = await store.memberships.setRole(organisationId, target.userId, role);
-		if (!updated) throw new ProtocolError(ErrorCode.NotFound, `no member ${target.userId} in this organisation`);
+		const { target, updated } = await memberChanges.run(organisationId, async () => {
+			const target = await memberOf(store, organisationId, pathParam(req, 'userId'));
+			await checkOwnerChange(store, req, target, role);
+			const updated = await store.memberships.setRole(organisationId, target.userId, role);
+			if (!updated) throw new ProtocolError(ErrorCode.NotFound, `no member ${target.userId} in this organisation`);
+			return { target, updated };
+		});
+		// Its dashboards reconnect with the new role.
+		dashboard.disconnectUser(target.userId);
 		await recordAudit(store, clientAddress(req), {
 			organisationId,
 			actor: auditActor(principalOf(req)),
@@ -85,15 +107,35 @@ export function orgRoutes({ store }: ApiDeps): express.Router {
 
 	router.delete('/orgs/:org/members/:userId', requireOrgRight('members.manage'), async (req, res) => {
 		const organisationId = organisationOf(req).id;
-		const target = await memberOf(store, organisationId, pathParam(req, 'userId'));
-		await checkOwnerChange(store, req, target, null);
-		await store.memberships.remove(organisationId, target.userId);
+		const principal = principalOf(req);
+		const target = await memberChanges.run(organisationId, async () => {
+			const target = await memberOf(store, organisationId, pathParam(req, 'userId'));
+			await checkOwnerChange(store, req, target, null);
+			await store.memberships.remove(organisationId, target.userId);
+			return target;
+		});
+		// The member's keys in this organisation die with the membership, for good: were the user
+		// invited again, they would otherwise come back to life.
+		const now = new Date().toISOString();
+		const keys = (await store.apiKeys.listByOrganisation(organisationId, { userId: target.userId })).filter((k) => k.revokedAt === null);
+		for (const key of keys) {
+			await store.apiKeys.revoke(key.id, now);
+			dashboard.disconnectApiKey(key.id);
+			await recordAudit(store, clientAddress(req), {
+				organisationId,
+				actor: auditActor(principal),
+				action: 'apiKey.revoked',
+				target: { type: 'apiKey', id: key.id },
+				details: { name: key.name, reason: 'member removed' }
+			});
+		}
+		dashboard.disconnectUser(target.userId);
 		await recordAudit(store, clientAddress(req), {
 			organisationId,
-			actor: auditActor(principalOf(req)),
+			actor: auditActor(principal),
 			action: 'member.removed',
 			target: { type: 'user', id: target.userId },
-			details: { role: target.role }
+			details: { role: target.role, apiKeysRevoked: keys.length }
 		});
 		res.json({ ok: true });
 	});

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { validateStrategyConfig } from '@qflare/fl';
-import { CreateProjectBody, ErrorCode, projectTask, ProtocolError, type Project } from '@qflare/protocol';
+import { CreateProjectBody, ErrorCode, projectTask, ProtocolError, RevokeDeviceBody, type Project } from '@qflare/protocol';
 import express from 'express';
 import { auditActor, recordAudit } from '../auth/audit';
 import { organisationOf, principalOf, projectOf, requireOrgRight, requirePrincipal, requireProjectRight } from '../auth/authorize';
@@ -95,15 +95,30 @@ export function projectRoutes({ store, coordinator, models, maxModelParameters, 
 	router.post('/projects/:id/devices/:deviceId/revoke', requireProjectRight(store, 'device.revoke'), async (req, res) => {
 		const { project } = projectOf(req);
 		const deviceId = pathParam(req, 'deviceId');
+		const { revokeJoinToken = false } = RevokeDeviceBody.parse(req.body ?? {});
 		const device = await participants.revokeDevice(project.id, deviceId);
 		if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, `no device ${deviceId} in this project`);
+		const actor = auditActor(principalOf(req));
 		await recordAudit(store, clientAddress(req), {
 			organisationId: project.organisationId,
-			actor: auditActor(principalOf(req)),
+			actor,
 			action: 'device.revoked',
 			target: { type: 'device', id: deviceId },
-			details: { projectId: project.id }
+			details: { projectId: project.id, revokeJoinToken }
 		});
+		if (revokeJoinToken && device.joinTokenId) {
+			const before = await store.joinTokens.get(project.id, device.joinTokenId);
+			const token = before && before.revokedAt === null ? await store.joinTokens.revoke(project.id, device.joinTokenId, new Date().toISOString()) : null;
+			if (token) {
+				await recordAudit(store, clientAddress(req), {
+					organisationId: project.organisationId,
+					actor,
+					action: 'joinToken.revoked',
+					target: { type: 'joinToken', id: token.id },
+					details: { projectId: project.id, label: token.label, reason: 'device revoked', deviceId }
+				});
+			}
+		}
 		res.json(device);
 	});
 

@@ -1,4 +1,4 @@
-import type { RateLimitKind, RateLimits } from '../auth/rate-limits';
+import { addressKey, type RateLimitKind, type RateLimits } from '../auth/rate-limits';
 import { RateLimitedError } from './errors';
 
 /** Counts one attempt of `kind` for `key`; throws 429 RATE_LIMITED (with Retry-After) once over the limit. */
@@ -16,4 +16,9 @@ export async function refuseIfLimited(rateLimits: RateLimits, kind: RateLimitKin
 /** The client address for limits and the audit log (req.ip honours TRUST_PROXY). */
 export function clientAddress(req: { ip?: string | undefined; socket: { remoteAddress?: string | undefined } }): string {
 	return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/** The key per-address limits count the client under (an IPv6 client by its /64): see addressKey. */
+export function limitKey(req: { ip?: string | undefined; socket: { remoteAddress?: string | undefined } }): string {
+	return addressKey(clientAddress(req));
 }

@@ -56,7 +56,7 @@ describe('secrets are never stored or logged in clear', () => {
 		secrets.set('API key secret', key.json.key.slice(17));
 		const bearer = { authorization: `Bearer ${key.json.key}` };
 
-		const invitation = await call<CreatedInvitation>(`${api}/orgs/${org}/invitations`, 'POST', { role: 'researcher' }, bearer);
+		const invitation = await call<CreatedInvitation>(`${api}/orgs/${org}/invitations`, 'POST', { role: 'researcher' }, owner);
 		secrets.set('invitation token', invitation.json.token);
 		const memberPassword = 'member-secret-password-2';
 		secrets.set('member password', memberPassword);

@@ -5,15 +5,13 @@ import {
 	DASHBOARD_NAMESPACE,
 	decodeWeights,
 	PROJECT_DEFAULTS,
-	ProtocolError,
-	UpdateEnvelope,
 	type Device,
 	type JoinTokenRecord,
 	type Project,
 	type Round
 } from '@qflare/protocol';
 import { io, type Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ScriptedParticipant } from '../test-support/scripted-participant';
 import { startTestServer, type TestServer } from '../test-support/test-server';
 
@@ -158,18 +156,31 @@ describe('participant and dashboard sockets: join tokens, revocation, key rotati
 		const length = decodeWeights(new Uint8Array(taskA.weights as ArrayBuffer)).values.length;
 		expect(await a.send(a.envelope(taskA, new Float32Array(length).fill(0.01), 100))).toMatchObject({ ok: true });
 
+		// The revocation's store write is held, so the device is still connected when its late update
+		// arrives on its socket: the update is refused with the code.
+		let release!: () => void;
+		const held = new Promise<void>((resolve) => (release = resolve));
+		const devices = server.store.devices;
+		const update = devices.update.bind(devices);
+		const hold = vi.spyOn(devices, 'update').mockImplementation(async (projectId, deviceId, patch) => {
+			if (patch.revokedAt) await held;
+			return update(projectId, deviceId, patch);
+		});
 		const disconnected = new Promise<string>((resolve) => c.socket.once('disconnect', resolve));
-		const revoked = await server.api<Device>('POST', `/projects/${project.id}/devices/${c.deviceId}/revoke`);
+		const revoking = server.api<Device>('POST', `/projects/${project.id}/devices/${c.deviceId}/revoke`);
+		try {
+			await until(() => hold.mock.calls.some(([, , patch]) => patch.revokedAt), Boolean, 'the revocation to begin');
+			expect(c.socket.connected).toBe(true);
+			expect(await c.send(c.envelope(taskC, new Float32Array(length).fill(0.02), 100))).toMatchObject({ ok: false, code: 'DEVICE_REVOKED' });
+		} finally {
+			release();
+			hold.mockRestore();
+		}
+		const revoked = await revoking;
 		expect(revoked.status).toBe(200);
 		expect(revoked.json.revokedAt).not.toBeNull();
 		expect(await disconnected).toBe('io server disconnect');
 		expect(c.revoked).toMatchObject({ deviceId: c.deviceId });
-
-		// An update of a revoked device that still reaches the coordinator is refused with the code.
-		const late = UpdateEnvelope.parse(c.envelope(taskC, new Float32Array(length).fill(0.02), 100));
-		const error = await server.server.coordinator.submitUpdate(project.id, c.deviceId, late).catch((e: unknown) => e);
-		expect(error).toBeInstanceOf(ProtocolError);
-		expect((error as ProtocolError).code).toBe('DEVICE_REVOKED');
 		// It cannot come back, with or without a token.
 		expect(await participant({ keys: c.keys }).tryLogin(project.id)).toMatchObject({ ok: false, code: 'DEVICE_REVOKED' });
 		expect(await participant({ keys: c.keys, joinToken: null }).tryLogin(project.id)).toMatchObject({ ok: false, code: 'DEVICE_REVOKED' });
@@ -186,6 +197,43 @@ describe('participant and dashboard sockets: join tokens, revocation, key rotati
 		// Without waiting for the deadline: the revoked device counted as gone at once.
 		expect(Date.now() - started).toBeLessThan(15_000);
 		expect(await server.store.devices.get(project.id, c.deviceId)).toMatchObject({ online: false, revokedAt: revoked.json.revokedAt });
+	});
+
+	it('revoking a device with revokeJoinToken also revokes its join token (audited): the phone cannot register again as a new device', async () => {
+		const project = await createProject({ name: 'revoke with token' });
+		const ownToken = await server.joinToken(project.id);
+		const device = participant({ joinToken: ownToken });
+		await device.login(project.id);
+		const keep = participant({ joinToken: ownToken });
+		await keep.login(project.id);
+		const record = await recordOf(project.id, ownToken);
+		// Without the flag the token stays valid: a new key registers with it.
+		expect((await server.api('POST', `/projects/${project.id}/devices/${keep.deviceId}/revoke`)).status).toBe(200);
+		expect((await recordOf(project.id, ownToken)).revokedAt).toBeNull();
+		expect(await participant({ joinToken: ownToken }).tryLogin(project.id)).toMatchObject({ ok: true });
+
+		expect((await server.api('POST', `/projects/${project.id}/devices/${device.deviceId}/revoke`, { revokeJoinToken: 'yes' })).status).toBe(400);
+		const revoked = await server.api<Device>('POST', `/projects/${project.id}/devices/${device.deviceId}/revoke`, { revokeJoinToken: true });
+		expect(revoked.status).toBe(200);
+		expect(revoked.json).toMatchObject({ joinTokenId: record.id, revokedAt: expect.any(String) });
+		expect((await recordOf(project.id, ownToken)).revokedAt).toEqual(expect.any(String));
+		// The same phone with cleared storage (a fresh key) and the same link: refused.
+		expect(await participant({ joinToken: ownToken }).tryLogin(project.id)).toMatchObject({ ok: false, code: 'JOIN_TOKEN_INVALID' });
+		const [entry] = await server.store.audit.list(server.organisationId, { action: 'joinToken.revoked' });
+		expect(entry).toMatchObject({ target: { type: 'joinToken', id: record.id }, details: { reason: 'device revoked', deviceId: device.deviceId } });
+		// The project's other token is untouched.
+		expect((await recordOf(project.id, tokens.get(project.id)!)).revokedAt).toBeNull();
+	});
+
+	it('answers an unknown project like a bad join token, so project ids cannot be probed', async () => {
+		const other = await createProject({ name: 'probe' });
+		for (const joinToken of [null, forgedToken(), tokens.get(other.id)!]) {
+			expect(await participant({ joinToken }).tryLogin('no-such-project')).toMatchObject({ ok: false, code: 'JOIN_TOKEN_INVALID' });
+		}
+		// A device registered in a real project still logs in as before.
+		const device = participant();
+		await device.login(other.id);
+		expect(await participant({ keys: device.keys, joinToken: null }).tryLogin(other.id)).toMatchObject({ ok: true });
 	});
 
 	it('rotates a device key signed by the old and the new key: the old key is locked out, the new one logs in as the same device', async () => {
@@ -278,6 +326,36 @@ describe('participant socket rate limits', () => {
 			const back = new ScriptedParticipant(limited.url, { keys: devices[0].keys });
 			expect(await back.tryLogin(project.id)).toMatchObject({ ok: true });
 			for (const p of [...devices, back]) p.socket.close();
+		} finally {
+			await limited.close();
+		}
+	});
+
+	it('limits login challenges per address, registered devices included', async () => {
+		const limited = await startTestServer('challenge-limit-test', { rateLimits: { challenge: { points: 3, durationSec: 60 } } });
+		try {
+			const project = await limited.createProject({ name: 'limited' });
+			const token = await limited.joinToken(project.id);
+			const device = new ScriptedParticipant(limited.url, { joinToken: token });
+			const again = [0, 1, 2].map(() => new ScriptedParticipant(limited.url, { keys: device.keys }));
+			expect(await device.tryLogin(project.id)).toMatchObject({ ok: true });
+			expect(await again[0].tryLogin(project.id)).toMatchObject({ ok: true });
+			expect(await again[1].tryLogin(project.id)).toMatchObject({ ok: true });
+			expect(await again[2].tryLogin(project.id)).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
+			for (const p of [device, ...again]) p.socket.close();
+		} finally {
+			await limited.close();
+		}
+	});
+
+	it('counts challenges for an unknown project as bad join tokens', async () => {
+		const limited = await startTestServer('unknown-project-limit-test', { rateLimits: { badJoinToken: { points: 2, durationSec: 60 } } });
+		try {
+			const devices = [0, 1, 2].map(() => new ScriptedParticipant(limited.url, { joinToken: forgedToken() }));
+			expect(await devices[0].tryLogin('no-such-project')).toMatchObject({ ok: false, code: 'JOIN_TOKEN_INVALID' });
+			expect(await devices[1].tryLogin('no-such-project')).toMatchObject({ ok: false, code: 'JOIN_TOKEN_INVALID' });
+			expect(await devices[2].tryLogin('no-such-project')).toMatchObject({ ok: false, code: 'RATE_LIMITED' });
+			for (const p of devices) p.socket.close();
 		} finally {
 			await limited.close();
 		}

@@ -13,6 +13,8 @@ import {
 import type { Store } from '@qflare/store';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { roleIn, type Authenticator, type Principal } from '../auth/principal';
+import type { DashboardDisconnects } from '../http/deps';
+import { originAllowed, requestOwnOrigin } from '../http/origin-check';
 import type { DashboardFeed } from '../rounds/ports';
 import { safeHandler } from './safe-handler';
 
@@ -23,26 +25,44 @@ type DashboardNsp = Namespace<DashboardClientEvents, DashboardServerEvents, Reco
 type DashboardSocket = Socket<DashboardClientEvents, DashboardServerEvents, Record<string, never>, DashboardData>;
 
 const room = (projectId: string) => `project:${projectId}`;
+const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+const userRoom = (userId: string) => `user:${userId}`;
+const apiKeyRoom = (apiKeyId: string) => `apiKey:${apiKeyId}`;
+
+export interface DashboardOptions {
+	/** Origins besides the server's own that a cookie-authenticated handshake may come from (as for the REST API). */
+	publicOrigins: readonly string[];
+	/** Behind a reverse proxy: the own origin from X-Forwarded-Host and -Proto. */
+	trustProxy: boolean;
+}
 
 /**
  * Live project state for dashboards; a dashboard joins a project's room with 'watch'. Only
  * signed-in users (session cookie or API key in the handshake headers) connect, and each sees
- * only the projects of its own organisations.
+ * only the projects of its own organisations. A cookie handshake from a foreign page is refused
+ * (the REST API's Origin rule). Each socket is in the rooms of its session or API key and of its
+ * user, so that signing out, a password change, a membership change or a revoked key drops it.
  */
-export class DashboardNamespace implements DashboardFeed {
+export class DashboardNamespace implements DashboardFeed, DashboardDisconnects {
 	readonly #nsp: DashboardNsp;
 
 	constructor(
 		io: Server,
 		private readonly store: Store,
 		log: (message: string) => void,
-		private readonly authenticator: Authenticator
+		private readonly authenticator: Authenticator,
+		options: DashboardOptions
 	) {
+		const allowedOrigins = new Set(options.publicOrigins);
 		this.#nsp = io.of(DASHBOARD_NAMESPACE) as unknown as DashboardNsp;
 		this.#nsp.use((socket, next) => {
 			authenticator.fromHeaders(socket.request.headers).then(
 				(principal) => {
 					if (!principal) return next(new Error(ErrorCode.Unauthenticated));
+					// A browser sends the cookie on a cross-site websocket too: only its own pages may use it.
+					if (principal.via === 'session' && !originAllowed(socket.request.headers.origin, requestOwnOrigin(socket.request, options.trustProxy), allowedOrigins)) {
+						return next(new Error(ErrorCode.Forbidden));
+					}
 					socket.data.principal = principal;
 					next();
 				},
@@ -53,6 +73,8 @@ export class DashboardNamespace implements DashboardFeed {
 			);
 		});
 		this.#nsp.on('connection', (socket) => {
+			const principal = socket.data.principal;
+			if (principal) void socket.join(credentialRooms(principal));
 			socket.on(
 				'watch',
 				safeHandler(log, async (payload) => {
@@ -87,6 +109,26 @@ export class DashboardNamespace implements DashboardFeed {
 		return principal;
 	}
 
+	/** Drops the dashboards of a session (logout). */
+	disconnectSession(sessionId: string): void {
+		this.#nsp.in(sessionRoom(sessionId)).disconnectSockets();
+	}
+
+	/**
+	 * Drops every dashboard of a user, by session or API key, but those of `exceptSession` (a
+	 * password change keeps the session that made it). They may reconnect: the handshake checks
+	 * their credentials again, and watch checks their organisations again.
+	 */
+	disconnectUser(userId: string, options: { exceptSession?: string | null } = {}): void {
+		const sockets = this.#nsp.in(userRoom(userId));
+		(options.exceptSession ? sockets.except(sessionRoom(options.exceptSession)) : sockets).disconnectSockets();
+	}
+
+	/** Drops the dashboards connected with an API key (revoked). */
+	disconnectApiKey(apiKeyId: string): void {
+		this.#nsp.in(apiKeyRoom(apiKeyId)).disconnectSockets();
+	}
+
 	project(p: Project): void {
 		this.#nsp.to(room(p.id)).emit('project', p);
 	}
@@ -106,4 +148,13 @@ export class DashboardNamespace implements DashboardFeed {
 	async devicesChanged(projectId: string): Promise<void> {
 		this.#nsp.to(room(projectId)).emit('devices', await this.store.devices.listByProject(projectId));
 	}
+}
+
+/** The rooms a dashboard socket is in for its credentials (see the disconnect methods). */
+function credentialRooms(principal: Principal): string[] {
+	return [
+		userRoom(principal.user.id),
+		...(principal.sessionId ? [sessionRoom(principal.sessionId)] : []),
+		...(principal.apiKey ? [apiKeyRoom(principal.apiKey.id)] : [])
+	];
 }

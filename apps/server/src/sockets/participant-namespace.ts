@@ -29,7 +29,7 @@ import {
 } from '@qflare/protocol';
 import type { DevicePatch, Store } from '@qflare/store';
 import type { Namespace, Server, Socket } from 'socket.io';
-import type { RateLimitKind, RateLimits } from '../auth/rate-limits';
+import { addressKey, type RateLimitKind, type RateLimits } from '../auth/rate-limits';
 import type { ServerMetrics } from '../http/server-metrics';
 import { liveJoinToken } from '../auth/join-tokens';
 import { randomSecret, sha256Hex } from '../auth/tokens';
@@ -282,11 +282,13 @@ export class ParticipantNamespace implements ParticipantChannel {
 	/**
 	 * A login nonce for a key. A registered device (its id derived from the key, or given after
 	 * a key rotation) must present its current key and not be revoked; a new device needs a valid
-	 * join token of the project, which is claimed when its login succeeds.
+	 * join token of the project, which is claimed when its login succeeds. An unknown project is
+	 * answered like a bad join token (and counted as one), so project ids cannot be probed.
 	 */
 	async #challenge(socket: ParticipantSocket, payload: unknown): Promise<ChallengeReply> {
 		const req = ChallengeRequest.parse(payload);
-		const project = await this.#project(req.projectId);
+		const address = addressKey(socketAddress(socket));
+		await this.#limit('challenge', address, 'too many logins from this address');
 		let derivedId: string;
 		try {
 			derivedId = deviceIdFromPublicKey(fromBase64(req.publicKey));
@@ -294,20 +296,21 @@ export class ParticipantNamespace implements ParticipantChannel {
 			throw new ProtocolError(ErrorCode.SchemaInvalid, `publicKey: ${(e as Error).message}`);
 		}
 		const deviceId = req.deviceId ?? derivedId;
-		const known = await this.store.devices.get(project.id, deviceId);
+		const project = await this.store.projects.get(req.projectId);
+		const known = project ? await this.store.devices.get(project.id, deviceId) : null;
 		if (known) {
 			if (known.revokedAt) throw new ProtocolError(ErrorCode.DeviceRevoked, REVOKED_MESSAGE);
 			// After a rotation the old key still derives the device's id: it must not log in any more.
 			if (known.publicKey !== req.publicKey) throw new ProtocolError(ErrorCode.Unauthenticated, `this is not the current key of device ${deviceId}`);
-			const nonce = this.#challenges.issue({ projectId: project.id, deviceId, publicKey: req.publicKey, kind: req.kind, joinTokenId: null });
+			const nonce = this.#challenges.issue({ projectId: known.projectId, deviceId, publicKey: req.publicKey, kind: req.kind, joinTokenId: null });
 			return { ok: true, deviceId, nonce };
 		}
-		// Only a registered device can carry an id that its key does not derive.
+		// Only a registered device can carry an id that its key does not derive (the same answer with or without the project).
 		if (deviceId !== derivedId) throw new ProtocolError(ErrorCode.UnknownDevice, `no device ${deviceId} in this project`);
-		const address = socketAddress(socket);
 		await this.#limit('registration', address, 'too many new devices from this address');
-		const joinTokenId = await this.#usableJoinToken(project.id, req.joinToken, address);
-		const nonce = this.#challenges.issue({ projectId: project.id, deviceId, publicKey: req.publicKey, kind: req.kind, joinTokenId });
+		// No join token is live for a project that does not exist: JOIN_TOKEN_INVALID, counted against the address.
+		const joinTokenId = await this.#usableJoinToken(req.projectId, req.joinToken, address);
+		const nonce = this.#challenges.issue({ projectId: req.projectId, deviceId, publicKey: req.publicKey, kind: req.kind, joinTokenId });
 		return { ok: true, deviceId, nonce };
 	}
 

@@ -26,6 +26,8 @@ export interface TestServer {
 	readonly organisationId: string;
 	/** `qfk_...` of the owner (scope admin), which api() sends. */
 	readonly ownerKey: string;
+	/** `qflare_session=...` of the owner's setup session, for session-only routes (ended by tests that end the owner's sessions). */
+	readonly ownerCookie: string;
 	/** A JSON request to /api/v1 as the owner (Bearer API key): the status and the parsed body, whatever the status. */
 	api<T>(method: string, apiPath: string, body?: unknown): Promise<ApiReply<T>>;
 	/** The same without credentials, with extra headers (e.g. a Cookie or another key). */
@@ -47,7 +49,15 @@ export interface TestServerOptions {
 }
 
 const GENEROUS = { points: 100_000, durationSec: 60 };
-const NO_LIMITS: RateLimitConfig = { login: GENEROUS, loginFailure: GENEROUS, setup: GENEROUS, invitation: GENEROUS, registration: GENEROUS, badJoinToken: GENEROUS };
+const NO_LIMITS: RateLimitConfig = {
+	login: GENEROUS,
+	loginFailure: GENEROUS,
+	setup: GENEROUS,
+	invitation: GENEROUS,
+	registration: GENEROUS,
+	badJoinToken: GENEROUS,
+	challenge: GENEROUS
+};
 
 async function request<T>(url: string, method: string, body: unknown, headers: Record<string, string>): Promise<ApiReply<T>> {
 	const res = await fetch(url, {
@@ -112,6 +122,7 @@ export async function startTestServer(name: string, options: TestServerOptions =
 			logs,
 			organisationId,
 			ownerKey,
+			ownerCookie: cookie,
 			api: asOwner,
 			anonymousApi: (method, apiPath, body, headers = {}) => request(`${api}${apiPath}`, method, body, headers),
 			async createProject(config) {

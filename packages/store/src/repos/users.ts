@@ -9,6 +9,8 @@ export interface NewUser {
 	name: string;
 	/** The caller's scrypt string; the store never sees a password. */
 	passwordHash: string;
+	/** The id to give the user (a UUID), when the caller needs it before the user exists; default a new UUID. */
+	id?: string;
 }
 
 export interface UserRepository {
@@ -36,7 +38,7 @@ export function userRepository(col: CollectionPort<UserDoc>, clock: Clock): User
 	return {
 		async create(user) {
 			const doc: UserDoc = {
-				_id: randomUUID(),
+				_id: user.id ?? randomUUID(),
 				email: normalEmail(user.email),
 				name: user.name,
 				passwordHash: user.passwordHash,
