@@ -68,11 +68,15 @@ interface Session {
 async function withServer(browser: Browser, body: (s: Session) => Promise<void>): Promise<void> {
 	const server = new ServerProcess(await freePort(), freshDataDir());
 	await server.start();
-	const api = new ApiClient(server.url);
+	const api = server.api();
 	const capture = new OutboundCapture();
 	const pages: ParticipantPage[] = [];
+	// One join link per project, as a coordinator would hand out.
+	const joinUrls = new Map<string, string>();
 	const open = async (projectId: string, label: string): Promise<ParticipantPage> => {
-		const p = await openParticipant(browser, `${server.url}/join/${projectId}`, label, capture);
+		let url = joinUrls.get(projectId);
+		if (!url) joinUrls.set(projectId, (url = api.joinUrl(projectId, await api.joinToken(projectId))));
+		const p = await openParticipant(browser, url, label, capture);
 		pages.push(p);
 		return p;
 	};

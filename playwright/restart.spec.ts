@@ -1,11 +1,11 @@
 import { expect, test, type Page } from '@playwright/test';
-import { ApiClient, committed } from './support/api-client';
+import { committed } from './support/api-client';
 import { freePort, freshDataDir, ServerProcess } from './support/server-process';
 
 test('a server restart between rounds keeps the project, devices and models; participants rejoin', async ({ browser }) => {
 	const server = new ServerProcess(await freePort(), freshDataDir());
 	await server.start();
-	const api = new ApiClient(server.url);
+	const api = server.api();
 	try {
 		const project = await api.createProject({
 			name: 'restart',
@@ -15,6 +15,7 @@ test('a server restart between rounds keeps the project, devices and models; par
 			batchSize: 16,
 			roundTimeoutSec: 120
 		});
+		const joinUrl = api.joinUrl(project.id, await api.joinToken(project.id));
 		const pages: Page[] = [];
 		const shardFetches: string[] = [];
 		for (let i = 0; i < 2; i++) {
@@ -22,7 +23,7 @@ test('a server restart between rounds keeps the project, devices and models; par
 			page.on('request', (r) => {
 				if (r.url().includes('/shard?')) shardFetches.push(`${i}`);
 			});
-			await page.goto(`${server.url}/join/${project.id}`);
+			await page.goto(joinUrl);
 			await page.getByTestId('join-consent').click();
 			await expect(page.getByTestId('samples')).toHaveText(/\d{3,}/, { timeout: 120_000 });
 			pages.push(page);

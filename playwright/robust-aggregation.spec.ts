@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { startNodeParticipant, type NodeParticipant } from '@qflare/participant-node';
 import type { Round } from '@qflare/protocol';
-import { ApiClient, committed } from './support/api-client';
+import { committed } from './support/api-client';
 import { AttackingParticipant } from './support/attacking-participant';
 import { freePort, freshDataDir, ServerProcess } from './support/server-process';
 
@@ -19,7 +19,7 @@ interface RunResult {
 async function run(strategy: Record<string, unknown>, withAttacker: boolean, rounds = ROUNDS): Promise<RunResult> {
 	const server = new ServerProcess(await freePort(), freshDataDir());
 	await server.start();
-	const api = new ApiClient(server.url);
+	const api = server.api();
 	const honest: NodeParticipant[] = [];
 	const attacker = new AttackingParticipant('scaled-garbage');
 	try {
@@ -33,11 +33,12 @@ async function run(strategy: Record<string, unknown>, withAttacker: boolean, rou
 			roundTimeoutSec: 300,
 			strategy
 		});
+		const joinToken = await api.joinToken(project.id);
 		const root = mkdtempSync(path.join(tmpdir(), 'qflare-robust-'));
 		for (let i = 0; i < 3; i++) {
-			honest.push(await startNodeParticipant({ server: server.url, project: project.id, dataDir: path.join(root, `honest-${i}`) }));
+			honest.push(await startNodeParticipant({ server: server.url, project: project.id, joinToken, dataDir: path.join(root, `honest-${i}`) }));
 		}
-		if (withAttacker) await attacker.join(server.url, project.id);
+		if (withAttacker) await attacker.join(server.url, project.id, joinToken);
 		const deadline = Date.now() + 60_000;
 		while ((await api.devices(project.id)).filter((d) => d.samples > 0).length < (withAttacker ? 4 : 3)) {
 			if (Date.now() > deadline) throw new Error('participants did not become ready');

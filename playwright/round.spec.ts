@@ -1,6 +1,7 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { ApiClient, committed } from './support/api-client';
+import { committed } from './support/api-client';
 import { AttackingParticipant } from './support/attacking-participant';
+import { createJoinLink } from './support/dashboard';
 import { freePort, freshDataDir, ServerProcess } from './support/server-process';
 
 async function joinAsParticipant(browser: Browser, url: string): Promise<Page> {
@@ -18,10 +19,12 @@ test('three browsers train three FedAvg rounds of the MNIST MLP; a forged update
 	const started = Date.now();
 	const server = new ServerProcess(await freePort(), freshDataDir());
 	await server.start();
-	const api = new ApiClient(server.url);
+	const api = server.api();
 	const forger = new AttackingParticipant('forged-signature');
 	try {
-		const admin = await (await browser.newContext()).newPage();
+		const adminContext = await browser.newContext();
+		await server.signIn(adminContext);
+		const admin = await adminContext.newPage();
 		await admin.goto(`${server.url}/admin`);
 		const fields: Record<string, string> = {
 			name: 'e2e mnist mlp',
@@ -39,19 +42,20 @@ test('three browsers train three FedAvg rounds of the MNIST MLP; a forged update
 		await admin.getByTestId('create-project-submit').click();
 		await admin.waitForURL(/\/admin\/projects\/[^/]+$/);
 		const projectId = admin.url().split('/').pop()!;
-		const joinUrl = await admin.getByTestId('project-link').getAttribute('href');
-		expect(joinUrl).toContain(`/join/${projectId}`);
-		await expect(admin.getByTestId('qr-code')).toBeVisible();
+		// A join link carries a join token: the project page makes one on request.
+		const joinUrl = await createJoinLink(admin);
+		expect(joinUrl).toContain(`/join/${projectId}?t=`);
+		await expect(admin.getByTestId('join-qr')).toBeVisible();
 
 		const pages = [];
 		// The link may carry this machine's LAN address for phones; the test stays on loopback.
-		const joinPath = new URL(joinUrl!).pathname;
-		for (let i = 0; i < 3; i++) pages.push(await joinAsParticipant(browser, `${server.url}${joinPath}`));
+		const link = new URL(joinUrl);
+		for (let i = 0; i < 3; i++) pages.push(await joinAsParticipant(browser, `${server.url}${link.pathname}${link.search}`));
 		const backends = await Promise.all(pages.map((p) => p.getByTestId('backend').textContent()));
 		const reasons = await Promise.all(pages.map((p) => p.getByTestId('backend-reason').textContent()));
 		console.log(`backends chosen: ${backends.join(', ')}; reason: ${reasons[0]}`);
 
-		const forgerId = await forger.join(server.url, projectId);
+		const forgerId = await forger.join(server.url, projectId, await api.joinToken(projectId));
 		await expect(admin.getByTestId('device-row')).toHaveCount(4);
 
 		await admin.getByTestId('start-round').click();
@@ -78,11 +82,14 @@ test('three browsers train three FedAvg rounds of the MNIST MLP; a forged update
 		await expect(admin.locator('[data-testid="round-row"][data-status="committed"]')).toHaveCount(3);
 		await expect(admin.getByTestId('accuracy-chart')).toBeVisible();
 		const modelJsonHref = await admin.getByTestId('download-model').getAttribute('href');
-		const modelJson = await (await fetch(new URL(modelJsonHref!, server.url))).json();
+		// Downloads need a signed-in caller: the link works with the dashboard's session, not without.
+		const modelJsonUrl = new URL(modelJsonHref!, server.url);
+		expect((await fetch(modelJsonUrl)).status).toBe(401);
+		const modelJson = await (await adminContext.request.get(modelJsonUrl.href)).json();
 		expect(modelJson.format).toBe('layers-model');
 		expect(modelJson.weightsManifest[0].paths).toEqual(['weights.bin']);
-		const weights = await fetch(new URL('weights.bin', new URL(modelJsonHref!, server.url)));
-		expect((await weights.arrayBuffer()).byteLength).toBe(199_210 * 4);
+		const weights = await adminContext.request.get(new URL('weights.bin', modelJsonUrl).href);
+		expect((await weights.body()).byteLength).toBe(199_210 * 4);
 
 		// Participants saw their own training and the global result.
 		for (const page of pages) {

@@ -1,7 +1,7 @@
 // A headless participant speaking the real socket protocol (the same events and signed
 // messages as the browser page), for driving the server from the bench process.
 import { generateDeviceKeypair, loginMessage, sha256Hex, signMessage, toBase64, updateMessage, type DeviceKeypair } from '@qflare/pq';
-import { API_PREFIX, PARTICIPANT_NAMESPACE, type LoginReply, type RoundClosed, type RoundTask, type UpdateEnvelope } from '@qflare/protocol';
+import { API_PREFIX, PARTICIPANT_NAMESPACE, type CreatedJoinToken, type LoginReply, type RoundClosed, type RoundTask, type UpdateEnvelope } from '@qflare/protocol';
 import { io, type Socket } from 'socket.io-client';
 
 type Reply<T> = (T & { ok: true }) | { ok: false; code: string; message: string };
@@ -48,8 +48,8 @@ export class ProtocolParticipant {
 		});
 	}
 
-	/** Generates an ML-DSA-65 identity, connects over the websocket transport only and logs in. */
-	static async join(serverUrl: string, projectId: string, kind: 'node' | 'browser' = 'node'): Promise<ProtocolParticipant> {
+	/** Generates an ML-DSA-65 identity, connects over the websocket transport only and registers with the join token. */
+	static async join(serverUrl: string, projectId: string, joinToken: string, kind: 'node' | 'browser' = 'node'): Promise<ProtocolParticipant> {
 		const keys = generateDeviceKeypair();
 		// Updates must never travel over polling (base64, 1 MB limit: FACTS.md).
 		const socket = io(`${serverUrl}${PARTICIPANT_NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false });
@@ -57,7 +57,7 @@ export class ProtocolParticipant {
 			socket.once('connect', () => resolve());
 			socket.once('connect_error', reject);
 		});
-		const challenge = ok('auth:challenge', await socket.timeout(30_000).emitWithAck('auth:challenge', { projectId, publicKey: toBase64(keys.publicKey), kind }));
+		const challenge = ok('auth:challenge', await socket.timeout(30_000).emitWithAck('auth:challenge', { projectId, publicKey: toBase64(keys.publicKey), kind, joinToken }));
 		const signature = signMessage(keys.secretKey, loginMessage({ projectId, deviceId: challenge.deviceId, nonce: challenge.nonce }));
 		const login = ok(
 			'auth:login',
@@ -122,13 +122,37 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 	]).finally(() => clearTimeout(timer));
 }
 
-export async function api<T>(serverUrl: string, method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
-	const res = await fetch(`${serverUrl}${API_PREFIX}${route}`, {
+/** A bench server and the owner's admin API key (bench/servers/qflare-server.ts sets the owner up). */
+export interface ApiTarget {
+	url: string;
+	auth: { apiKey: string; organisationId: string } | null;
+}
+
+function authOf(server: ApiTarget): { apiKey: string; organisationId: string } {
+	if (!server.auth) throw new Error(`${server.url} has no API key: only qflare-server.ts sets an owner up`);
+	return server.auth;
+}
+
+export async function api<T>(server: ApiTarget, method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+	const res = await fetch(`${server.url}${API_PREFIX}${route}`, {
 		method,
-		headers: body === undefined ? {} : { 'content-type': 'application/json' },
+		headers: {
+			authorization: `Bearer ${authOf(server).apiKey}`,
+			...(body === undefined ? {} : { 'content-type': 'application/json' })
+		},
 		body: body === undefined ? undefined : JSON.stringify(body)
 	});
 	const text = await res.text();
 	if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${text.slice(0, 500)}`);
 	return JSON.parse(text) as T;
+}
+
+/** Creates a project in the owner's organisation. */
+export function createProject<T>(server: ApiTarget, config: Record<string, unknown>): Promise<T> {
+	return api<T>(server, 'POST', `/orgs/${authOf(server).organisationId}/projects`, config);
+}
+
+/** A join token of the project with no device limit: every bench participant registers with it. */
+export async function joinToken(server: ApiTarget, projectId: string): Promise<string> {
+	return (await api<CreatedJoinToken>(server, 'POST', `/projects/${projectId}/join-tokens`, { label: 'bench' })).token;
 }

@@ -9,9 +9,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { decodeImageFile, labelImageFiles, prepareCsv, prepareImages, type ImageEntry, type SplitOptions } from '@qflare/data-import';
 import { EXAMPLE_TASKS, ensureExample } from '@qflare/datasets/examples';
 import { createRng } from '@qflare/fl';
-import type { ImageClassificationTask, Project, TabularTask, TaskSchema } from '@qflare/protocol';
+import { JOIN_TOKEN_PARAM, type ImageClassificationTask, type Project, type TabularTask, type TaskSchema } from '@qflare/protocol';
 import { startChildServer } from '../lib/child-server';
-import { api } from '../lib/participant-client';
+import { createProject, joinToken } from '../lib/participant-client';
 import { ratio, summarize, type Summary } from '../lib/stats';
 import { fmtSummary, type Section, type TableRow } from '../lib/types';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../playwright/support/chromium';
@@ -86,12 +86,12 @@ interface PageImport {
  * use, as for a participant opening the link): join page, consent, pick the file or folder, wait
  * for the page's timer.
  */
-async function pageImport(browser: Browser, url: string, projectId: string, input: 'data-file' | 'data-folder', files: string, log: (m: string) => void): Promise<PageImport> {
+async function pageImport(browser: Browser, joinUrl: string, input: 'data-file' | 'data-folder', files: string, log: (m: string) => void): Promise<PageImport> {
 	const context = await browser.newContext({ viewport: PHONE_VIEWPORT });
 	try {
 		const page = await context.newPage();
 		page.on('pageerror', (e) => log(`page error: ${e.message}`));
-		await page.goto(`${url}/join/${projectId}`);
+		await page.goto(joinUrl);
 		await page.getByTestId('join-consent').click();
 		const picker = page.getByTestId(input);
 		await picker.waitFor({ state: 'attached', timeout: 60_000 });
@@ -171,18 +171,22 @@ export const dataImport: Section = async (ctx) => {
 		let browser: Browser | null = null;
 		try {
 			const create = (name: string, task: TaskSchema) =>
-				api<Project>(server.url, 'POST', '/projects', { name, dataSource: 'local', task, model: 'mlp', minParticipants: 1 });
+				createProject<Project>(server, { name, dataSource: 'local', task, model: 'mlp', minParticipants: 1 });
 			const csvProject = await create('bench import csv', csvTask);
 			const imageProject = await create('bench import images', imageTask);
 			// The Node figures use the split the page uses: the project's hold-out fraction and seed.
 			split = { holdOutFraction: csvProject.holdOutFraction, seed: csvProject.seed };
+			// Each trial's fresh context registers a new device: the links carry a join token.
+			const joinUrl = async (projectId: string) => `${server.url}/join/${projectId}?${JOIN_TOKEN_PARAM}=${encodeURIComponent(await joinToken(server, projectId))}`;
+			const csvJoinUrl = await joinUrl(csvProject.id);
+			const imageJoinUrl = await joinUrl(imageProject.id);
 			browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 			userAgent = browser.version();
 			for (let i = 0; i < pageTrials; i++) {
-				const c = await pageImport(browser, server.url, csvProject.id, 'data-file', csvFile, ctx.log);
+				const c = await pageImport(browser, csvJoinUrl, 'data-file', csvFile, ctx.log);
 				if (c.rows !== CSV_ROWS) throw new Error(`the page read ${c.rows} CSV rows, expected ${CSV_ROWS}`);
 				page.csv.push(c);
-				const m = await pageImport(browser, server.url, imageProject.id, 'data-folder', imageDir, ctx.log);
+				const m = await pageImport(browser, imageJoinUrl, 'data-folder', imageDir, ctx.log);
 				if (m.rows !== labelled.length) throw new Error(`the page read ${m.rows} images, expected ${labelled.length}`);
 				page.images.push(m);
 				ctx.log(`page ${i + 1}/${pageTrials}: csv ${c.pageMs} ms (wall ${c.wallMs}), images ${m.pageMs} ms (wall ${m.wallMs})`);

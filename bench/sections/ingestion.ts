@@ -1,7 +1,7 @@
 import { encodeWeights, type RoundTask } from '@qflare/protocol';
 import { WebSocket } from 'ws';
 import { startChildServer, type ChildServer } from '../lib/child-server';
-import { api, ProtocolParticipant, type PreparedUpdate } from '../lib/participant-client';
+import { api, createProject, joinToken, ProtocolParticipant, type PreparedUpdate } from '../lib/participant-client';
 import { bufferutilStatus, ratio, summarize, type Summary } from '../lib/stats';
 import { CNN_PARAMETERS, syntheticDelta } from '../lib/synthetic';
 import { fmtSummary, type Section, type TableRow } from '../lib/types';
@@ -42,7 +42,7 @@ function stampRound(payload: Uint8Array, round: number): void {
 async function runQflare(clients: number, rounds: number, log: (m: string) => void): Promise<RunResult> {
 	const server = await startChildServer('qflare-server.ts');
 	try {
-		const project = await api<{ id: string }>(server.url, 'POST', '/projects', {
+		const project = await createProject<{ id: string }>(server, {
 			name: `bench ingestion ${clients}`,
 			dataset: 'mnist',
 			model: 'cnn',
@@ -53,11 +53,12 @@ async function runQflare(clients: number, rounds: number, log: (m: string) => vo
 			seed: 1
 		});
 		const participants: ProtocolParticipant[] = [];
-		for (let i = 0; i < clients; i++) participants.push(await ProtocolParticipant.join(server.url, project.id));
+		const token = await joinToken(server, project.id);
+		for (let i = 0; i < clients; i++) participants.push(await ProtocolParticipant.join(server.url, project.id, token));
 		await Promise.all(participants.map((p) => p.ready(100)));
 		const payloads = clientPayloads(clients);
 		const idleRssMb = server.rssMb();
-		await api(server.url, 'POST', `/projects/${project.id}/start`);
+		await api(server, 'POST', `/projects/${project.id}/start`);
 
 		const upload: PhaseSample[] = [];
 		const roundWallMs: number[] = [];

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Round } from '@qflare/protocol';
 import { startChildServer } from '../lib/child-server';
-import { api } from '../lib/participant-client';
+import { api, createProject, joinToken } from '../lib/participant-client';
 import { summarize, type Summary } from '../lib/stats';
 import { fmtSummary, type Section, type TableRow } from '../lib/types';
 
@@ -35,7 +35,7 @@ async function runSeed(task: Task, seed: number, participants: number, cap: numb
 	const dirs: string[] = [];
 	const running: { stop(): void }[] = [];
 	try {
-		const project = await api<{ id: string }>(server.url, 'POST', '/projects', {
+		const project = await createProject<{ id: string }>(server, {
 			name: `bench tta ${task.label} seed ${seed}`,
 			dataset: task.dataset,
 			model: 'mlp',
@@ -49,17 +49,18 @@ async function runSeed(task: Task, seed: number, participants: number, cap: numb
 			roundTimeoutSec: 1_800,
 			seed
 		});
+		const token = await joinToken(server, project.id);
 		for (let i = 0; i < participants; i++) {
 			const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qflare-bench-p-'));
 			dirs.push(dataDir);
-			running.push(await startNodeParticipant({ server: server.url, project: project.id, dataDir, name: `bench-${i}`, progressIntervalMs: 5_000 }));
+			running.push(await startNodeParticipant({ server: server.url, project: project.id, joinToken: token, dataDir, name: `bench-${i}`, progressIntervalMs: 5_000 }));
 		}
 		const t0 = performance.now();
-		await api(server.url, 'POST', `/projects/${project.id}/start`);
+		await api(server, 'POST', `/projects/${project.id}/start`);
 		let seen = 0;
 		for (;;) {
 			await new Promise((r) => setTimeout(r, 500));
-			const rounds = (await api<Round[]>(server.url, 'GET', `/projects/${project.id}/rounds`)).sort((a, b) => a.number - b.number);
+			const rounds = (await api<Round[]>(server, 'GET', `/projects/${project.id}/rounds`)).sort((a, b) => a.number - b.number);
 			const committed = rounds.filter((r) => r.status === 'committed');
 			const accuracies = committed.map((r) => r.metrics.testAccuracy ?? 0);
 			if (committed.length > seen) {

@@ -1,11 +1,13 @@
 // The real Qflare server in its own process, so the bench can read its peak RSS from /proc
-// without counting the clients. Prints one JSON line {url} when listening; SIGTERM closes it.
+// without counting the clients. Sets up the first owner and an admin API key, then prints one
+// JSON line {url, pid, apiKey, organisationId}; SIGTERM closes it.
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openStore } from '@qflare/store';
 import { startQflareServer } from '../../apps/server/src/server';
+import { setupOwner } from '../../playwright/support/bootstrap';
 import type { RequestHandler } from 'express';
 
 const withApp = process.argv.includes('--app');
@@ -26,7 +28,10 @@ const server = await startQflareServer({
 	publicOrigins: [],
 	log: verbose ? (m) => console.error(`[server] ${m}`) : () => {}
 });
-console.log(JSON.stringify({ url: server.url.replace('localhost', '127.0.0.1'), pid: process.pid }));
+const url = server.url.replace('localhost', '127.0.0.1');
+if (!server.setupToken) throw new Error('a fresh data directory should need setup');
+const { apiKey, organisationId } = await setupOwner(url, server.setupToken);
+console.log(JSON.stringify({ url, pid: process.pid, apiKey, organisationId }));
 
 process.on('SIGTERM', () => {
 	void server

@@ -1,5 +1,6 @@
 import { chromium, type Browser, type BrowserContext, type Page, type WebSocket } from '@playwright/test';
 import type { ParticipantData } from '@qflare/datasets/examples';
+import { JOIN_TOKEN_PARAM } from '@qflare/protocol';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium';
 import { dropsOut } from './dropout';
 
@@ -14,6 +15,8 @@ export interface BrowserParticipantSpec {
 
 export interface BrowserFleetOptions {
 	project: string;
+	/** The project's join token, carried by the join link each page opens. */
+	joinToken: string;
 	seed: number;
 	dropout: number;
 	participants: BrowserParticipantSpec[];
@@ -136,7 +139,7 @@ export async function startBrowserFleet(options: BrowserFleetOptions): Promise<B
 		const page = await context.newPage();
 		page.on('pageerror', (e) => options.onEvent({ type: 'page-error', index: spec.index, message: e.message }));
 		watchFrames(spec.index, page);
-		await page.goto(`${spec.origin}/join/${options.project}`);
+		await page.goto(`${spec.origin}/join/${options.project}?${JOIN_TOKEN_PARAM}=${encodeURIComponent(options.joinToken)}`);
 		await page.getByTestId('join-consent').click();
 		if (spec.data) await pickLocalData(page, spec.data);
 		const backend = page.locator('[data-testid="backend"]');

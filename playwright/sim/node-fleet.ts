@@ -4,6 +4,8 @@ import { hostParticipants, type Host, type HostConfig, type HostEvent, type Host
 
 export interface NodeFleetOptions {
 	project: string;
+	/** The project's join token: every participant registers with it. */
+	joinToken: string;
 	seed: number;
 	dropout: number;
 	participants: HostedParticipant[];
@@ -26,7 +28,7 @@ const HOST_MAIN = path.join(import.meta.dirname, 'node-host-main.ts');
  * their training can use the second core while this process relays and polls.
  */
 export async function startNodeFleet(options: NodeFleetOptions): Promise<NodeFleet> {
-	const base: Omit<HostConfig, 'participants'> = { project: options.project, seed: options.seed, dropout: options.dropout };
+	const base: Omit<HostConfig, 'participants'> = { project: options.project, joinToken: options.joinToken, seed: options.seed, dropout: options.dropout };
 	if (options.participants.length === 0) return { processes: 0, stop: async () => undefined };
 	if (options.perProcess <= 0) {
 		const host: Host = await hostParticipants({ ...base, participants: options.participants }, options.onEvent);

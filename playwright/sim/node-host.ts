@@ -14,6 +14,8 @@ export interface HostedParticipant {
 
 export interface HostConfig {
 	project: string;
+	/** The project's join token (new devices register only with one). */
+	joinToken: string;
 	seed: number;
 	dropout: number;
 	participants: HostedParticipant[];
@@ -49,6 +51,7 @@ export async function hostParticipants(config: HostConfig, emit: (event: HostEve
 		const handle = await startNodeParticipant({
 			server: spec.server,
 			project: config.project,
+			joinToken: config.joinToken,
 			dataDir: spec.dataDir,
 			csvFile: spec.csvFile ?? null,
 			imagesDir: spec.imagesDir ?? null,

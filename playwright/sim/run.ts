@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, platform, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import type { Project, Round } from '@qflare/protocol';
-import { ApiClient } from '../support/api-client';
+import type { ApiClient } from '../support/api-client';
 import { freePort, freshDataDir, ServerProcess } from '../support/server-process';
 import type { SimOptions } from './args';
 import { startBrowserFleet, type BrowserEvent, type BrowserFleet } from './browser-fleet';
@@ -103,7 +103,7 @@ export async function runSimulation(requested: SimOptions, log: (line: string) =
 		let t0 = Date.now();
 		await server.start();
 		setup.serverStartSeconds = seconds(t0);
-		const api = new ApiClient(server.url);
+		const api = server.api();
 		project = await api.createProject({
 			name: `sim ${options.browsers} browsers + ${options.nodeParticipants} node, ${dataLabel(options)} ${options.model} ${options.partition}`,
 			...(local ? { dataSource: 'local', task: local.task, holdOutFraction: local.holdOutFraction } : { dataset: options.dataset }),
@@ -128,6 +128,8 @@ export async function runSimulation(requested: SimOptions, log: (line: string) =
 				: `server ${server.url} (data ${serverDir}), project ${project.id}; ${total} shards, quorum ${options.minParticipants}`
 		);
 
+		// One join link for the whole fleet, as a coordinator would hand out to a class.
+		const joinToken = await api.joinToken(project.id, { label: 'sim' });
 		for (let i = 0; i < total; i++) {
 			const counter = new WireCounter(server.port);
 			await counter.start();
@@ -141,6 +143,7 @@ export async function runSimulation(requested: SimOptions, log: (line: string) =
 		const onEvent = (e: HostEvent | BrowserEvent): void => record(traces, e, t0, log);
 		nodeFleet = await startNodeFleet({
 			project: project.id,
+			joinToken,
 			seed: options.seed,
 			dropout: options.dropout,
 			perProcess: options.nodesPerProcess,
@@ -166,6 +169,7 @@ export async function runSimulation(requested: SimOptions, log: (line: string) =
 		t0 = Date.now();
 		browserFleet = await startBrowserFleet({
 			project: project.id,
+			joinToken,
 			seed: options.seed,
 			dropout: options.dropout,
 			pagesPerBrowser: options.pagesPerBrowser,

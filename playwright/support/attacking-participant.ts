@@ -26,7 +26,8 @@ export class AttackingParticipant {
 
 	constructor(readonly attack: Attack) {}
 
-	async join(baseUrl: string, projectId: string): Promise<string> {
+	/** Registers with the project's join token (new devices need one), then answers every task with its attack. */
+	async join(baseUrl: string, projectId: string, joinToken: string): Promise<string> {
 		const identity = generateDeviceKeypair();
 		const impostor = generateDeviceKeypair();
 		const socket = io(`${baseUrl}${PARTICIPANT_NAMESPACE}`, { transports: ['websocket'] });
@@ -34,7 +35,8 @@ export class AttackingParticipant {
 		const challenge = (await socket.emitWithAck('auth:challenge', {
 			projectId,
 			publicKey: toBase64(identity.publicKey),
-			kind: 'node'
+			kind: 'node',
+			joinToken
 		})) as ChallengeReply | ErrorReply;
 		if (!challenge.ok) throw new Error(`challenge: ${challenge.code}`);
 		const signature = signMessage(identity.secretKey, loginMessage({ projectId, deviceId: challenge.deviceId, nonce: challenge.nonce }));

@@ -3,8 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { BrowserContext } from '@playwright/test';
+import { SESSION_COOKIE, type SetupState } from '@qflare/protocol';
+import { ApiClient } from './api-client';
+import { E2E_OWNER, setupLinkIn, setupOwner, setupTokenOf, signInOwner, type OwnerAccount, type ServerCredentials } from './bootstrap';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** Registrations per address per minute: simulations register dozens of devices from one address. */
+const JOIN_RATE_LIMIT = '100000';
 
 export function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -21,47 +28,117 @@ export function freshDataDir(): string {
 	return mkdtempSync(path.join(tmpdir(), 'qflare-e2e-'));
 }
 
+export interface StartOptions {
+	/**
+	 * Set up the first owner (from the printed setup link) and keep an admin API key, or reuse the
+	 * key from an earlier start on this data directory (default true). Tests of the setup flow itself
+	 * pass false and use `setupUrl`.
+	 */
+	bootstrap?: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 /**
  * The production server (built SvelteKit app + API + sockets) as a child process, the way
  * `npm start` runs it, on a given port and data directory.
  */
 export class ServerProcess {
 	#child: ChildProcess | null = null;
+	#setupUrl: string | null = null;
+	#credentials: ServerCredentials | null = null;
 	readonly output: string[] = [];
 
 	constructor(
 		readonly port: number,
-		readonly dataDir: string
+		readonly dataDir: string,
+		readonly owner: OwnerAccount = E2E_OWNER
 	) {}
 
 	get url(): string {
 		return `http://localhost:${this.port}`;
 	}
 
-	async start(): Promise<void> {
+	/** The first-run setup link the last start printed, on this.url (it may print a LAN origin); null once an owner exists. */
+	get setupUrl(): string | null {
+		return this.#setupUrl;
+	}
+
+	/** The owner's admin API key, organisation and session; start() (or bootstrap()) makes them. */
+	get credentials(): ServerCredentials {
+		if (!this.#credentials) throw new Error('the server was not bootstrapped: start() it, or call bootstrap()');
+		return this.#credentials;
+	}
+
+	/** A REST client acting as the owner through its admin API key. */
+	api(): ApiClient {
+		return new ApiClient(this.url, this.credentials);
+	}
+
+	/** Puts the owner's session cookie into a browser context, so its pages open the dashboard signed in. */
+	async signIn(context: BrowserContext): Promise<void> {
+		await context.addCookies([{ name: SESSION_COOKIE, value: this.credentials.sessionToken, url: this.url, httpOnly: true, sameSite: 'Lax' }]);
+	}
+
+	async start(options: StartOptions = {}): Promise<void> {
 		const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], {
 			cwd: ROOT,
-			env: { ...process.env, PORT: String(this.port), DATA_DIR: this.dataDir, MONGODB_URI: '' },
+			env: {
+				...process.env,
+				PORT: String(this.port),
+				DATA_DIR: this.dataDir,
+				MONGODB_URI: '',
+				QFLARE_JOIN_RATE_LIMIT: process.env.QFLARE_JOIN_RATE_LIMIT ?? JOIN_RATE_LIMIT
+			},
 			stdio: ['ignore', 'pipe', 'pipe']
 		});
 		this.#child = child;
+		this.#setupUrl = null;
 		const collect = (chunk: Buffer) => {
-			for (const line of chunk.toString().split('\n')) if (line.trim()) this.output.push(line);
+			for (const line of chunk.toString().split('\n')) {
+				if (!line.trim()) continue;
+				this.output.push(line);
+				const link = setupLinkIn(line);
+				if (link) {
+					const printed = new URL(link);
+					this.#setupUrl = `${this.url}${printed.pathname}${printed.search}`;
+				}
+			}
 		};
 		child.stdout?.on('data', collect);
 		child.stderr?.on('data', collect);
 		const deadline = Date.now() + 60_000;
-		while (Date.now() < deadline) {
+		for (;;) {
 			if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${this.output.join('\n')}`);
+			if (Date.now() > deadline) throw new Error(`server did not become healthy:\n${this.output.join('\n')}`);
 			try {
 				const res = await fetch(`${this.url}/health`);
-				if (res.ok) return;
+				if (res.ok) break;
 			} catch {
 				// not listening yet
 			}
-			await new Promise((r) => setTimeout(r, 250));
+			await sleep(250);
 		}
-		throw new Error(`server did not become healthy:\n${this.output.join('\n')}`);
+		// The setup link is printed around the time the server starts listening: wait for it while setup is needed.
+		const setup = (await (await fetch(`${this.url}/api/v1/auth/setup`)).json()) as SetupState;
+		while (setup.needed && this.#setupUrl === null) {
+			if (Date.now() > deadline) throw new Error(`setup is needed but no setup link was printed:\n${this.output.join('\n')}`);
+			await sleep(100);
+		}
+		if (options.bootstrap ?? true) await this.bootstrap();
+	}
+
+	/**
+	 * Makes the owner and an admin API key on a fresh data directory (with the printed setup token);
+	 * keeps the key from an earlier start of this instance; signs the owner in again on a data
+	 * directory another process set up.
+	 */
+	async bootstrap(): Promise<ServerCredentials> {
+		if (this.#credentials) return this.#credentials;
+		this.#credentials = this.#setupUrl
+			? await setupOwner(this.url, setupTokenOf(this.#setupUrl), this.owner)
+			: await signInOwner(this.url, this.owner);
+		return this.#credentials;
 	}
 
 	async stop(): Promise<void> {
