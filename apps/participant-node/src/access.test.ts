@@ -1,42 +1,33 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deviceIdFromPublicKey, fromBase64 } from '@qflare/pq';
 import type { Device } from '@qflare/protocol';
-import { openStore, type Store } from '@qflare/store';
-import { startQflareServer, type QflareServer } from '@qflare/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_FILE } from './identity-file';
-import { startNodeParticipant, type NodeParticipant } from './participant';
-import { bootstrapOwner, type OwnerApi } from './test-support/owner-api';
+import { startNodeParticipant } from './participant';
+import type { OwnerApi } from './test-support/owner-api';
+import { startOwnedServer, type OwnedServer } from './test-support/owned-server';
 import { until } from './test-support/until';
 
 const root = mkdtempSync(path.join(tmpdir(), 'qflare-participant-access-'));
 
 describe('a Node participant on an invite-only server', () => {
-	let store: Store;
-	let server: QflareServer;
+	let server: OwnedServer;
 	let owner: OwnerApi;
-	const participants: NodeParticipant[] = [];
 
 	const join = async (project: string, dataDir: string, options: { joinToken?: string; rotateKey?: boolean } = {}) => {
 		const lines: string[] = [];
 		const p = await startNodeParticipant({ server: server.url, project, dataDir, log: (l) => lines.push(l), reconnectionDelayMs: 200, ...options });
-		participants.push(p);
+		server.participants.push(p);
 		return { p, lines };
 	};
 
 	beforeAll(async () => {
-		store = await openStore({ dataDir: path.join(root, 'server') });
-		server = await startQflareServer({ store, port: 0, appHandler: null, log: () => undefined });
-		owner = await bootstrapOwner(() => server.url, server.setupToken);
+		server = await startOwnedServer(root);
+		owner = server.owner;
 	});
-	afterAll(async () => {
-		for (const p of participants) p.stop();
-		await server?.close();
-		await store?.close();
-		rmSync(root, { recursive: true, force: true });
-	});
+	afterAll(() => server?.close());
 
 	it('stops with a clear message without a join token, and registers with one', async () => {
 		const project = await owner.createProject({ name: 'invite only', rounds: 1 });

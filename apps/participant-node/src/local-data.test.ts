@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Device, Project, Round, TabularTask } from '@qflare/protocol';
-import { openStore, type Store } from '@qflare/store';
-import { startQflareServer, type QflareServer } from '@qflare/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilePreparedDataStore } from './local-import';
 import { startNodeParticipant, type NodeParticipant } from './participant';
-import { bootstrapOwner, type OwnerApi } from './test-support/owner-api';
+import type { OwnerApi } from './test-support/owner-api';
+import { startOwnedServer, type OwnedServer } from './test-support/owned-server';
 import { until } from './test-support/until';
 
 const root = mkdtempSync(path.join(tmpdir(), 'qflare-participant-local-'));
@@ -55,10 +54,7 @@ function serverFilesText(dir: string): string {
 }
 
 describe('the Node participant on local data', () => {
-	const serverDir = path.join(root, 'server');
-	let store: Store;
-	let server: QflareServer;
-	const participants: NodeParticipant[] = [];
+	let server: OwnedServer;
 	let owner: OwnerApi;
 	/** Each project's join token, made with it. */
 	const tokens = new Map<string, string>();
@@ -95,22 +91,16 @@ describe('the Node participant on local data', () => {
 			reconnectionDelayMs: 200,
 			reconnectionDelayMaxMs: 1_000
 		});
-		participants.push(p);
+		server.participants.push(p);
 		return p;
 	}
 
 	beforeAll(async () => {
-		store = await openStore({ dataDir: serverDir });
-		server = await startQflareServer({ store, port: 0, appHandler: null, log: () => undefined });
-		owner = await bootstrapOwner(() => server.url, server.setupToken);
+		server = await startOwnedServer(root);
+		owner = server.owner;
 	});
 
-	afterAll(async () => {
-		for (const p of participants) p.stop();
-		await server?.close();
-		await store?.close();
-		rmSync(root, { recursive: true, force: true });
-	});
+	afterAll(() => server?.close());
 
 	it('refuses a bad CSV with every problem before it connects, and sends nothing', async () => {
 		const project = await localProject('bad file');
@@ -228,7 +218,7 @@ describe('the Node participant on local data', () => {
 		expect(p.state().globalModel?.modelVersion).toBe(1);
 
 		// Raw rows never reach the server: the planted value is in none of its files.
-		expect(serverFilesText(serverDir)).not.toContain(CANARY);
+		expect(serverFilesText(server.dataDir)).not.toContain(CANARY);
 
 		// A restart without --csv trains on the prepared copy in the data directory.
 		p.stop();

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { openStore } from '@qflare/store';
 import type { RequestHandler } from 'express';
-import { heldBy, removePidFile, writePidFile } from './auth/pid-file';
 import { lanOrigins, startQflareServer } from './server';
+import { logSetupLink, openServerStore } from './start-up';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const port = Number(process.env.PORT ?? 3000);
@@ -18,29 +17,14 @@ if (!existsSync(handlerPath)) {
 }
 const { handler } = (await import(pathToFileURL(handlerPath).href)) as { handler: RequestHandler };
 
-if (!mongodbUri) {
-	const holder = heldBy(dataDir);
-	if (holder !== null && holder !== process.pid) {
-		console.error(`[qflare] another process (pid ${holder}) holds the store in ${dataDir}; stop it first.`);
-		process.exit(1);
-	}
-}
-const store = await openStore({ mongodbUri, dataDir });
-if (store.backend === 'embedded') {
-	// reset-admin refuses while this file names a live process: the embedded store has one writer.
-	writePidFile(dataDir);
-	process.on('exit', () => removePidFile(dataDir));
-}
+const store = await openServerStore({ mongodbUri, dataDir });
 const publicUrl = process.env.PUBLIC_URL ? process.env.PUBLIC_URL.replace(/\/+$/, '') : null;
 const publicOrigins = publicUrl ? [publicUrl] : lanOrigins(port);
 const server = await startQflareServer({ store, port, appHandler: handler, publicOrigins });
 console.log(`[qflare] listening on ${server.url} (store: ${store.backend}${store.backend === 'embedded' ? ` in ${dataDir}` : ''})`);
 console.log(`[qflare] dashboard: ${server.url}/admin`);
 if (publicOrigins.length) console.log(`[qflare] phones join at: ${publicOrigins.join(', ')}`);
-if (server.setupToken) {
-	// The one line where a secret is printed, by design: whoever reads the console creates the owner.
-	console.log(`[qflare] first run: open ${publicUrl ?? server.url}/setup?token=${server.setupToken} to create the owner account`);
-}
+logSetupLink(publicUrl ?? server.url, server.setupToken);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

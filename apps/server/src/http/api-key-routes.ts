@@ -1,11 +1,11 @@
 import { can, CreateApiKeyBody, ErrorCode, ProtocolError, roleAtLeast, SCOPE_ROLE, type CreatedApiKey } from '@qflare/protocol';
 import express from 'express';
-import { auditActor, recordAudit } from '../auth/audit';
 import { organisationOf, principalOf, requireOrgRight, requireSession } from '../auth/authorize';
 import { newApiKey } from '../auth/tokens';
 import type { ApiDeps } from './deps';
+import { DAY_MS, expiresAfter } from './expiry';
 import { pathParam } from './params';
-import { clientAddress } from './rate-limit';
+import { auditRequest } from './request-audit';
 
 /** API keys of an organisation: everyone manages their own, admins every key. */
 export function apiKeyRoutes({ store, dashboard }: ApiDeps): express.Router {
@@ -33,12 +33,11 @@ export function apiKeyRoutes({ store, dashboard }: ApiDeps): express.Router {
 			name: body.name,
 			scope: body.scope,
 			prefix: made.prefix,
-			expiresAt: body.expiresInDays === null ? null : new Date(Date.now() + body.expiresInDays * 86_400_000).toISOString(),
+			expiresAt: expiresAfter(body.expiresInDays, DAY_MS),
 			secretHash: made.secretHash
 		});
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: organisation.id,
-			actor: auditActor(principal),
 			action: 'apiKey.created',
 			target: { type: 'apiKey', id: record.id },
 			details: { name: record.name, scope: record.scope, expiresAt: record.expiresAt }
@@ -58,9 +57,8 @@ export function apiKeyRoutes({ store, dashboard }: ApiDeps): express.Router {
 		}
 		const revoked = (await store.apiKeys.revoke(id, new Date().toISOString())) ?? key;
 		dashboard.disconnectApiKey(id);
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: organisation.id,
-			actor: auditActor(principal),
 			action: 'apiKey.revoked',
 			target: { type: 'apiKey', id },
 			details: { name: key.name }

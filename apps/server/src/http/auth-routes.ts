@@ -1,11 +1,12 @@
 import { ErrorCode, LoginBody, PasswordChangeBody, ProtocolError, SetupBody, type SetupState } from '@qflare/protocol';
 import express from 'express';
-import { recordAudit, auditActor } from '../auth/audit';
+import { recordAudit } from '../auth/audit';
 import { principalOf, requirePrincipal, requireSession } from '../auth/authorize';
 import { hashPassword, verifyAgainstNothing, verifyPassword } from '../auth/passwords';
 import type { ApiDeps } from './deps';
 import { meOf } from './me';
 import { clientAddress, consumeOrRefuse, limitKey, refuseIfLimited } from './rate-limit';
+import { auditRequest } from './request-audit';
 import { endSessionCookie, startSession } from './sessions';
 
 /** One message for an unknown e-mail and a wrong password: the answer must not say which accounts exist. */
@@ -77,9 +78,8 @@ export function authRoutes({ store, rateLimits, setupLink, dashboard }: ApiDeps)
 		const principal = principalOf(req);
 		const ended = await store.sessions.deleteByUser(principal.user.id);
 		dashboard.disconnectUser(principal.user.id);
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: null,
-			actor: auditActor(principal),
 			action: 'sessions.revoked',
 			target: { type: 'user', id: principal.user.id },
 			details: { sessions: ended }
@@ -102,9 +102,8 @@ export function authRoutes({ store, rateLimits, setupLink, dashboard }: ApiDeps)
 		// Whoever else holds a session of this account is signed out; this one goes on.
 		const ended = await store.sessions.deleteByUser(principal.user.id, { except: principal.sessionId ?? undefined });
 		dashboard.disconnectUser(principal.user.id, { exceptSession: principal.sessionId });
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: null,
-			actor: auditActor(principal),
 			action: 'password.changed',
 			target: { type: 'user', id: principal.user.id },
 			details: { otherSessionsEnded: ended }

@@ -1,14 +1,15 @@
 import { CreateJoinTokenBody, ErrorCode, JOIN_TOKEN_PARAM, ProtocolError, type CreatedJoinToken } from '@qflare/protocol';
 import express from 'express';
-import { auditActor, recordAudit } from '../auth/audit';
 import { principalOf, projectOf, requireProjectRight } from '../auth/authorize';
 import { liveJoinToken } from '../auth/join-tokens';
 import { bearerToken } from '../auth/principal';
 import { newJoinToken } from '../auth/tokens';
 import { participantView } from '../sockets/participant-namespace';
 import type { ApiDeps } from './deps';
+import { expiresAfter, HOUR_MS } from './expiry';
 import { pathParam } from './params';
-import { clientAddress, consumeOrRefuse, limitKey, refuseIfLimited } from './rate-limit';
+import { limitKey, refuseIfLimited } from './rate-limit';
+import { auditRequest } from './request-audit';
 
 /** The participant page's view of a project (with its join token), and the join tokens coordinators hand out. */
 export function joinRoutes({ store, rateLimits }: ApiDeps): express.Router {
@@ -44,12 +45,11 @@ export function joinRoutes({ store, rateLimits }: ApiDeps): express.Router {
 			prefix: made.prefix,
 			tokenHash: made.tokenHash,
 			createdBy: principal.user.id,
-			expiresAt: body.expiresInHours === null ? null : new Date(Date.now() + body.expiresInHours * 3_600_000).toISOString(),
+			expiresAt: expiresAfter(body.expiresInHours, HOUR_MS),
 			maxDevices: body.maxDevices
 		});
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: project.organisationId,
-			actor: auditActor(principal),
 			action: 'joinToken.created',
 			target: { type: 'joinToken', id: record.id },
 			details: { projectId: project.id, label: record.label, expiresAt: record.expiresAt, maxDevices: record.maxDevices }
@@ -63,9 +63,8 @@ export function joinRoutes({ store, rateLimits }: ApiDeps): express.Router {
 		const tokenId = pathParam(req, 'tokenId');
 		const revoked = await store.joinTokens.revoke(project.id, tokenId, new Date().toISOString());
 		if (!revoked) throw new ProtocolError(ErrorCode.NotFound, `no join token ${tokenId} in this project`);
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: project.organisationId,
-			actor: auditActor(principalOf(req)),
 			action: 'joinToken.revoked',
 			target: { type: 'joinToken', id: tokenId },
 			details: { projectId: project.id, label: revoked.label }

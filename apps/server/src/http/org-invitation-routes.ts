@@ -1,11 +1,11 @@
 import { can, CreateInvitationBody, ErrorCode, ProtocolError, type CreatedInvitation } from '@qflare/protocol';
 import express from 'express';
-import { auditActor, recordAudit } from '../auth/audit';
 import { organisationOf, principalOf, requireOrgRight, requireSession } from '../auth/authorize';
 import { newInvitationToken } from '../auth/tokens';
 import type { ApiDeps } from './deps';
+import { expiresAfter, HOUR_MS } from './expiry';
 import { pathParam } from './params';
-import { clientAddress } from './rate-limit';
+import { auditRequest } from './request-audit';
 
 /** An organisation's invitation links: list, create (the token shown once), revoke. */
 export function orgInvitationRoutes({ store }: ApiDeps): express.Router {
@@ -28,11 +28,10 @@ export function orgInvitationRoutes({ store }: ApiDeps): express.Router {
 			email: body.email ?? null,
 			tokenHash,
 			createdBy: principal.user.id,
-			expiresAt: new Date(Date.now() + body.expiresInHours * 3_600_000).toISOString()
+			expiresAt: expiresAfter(body.expiresInHours, HOUR_MS)
 		});
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: organisation.id,
-			actor: auditActor(principal),
 			action: 'member.invited',
 			target: { type: 'invitation', id: invitation.id },
 			details: { role: body.role, email: body.email ?? null }
@@ -49,9 +48,8 @@ export function orgInvitationRoutes({ store }: ApiDeps): express.Router {
 		if (invitation.acceptedBy !== null || invitation.revokedAt !== null) throw new ProtocolError(ErrorCode.Conflict, 'the invitation was already accepted or revoked');
 		const revoked = await store.invitations.revoke(id, new Date().toISOString());
 		if (!revoked) throw new ProtocolError(ErrorCode.Conflict, 'the invitation was already accepted or revoked');
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId,
-			actor: auditActor(principalOf(req)),
 			action: 'invitation.revoked',
 			target: { type: 'invitation', id },
 			details: {}

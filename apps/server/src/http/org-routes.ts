@@ -2,13 +2,12 @@ import { can, ChangeRoleBody, CreateOrganisationBody, ErrorCode, lowerRole, Prot
 import type { Store } from '@qflare/store';
 import express, { type Request } from 'express';
 import { z } from 'zod';
-import { auditActor, recordAudit } from '../auth/audit';
 import { organisationOf, principalOf, requireOrgRight, requirePrincipal, requireSession } from '../auth/authorize';
 import type { Principal } from '../auth/principal';
 import { SerialQueue } from '../rounds/serial-queue';
 import type { ApiDeps } from './deps';
 import { pathParam, queryParam } from './params';
-import { clientAddress } from './rate-limit';
+import { auditRequest } from './request-audit';
 
 const AuditQuery = z.object({
 	limit: z.coerce.number().int().min(1).max(1_000).default(200),
@@ -63,9 +62,8 @@ export function orgRoutes({ store, dashboard }: ApiDeps): express.Router {
 		const { name } = CreateOrganisationBody.parse(req.body);
 		const organisation = await store.organisations.create(name);
 		await store.memberships.add({ organisationId: organisation.id, userId: principal.user.id, role: 'owner' });
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: organisation.id,
-			actor: auditActor(principal),
 			action: 'organisation.created',
 			target: { type: 'organisation', id: organisation.id },
 			details: { name }
@@ -95,9 +93,8 @@ export function orgRoutes({ store, dashboard }: ApiDeps): express.Router {
 		});
 		// Its dashboards reconnect with the new role.
 		dashboard.disconnectUser(target.userId);
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId,
-			actor: auditActor(principalOf(req)),
 			action: 'member.roleChanged',
 			target: { type: 'user', id: target.userId },
 			details: { from: target.role, to: role }
@@ -107,7 +104,6 @@ export function orgRoutes({ store, dashboard }: ApiDeps): express.Router {
 
 	router.delete('/orgs/:org/members/:userId', requireOrgRight('members.manage'), async (req, res) => {
 		const organisationId = organisationOf(req).id;
-		const principal = principalOf(req);
 		const target = await memberChanges.run(organisationId, async () => {
 			const target = await memberOf(store, organisationId, pathParam(req, 'userId'));
 			await checkOwnerChange(store, req, target, null);
@@ -121,18 +117,16 @@ export function orgRoutes({ store, dashboard }: ApiDeps): express.Router {
 		for (const key of keys) {
 			await store.apiKeys.revoke(key.id, now);
 			dashboard.disconnectApiKey(key.id);
-			await recordAudit(store, clientAddress(req), {
+			await auditRequest(store, req, {
 				organisationId,
-				actor: auditActor(principal),
 				action: 'apiKey.revoked',
 				target: { type: 'apiKey', id: key.id },
 				details: { name: key.name, reason: 'member removed' }
 			});
 		}
 		dashboard.disconnectUser(target.userId);
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId,
-			actor: auditActor(principal),
 			action: 'member.removed',
 			target: { type: 'user', id: target.userId },
 			details: { role: target.role, apiKeysRevoked: keys.length }

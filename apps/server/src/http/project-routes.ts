@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { validateStrategyConfig } from '@qflare/fl';
 import { CreateProjectBody, ErrorCode, projectTask, ProtocolError, RevokeDeviceBody, type Project } from '@qflare/protocol';
 import express from 'express';
-import { auditActor, recordAudit } from '../auth/audit';
 import { organisationOf, principalOf, projectOf, requireOrgRight, requirePrincipal, requireProjectRight } from '../auth/authorize';
 import type { ApiDeps } from './deps';
 import { pathParam, queryParam } from './params';
-import { clientAddress } from './rate-limit';
+import { auditRequest } from './request-audit';
 
 /** Projects: listing, creation in an organisation, reading, running, and revoking a device. */
 export function projectRoutes({ store, coordinator, models, maxModelParameters, participants }: ApiDeps): express.Router {
@@ -39,9 +38,8 @@ export function projectRoutes({ store, coordinator, models, maxModelParameters, 
 		// Short ids keep the participant URL and its QR code small.
 		const created = await store.projects.create(config, { id: randomUUID().slice(0, 8), organisationId });
 		await store.events.append({ projectId: created.id, type: 'project.created', message: `project "${created.name}" created`, data: {} });
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId,
-			actor: auditActor(principalOf(req)),
 			action: 'project.created',
 			target: { type: 'project', id: created.id },
 			details: { name: created.name }
@@ -57,9 +55,8 @@ export function projectRoutes({ store, coordinator, models, maxModelParameters, 
 		router.post(`/projects/:id/${action}`, requireProjectRight(store, 'project.run'), async (req, res) => {
 			const { project } = projectOf(req);
 			const after: Project = action === 'start' ? await coordinator.start(project.id) : await coordinator.stop(project.id);
-			await recordAudit(store, clientAddress(req), {
+			await auditRequest(store, req, {
 				organisationId: project.organisationId,
-				actor: auditActor(principalOf(req)),
 				action: action === 'start' ? 'project.started' : 'project.stopped',
 				target: { type: 'project', id: project.id },
 				details: { modelVersion: after.modelVersion }
@@ -98,10 +95,8 @@ export function projectRoutes({ store, coordinator, models, maxModelParameters, 
 		const { revokeJoinToken = false } = RevokeDeviceBody.parse(req.body ?? {});
 		const device = await participants.revokeDevice(project.id, deviceId);
 		if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, `no device ${deviceId} in this project`);
-		const actor = auditActor(principalOf(req));
-		await recordAudit(store, clientAddress(req), {
+		await auditRequest(store, req, {
 			organisationId: project.organisationId,
-			actor,
 			action: 'device.revoked',
 			target: { type: 'device', id: deviceId },
 			details: { projectId: project.id, revokeJoinToken }
@@ -110,9 +105,8 @@ export function projectRoutes({ store, coordinator, models, maxModelParameters, 
 			const before = await store.joinTokens.get(project.id, device.joinTokenId);
 			const token = before && before.revokedAt === null ? await store.joinTokens.revoke(project.id, device.joinTokenId, new Date().toISOString()) : null;
 			if (token) {
-				await recordAudit(store, clientAddress(req), {
+				await auditRequest(store, req, {
 					organisationId: project.organisationId,
-					actor,
 					action: 'joinToken.revoked',
 					target: { type: 'joinToken', id: token.id },
 					details: { projectId: project.id, label: token.label, reason: 'device revoked', deviceId }

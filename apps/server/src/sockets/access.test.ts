@@ -12,6 +12,7 @@ import {
 } from '@qflare/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { connectOutcome } from '../test-support/connect-outcome';
 import { ScriptedParticipant } from '../test-support/scripted-participant';
 import { startTestServer, type TestServer } from '../test-support/test-server';
 
@@ -34,14 +35,6 @@ async function until<T>(read: () => Promise<T> | T, done: (value: T) => boolean,
 		if (done(value)) return value;
 	}
 	throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Resolves with the connect_error message, or 'connected'. */
-function connectOutcome(socket: Socket): Promise<string> {
-	return new Promise((resolve) => {
-		socket.once('connect', () => resolve('connected'));
-		socket.once('connect_error', (e) => resolve(e.message));
-	});
 }
 
 describe('participant and dashboard sockets: join tokens, revocation, key rotation, authentication', () => {

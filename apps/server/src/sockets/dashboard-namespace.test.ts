@@ -2,15 +2,8 @@ import { DASHBOARD_NAMESPACE, type Project } from '@qflare/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessFixtures, cookieOf, headersOf, PASSWORD, type Caller } from '../http/access-fixtures';
+import { connectOutcome } from '../test-support/connect-outcome';
 import { startTestServer, type TestServer } from '../test-support/test-server';
-
-/** Resolves with the connect_error message, or 'connected'. */
-function connectOutcome(socket: Socket): Promise<string> {
-	return new Promise((resolve) => {
-		socket.once('connect', () => resolve('connected'));
-		socket.once('connect_error', (e) => resolve(e.message));
-	});
-}
 
 describe('dashboard sockets end with the credentials they were opened with', () => {
 	let t: TestServer;
