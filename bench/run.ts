@@ -7,12 +7,13 @@ import { formatTable, writeSection, writeSummary } from './report';
 const SECTIONS: Record<string, () => Promise<Section>> = {
 	aggregation: async () => (await import('./sections/aggregation')).aggregation,
 	ingestion: async () => (await import('./sections/ingestion')).ingestion,
+	durability: async () => (await import('./sections/durability')).durability,
 	training: async () => (await import('./sections/training')).training,
 	'data-import': async () => (await import('./sections/data-import')).dataImport,
 	'time-to-accuracy': async () => (await import('./sections/time-to-accuracy')).timeToAccuracy,
 	'post-quantum': async () => (await import('./sections/post-quantum')).postQuantum
 };
-const ALIASES: Record<string, string> = { pq: 'post-quantum', tta: 'time-to-accuracy', agg: 'aggregation', import: 'data-import' };
+const ALIASES: Record<string, string> = { pq: 'post-quantum', tta: 'time-to-accuracy', agg: 'aggregation', import: 'data-import', durable: 'durability' };
 
 function parseArgs(argv: string[]): { only: string[]; quick: boolean } {
 	let only = Object.keys(SECTIONS);

@@ -35,6 +35,14 @@ export interface StartOptions {
 	 * pass false and use `setupUrl`.
 	 */
 	bootstrap?: boolean;
+	/** Extra environment of this start only, e.g. QFLARE_FAILPOINT for the crash tests. */
+	env?: Record<string, string>;
+}
+
+/** How a server process ended: its exit code, or the signal that killed it. */
+export interface ProcessExit {
+	code: number | null;
+	signal: NodeJS.Signals | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -45,6 +53,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export class ServerProcess {
 	#child: ChildProcess | null = null;
+	#exit: Promise<ProcessExit> | null = null;
 	#setupUrl: string | null = null;
 	#credentials: ServerCredentials | null = null;
 	readonly output: string[] = [];
@@ -88,11 +97,14 @@ export class ServerProcess {
 				PORT: String(this.port),
 				DATA_DIR: this.dataDir,
 				MONGODB_URI: '',
-				QFLARE_JOIN_RATE_LIMIT: process.env.QFLARE_JOIN_RATE_LIMIT ?? JOIN_RATE_LIMIT
+				QFLARE_JOIN_RATE_LIMIT: process.env.QFLARE_JOIN_RATE_LIMIT ?? JOIN_RATE_LIMIT,
+				QFLARE_FAILPOINT: '',
+				...options.env
 			},
 			stdio: ['ignore', 'pipe', 'pipe']
 		});
 		this.#child = child;
+		this.#exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 		this.#setupUrl = null;
 		const collect = (chunk: Buffer) => {
 			for (const line of chunk.toString().split('\n')) {
@@ -109,7 +121,9 @@ export class ServerProcess {
 		child.stderr?.on('data', collect);
 		const deadline = Date.now() + 60_000;
 		for (;;) {
-			if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${this.output.join('\n')}`);
+			if (child.exitCode !== null || child.signalCode !== null) {
+				throw new Error(`server exited with ${child.exitCode ?? child.signalCode}:\n${this.output.join('\n')}`);
+			}
 			if (Date.now() > deadline) throw new Error(`server did not become healthy:\n${this.output.join('\n')}`);
 			try {
 				const res = await fetch(`${this.url}/health`);
@@ -139,6 +153,25 @@ export class ServerProcess {
 			? await setupOwner(this.url, setupTokenOf(this.#setupUrl), this.owner)
 			: await signInOwner(this.url, this.owner);
 		return this.#credentials;
+	}
+
+	/**
+	 * Resolves when the process started last ends by itself (a failpoint's SIGKILL, a crash);
+	 * start() may then run it again on the same data directory, keeping the owner's credentials.
+	 */
+	async waitForExit(timeoutMs = 5 * 60_000): Promise<ProcessExit> {
+		const exit = this.#exit;
+		if (!exit) throw new Error('the server was never started');
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Error(`the server did not exit within ${timeoutMs} ms:\n${this.output.slice(-40).join('\n')}`)), timeoutMs);
+		});
+		try {
+			return await Promise.race([exit, timeout]);
+		} finally {
+			clearTimeout(timer);
+			this.#child = null;
+		}
 	}
 
 	async stop(): Promise<void> {

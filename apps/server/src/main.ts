@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RequestHandler } from 'express';
-import { lanOrigins, startQflareServer } from './server';
+import { createJsonLogger, pinoLog } from './logging';
+import { defaultInstanceId, lanOrigins, startQflareServer } from './server';
 import { logSetupLink, openServerStore } from './start-up';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -17,21 +18,26 @@ if (!existsSync(handlerPath)) {
 }
 const { handler } = (await import(pathToFileURL(handlerPath).href)) as { handler: RequestHandler };
 
+// One JSON line per event (pino), each with this instance's id, for a log collector.
+const instanceId = process.env.QFLARE_INSTANCE_ID?.trim() || defaultInstanceId(port);
+const logger = createJsonLogger(instanceId);
+const log = pinoLog(logger);
+
 const store = await openServerStore({ mongodbUri, dataDir });
 const publicUrl = process.env.PUBLIC_URL ? process.env.PUBLIC_URL.replace(/\/+$/, '') : null;
 const publicOrigins = publicUrl ? [publicUrl] : lanOrigins(port);
-const server = await startQflareServer({ store, port, appHandler: handler, publicOrigins });
-console.log(`[qflare] listening on ${server.url} (store: ${store.backend}${store.backend === 'embedded' ? ` in ${dataDir}` : ''})`);
-console.log(`[qflare] dashboard: ${server.url}/admin`);
-if (publicOrigins.length) console.log(`[qflare] phones join at: ${publicOrigins.join(', ')}`);
-logSetupLink(publicUrl ?? server.url, server.setupToken);
+const server = await startQflareServer({ store, port, appHandler: handler, publicOrigins, log, instanceId });
+log(`listening on ${server.url}`, { url: server.url, store: store.backend, dataDir: store.backend === 'embedded' ? dataDir : null });
+log(`dashboard: ${server.url}/admin`);
+if (publicOrigins.length) log(`phones join at: ${publicOrigins.join(', ')}`);
+logSetupLink(publicUrl ?? server.url, server.setupToken, log);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 	process.on(signal, () => {
 		if (stopping) return;
 		stopping = true;
-		console.log(`[qflare] ${signal}: closing`);
+		log(`${signal}: closing`, { signal });
 		void server
 			.close()
 			.then(() => store.close())

@@ -141,9 +141,12 @@ describe('aggregator over real sockets and the embedded store', () => {
 		for (const p of [a, b, m, n, u]) p.socket.close();
 		expect((await fetch(`${server.url}/health`)).ok).toBe(true);
 		const metrics = await (await get('/metrics')).text();
-		expect(metrics).toContain('qflare_updates_total{outcome="BAD_SIGNATURE"} 1\n');
-		expect(metrics).toContain('qflare_updates_total{outcome="UNSIGNED"} 1\n');
-		expect(metrics).toMatch(/qflare_rounds_total\{status="committed"\} [1-9]/);
+		expect(metrics).toMatch(/^qflare_updates_total\{outcome="BAD_SIGNATURE",instance="[^"]+"\} 1$/m);
+		expect(metrics).toMatch(/^qflare_updates_total\{outcome="UNSIGNED",instance="[^"]+"\} 1$/m);
+		expect(metrics).toMatch(/^qflare_rounds_total\{status="committed",instance="[^"]+"\} [1-9]/m);
+		// Every update's payload was counted where it arrived: at least the two accepted ones.
+		const bytes = Number(/^qflare_update_bytes_total\{instance="[^"]+"\} (\d+)$/m.exec(metrics)?.[1]);
+		expect(bytes).toBeGreaterThanOrEqual(2 * length * 4);
 	});
 
 	async function runOneRound(

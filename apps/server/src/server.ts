@@ -1,5 +1,5 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { DEMO_MODELS, demoTask, encodedWeightBytes } from '@qflare/protocol';
 import type { Store } from '@qflare/store';
@@ -10,10 +10,13 @@ import { RateLimits, rateLimitsFromEnv, type RateLimitConfig } from './auth/rate
 import { SetupLink } from './auth/setup-link';
 import { ShardService } from './data/shard-service';
 import { apiRouter } from './http/api-router';
+import { healthRoute } from './http/health-route';
 import { isolationHeaders } from './http/isolation-headers';
 import { metricsRoute } from './http/metrics-route';
+import { requestLog } from './http/request-log';
 import { securityHeaders } from './http/security-headers';
 import { ServerMetrics } from './http/server-metrics';
+import { consoleLog, type Log } from './logging';
 import { NodeModelService } from './models/node-model-service';
 import { RoundCoordinator } from './rounds/round-coordinator';
 import { DashboardNamespace } from './sockets/dashboard-namespace';
@@ -27,19 +30,26 @@ export interface QflareServerOptions {
 	appHandler: RequestHandler | null;
 	/** Origins participants should use in join links and QR codes (default: this machine's LAN addresses). */
 	publicOrigins?: string[];
-	log?: (message: string) => void;
+	/** Where events go; main.ts passes a pino logger's (JSON lines). Default: readable lines on stdout. */
+	log?: Log;
 	/** How long a selected device may be offline mid-round before it counts as dropped. */
 	dropoutGraceMs?: number;
 	/** Overrides of the rate limits (after those from the environment). */
 	rateLimits?: Partial<RateLimitConfig>;
 	/** Behind a reverse proxy: client address and protocol from X-Forwarded-*. Default: the TRUST_PROXY env. */
 	trustProxy?: boolean;
+	/** The `instance` of metrics, logs and /health. Default: QFLARE_INSTANCE_ID, else <hostname>:<port>. */
+	instanceId?: string;
+	/** Bearer token a Prometheus scraper sends to GET /metrics. Default: the METRICS_TOKEN env (unset: none). */
+	metricsToken?: string | null;
 }
 
 export interface QflareServer {
 	url: string;
 	http: HttpServer;
 	coordinator: RoundCoordinator;
+	/** The instance id in metrics, logs and /health. */
+	readonly instanceId: string;
 	/** The one-time setup token while no user exists (printed at start), null afterwards. */
 	readonly setupToken: string | null;
 	close(): Promise<void>;
@@ -53,17 +63,20 @@ const LOCAL_MODEL_PARAMETER_BUDGET = 4_194_304;
 
 /** One HTTP server, one port: the SvelteKit app, the REST API and Socket.IO. */
 export async function startQflareServer(options: QflareServerOptions): Promise<QflareServer> {
-	const log = options.log ?? ((m: string) => console.log(`[qflare] ${m}`));
+	const log = options.log ?? consoleLog;
 	const { store } = options;
+	// With port 0 (tests) the port is known only after listen; an explicit or env id never changes.
+	const fixedInstanceId = options.instanceId ?? (process.env.QFLARE_INSTANCE_ID?.trim() || null);
+	let instanceId = fixedInstanceId ?? defaultInstanceId(options.port);
+	const metrics = new ServerMetrics(instanceId);
 	const app = express();
 	app.disable('x-powered-by');
 	// One hop: the proxy in front; a client-supplied X-Forwarded-For further left is not believed.
 	if (options.trustProxy ?? trustProxyFromEnv(process.env)) app.set('trust proxy', 1);
+	app.use(requestLog(log));
 	app.use(isolationHeaders);
 	app.use(securityHeaders);
-	app.get('/health', (_req, res) => {
-		res.json({ ok: true, store: store.backend, uptimeSec: Math.round(process.uptime()) });
-	});
+	app.get('/health', healthRoute({ store, instance: () => instanceId }));
 
 	const http = createServer(app);
 	const models = new NodeModelService();
@@ -84,13 +97,14 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
 	const trustProxy = options.trustProxy ?? trustProxyFromEnv(process.env);
 	const dashboard = new DashboardNamespace(io, store, log, authenticator, { publicOrigins, trustProxy });
-	const metrics = new ServerMetrics();
 	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log, rateLimits);
 	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log, metrics, dropoutGraceMs: options.dropoutGraceMs });
 	participants.bindCoordinator(coordinator);
 
 	const gauges = () => ({ devicesOnline: participants.presence.onlineCount, activeRounds: coordinator.activeRounds });
-	app.get('/metrics', metricsRoute(authenticator, metrics, gauges, log));
+	const metricsToken = options.metricsToken !== undefined ? options.metricsToken : process.env.METRICS_TOKEN?.trim() || null;
+	if (metricsToken !== null && metricsToken.length < 16) log('METRICS_TOKEN is shorter than 16 characters: anyone who guesses it reads /metrics');
+	app.get('/metrics', metricsRoute({ authenticator, metrics, gauges, log, scrapeToken: metricsToken }));
 	app.use(
 		'/api/v1',
 		apiRouter({ publicOrigins, store, coordinator, shards: new ShardService(), models, maxModelParameters, log, authenticator, rateLimits, setupLink, participants, dashboard })
@@ -102,14 +116,21 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 		http.once('error', reject);
 		http.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
 	});
-	await coordinator.resume();
 	const { port } = http.address() as AddressInfo;
 	const url = `http://localhost:${port}`;
+	if (fixedInstanceId === null && port !== options.port) {
+		instanceId = defaultInstanceId(port);
+		metrics.setInstance(instanceId);
+	}
+	await coordinator.resume();
 
 	return {
 		url,
 		http,
 		coordinator,
+		get instanceId() {
+			return instanceId;
+		},
 		get setupToken() {
 			return setupLink.token;
 		},
@@ -120,6 +141,11 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 			await new Promise<void>((resolve) => http.close(() => resolve()));
 		}
 	};
+}
+
+/** <hostname>:<port>: unique per instance on a host and readable in a dashboard (QFLARE_INSTANCE_ID overrides it). */
+export function defaultInstanceId(port: number): string {
+	return `${hostname()}:${port}`;
 }
 
 /** TRUST_PROXY=1 (or any value but 0/false/empty): a reverse proxy sits in front of the server. */

@@ -1,5 +1,6 @@
 import { openStore, type Store } from '@qflare/store';
 import { heldBy, removePidFile, writePidFile } from './auth/pid-file';
+import { consoleLog, type Log } from './logging';
 
 /**
  * Opens the store for `npm start` and `npm run dev`. The embedded store has one writer, so this
@@ -25,6 +26,6 @@ export async function openServerStore(options: { mongodbUri: string | undefined;
  * The one line where a secret is printed, by design: whoever reads the console creates the owner.
  * `origin` is the address the browser uses, which is not the API's own behind the dev proxy.
  */
-export function logSetupLink(origin: string, setupToken: string | null): void {
-	if (setupToken) console.log(`[qflare] first run: open ${origin}/setup?token=${setupToken} to create the owner account`);
+export function logSetupLink(origin: string, setupToken: string | null, log: Log = consoleLog): void {
+	if (setupToken) log(`first run: open ${origin}/setup?token=${setupToken} to create the owner account`);
 }

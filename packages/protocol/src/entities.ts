@@ -254,7 +254,7 @@ export interface Round {
 	endedAt: string | null;
 }
 
-/** Metadata of an accepted update; the weights live only in the round's accumulator. */
+/** Metadata of an accepted update; its payload is kept in the store's blobs until its round ends. */
 export interface UpdateRecord {
 	id: string;
 	projectId: string;

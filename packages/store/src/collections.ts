@@ -41,7 +41,12 @@ export type DeviceDoc = Omit<Device, 'id' | 'featureStats' | 'lastEvaluation' | 
 	accessTokenHash?: string | null;
 };
 export type RoundDoc = Omit<Stored<Round>, 'federatedEvaluation'> & Partial<Pick<Round, 'federatedEvaluation'>>;
-export type UpdateDoc = Stored<UpdateRecord>;
+/**
+ * `blob` names the update's payload in the BlobStore while its round runs (null once the round
+ * ended); `foldIndex`, `steps` and `valAccuracy` are what folding it again after a restart needs.
+ * None of them leaves the store. Records written before payloads were kept lack them.
+ */
+export type UpdateDoc = Stored<UpdateRecord> & { blob?: string | null; foldIndex?: number; steps?: number; valAccuracy?: number | null };
 /** `blob` names the weights in the BlobStore; it never leaves the store. */
 export type ModelDoc = Omit<Stored<ModelRecord>, 'federatedEvaluation'> &
 	Partial<Pick<ModelRecord, 'federatedEvaluation'>> & { blob: string; stateBlob?: string };

@@ -1,13 +1,13 @@
 import { PROJECT_DEFAULTS, type FederatedEvaluation, type ProjectConfig, type Standardization, type TaskSchema } from '@qflare/protocol';
 import { MongoClient } from 'mongodb';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend } from './backend';
 import { openEmbeddedBackend } from './embedded/embedded-backend';
-import { DuplicateKeyError } from './errors';
+import { DuplicateKeyError, IntegrityError } from './errors';
 import { openMongoBackend } from './mongo/mongo-backend';
 import { openStore, type Store } from './open-store';
 import type { CollectionPort, StoredDoc } from './port';
@@ -264,6 +264,56 @@ describe.each(backends)('store contract: %s', (backend) => {
 			expect(await store.updates.deleteByRound('r1')).toBe(2);
 			expect(await store.updates.listByRound('r1')).toEqual([]);
 			expect(await store.updates.countByRound('r2')).toBe(1);
+		});
+
+		it('keeps payloads byte for byte until the round ends, lists them in fold order, then drops them but keeps the records', async () => {
+			const bytesOf = (seed: number, n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+			const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+			const big = bytesOf(1, 300_000);
+			const small = bytesOf(2, 17);
+			// Arrival order differs from fold order (persists can finish out of order): the fold order wins.
+			await store.updates.insert({ ...rec('late'), payloadSha256: sha(big), bytes: big.byteLength }, { bytes: big, foldIndex: 1, steps: 12, valAccuracy: 0.75 });
+			await store.updates.insert({ ...rec('e'), payloadSha256: sha(small), bytes: small.byteLength }, { bytes: small, foldIndex: 0, steps: 3, valAccuracy: null });
+			await store.updates.insert(rec('old'));
+			await expect(
+				store.updates.insert({ ...rec('e'), payloadSha256: sha(small) }, { bytes: small, foldIndex: 5, steps: 1, valAccuracy: null })
+			).rejects.toBeInstanceOf(DuplicateKeyError);
+
+			const record = await store.updates.findByRoundAndDevice('r1', 'late');
+			expect(record).not.toHaveProperty('blob');
+			expect(record).not.toHaveProperty('foldIndex');
+			const loaded = await store.updates.loadPayload('r1', 'late');
+			expect(loaded).toMatchObject({ foldIndex: 1, steps: 12, valAccuracy: 0.75 });
+			expect(Buffer.from(loaded!.bytes).equals(Buffer.from(big))).toBe(true);
+			expect(await store.updates.loadPayload('r1', 'old')).toBeNull();
+			expect(await store.updates.loadPayload('r1', 'nobody')).toBeNull();
+
+			const listed = await store.updates.listWithPayloads('r1');
+			expect(listed.map((u) => [u.record.deviceId, u.payload.foldIndex])).toEqual([
+				['e', 0],
+				['late', 1]
+			]);
+			expect(Array.from(listed[0].payload.bytes)).toEqual(Array.from(small));
+			expect(listed[0].record).toEqual(await store.updates.findByRoundAndDevice('r1', 'e'));
+
+			expect(await store.updates.deletePayloads('r1')).toBe(2);
+			expect(await store.updates.deletePayloads('r1')).toBe(0);
+			expect(await store.updates.listWithPayloads('r1')).toEqual([]);
+			expect(await store.updates.loadPayload('r1', 'late')).toBeNull();
+			expect((await store.updates.listByRound('r1')).map((u) => u.deviceId).sort()).toEqual(['e', 'late', 'old']);
+		});
+
+		it('deletes one update with its payload, and refuses a payload that no longer matches its digest', async () => {
+			const bytes = Uint8Array.from([1, 2, 3, 4]);
+			const digest = createHash('sha256').update(bytes).digest('hex');
+			await store.updates.insert({ ...rec('a'), payloadSha256: digest }, { bytes, foldIndex: 0, steps: 1, valAccuracy: null });
+			await store.updates.insert({ ...rec('b'), payloadSha256: 'not-the-digest' }, { bytes, foldIndex: 1, steps: 1, valAccuracy: null });
+			await expect(store.updates.loadPayload('r1', 'b')).rejects.toBeInstanceOf(IntegrityError);
+			await expect(store.updates.listWithPayloads('r1')).rejects.toBeInstanceOf(IntegrityError);
+			expect(await store.updates.deleteOne('r1', 'b')).toBe(1);
+			expect((await store.updates.listWithPayloads('r1')).map((u) => u.record.deviceId)).toEqual(['a']);
+			expect(await store.updates.deleteByRound('r1')).toBe(1);
+			expect(await store.updates.loadPayload('r1', 'a')).toBeNull();
 		});
 	});
 

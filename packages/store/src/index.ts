@@ -22,7 +22,7 @@ export type {
 export type { ProjectPatch, ProjectRepository } from './repos/projects';
 export type { DevicePatch, DeviceRepository, DeviceUpsert } from './repos/devices';
 export { ROUND_ACCEPTING, type NewRound, type RoundPatch, type RoundRepository } from './repos/rounds';
-export type { NewUpdate, UpdateRepository } from './repos/updates';
+export type { NewUpdate, UpdatePayload, UpdateRepository, UpdateWithPayload } from './repos/updates';
 export type { ModelRepository, NewModel } from './repos/models';
 export type { EventRepository, NewEvent } from './repos/events';
 export type { EvaluationRecord, EvaluationRepository, NewEvaluation } from './repos/evaluations';

@@ -64,7 +64,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 			projects: projectRepository(c.projects, clock),
 			devices: deviceRepository(c.devices, clock),
 			rounds: roundRepository(c.rounds, clock),
-			updates: updateRepository(c.updates),
+			updates: updateRepository(c.updates, backend.blobs),
 			models: modelRepository(c.models, backend.blobs, clock),
 			events: eventRepository(c.events, clock),
 			evaluations: evaluationRepository(c.evaluations, clock),

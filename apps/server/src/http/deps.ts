@@ -4,6 +4,7 @@ import type { ShardService } from '../data/shard-service';
 import type { Authenticator } from '../auth/principal';
 import type { RateLimits } from '../auth/rate-limits';
 import type { SetupLink } from '../auth/setup-link';
+import type { Log } from '../logging';
 import type { ModelService } from '../rounds/ports';
 import type { RoundCoordinator } from '../rounds/round-coordinator';
 
@@ -30,7 +31,7 @@ export interface ApiDeps {
 	models: ModelService;
 	/** Parameters of the largest model whose updates the participant socket takes (its maxHttpBufferSize). */
 	maxModelParameters: number;
-	log: (message: string) => void;
+	log: Log;
 	authenticator: Authenticator;
 	rateLimits: RateLimits;
 	setupLink: SetupLink;

@@ -1,6 +1,8 @@
 import { ErrorCode, ProtocolError, type ErrorCode as Code, type ErrorReply } from '@qflare/protocol';
 import type { NextFunction, Request, Response } from 'express';
+import type { Log } from '../logging';
 import { toErrorReply } from '../sockets/safe-handler';
+import { requestIdOf } from './request-log';
 
 export const STATUS: Partial<Record<Code, number>> = {
 	SCHEMA_INVALID: 400,
@@ -50,7 +52,7 @@ function faultReply(fault: { status: number; type: string }, err: Error): ErrorR
 }
 
 /** The last handler of the API: every error becomes `{ ok: false, code, message }`; only real faults are 500. */
-export function apiErrorHandler(log: (message: string) => void) {
+export function apiErrorHandler(log: Log) {
 	return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
 		const fault = err instanceof ProtocolError ? null : clientFault(err);
 		if (fault) {
@@ -59,7 +61,9 @@ export function apiErrorHandler(log: (message: string) => void) {
 			return;
 		}
 		if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSec));
-		const reply = toErrorReply(err, log);
+		// An internal error's log line names the request, so it can be matched to its access-log line.
+		const requestId = requestIdOf(res);
+		const reply = toErrorReply(err, (message) => log(message, requestId ? { requestId } : undefined));
 		res.status(STATUS[reply.code] ?? 400).json(reply);
 	};
 }

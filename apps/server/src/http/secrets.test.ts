@@ -28,7 +28,8 @@ describe('secrets are never stored or logged in clear', () => {
 		const temp = await openTempStore('secrets');
 		cleanups.push(temp.close);
 		const logs: string[] = [];
-		const server = await startQflareServer({ store: temp.store, port: 0, appHandler: null, log: (m) => logs.push(m) });
+		// Fields too: the request log's paths and ids must not carry a secret either.
+		const server = await startQflareServer({ store: temp.store, port: 0, appHandler: null, log: (m, fields) => logs.push(fields ? `${m} ${JSON.stringify(fields)}` : m) });
 		let open = true;
 		cleanups.push(async () => {
 			if (open) await server.close();
@@ -58,6 +59,8 @@ describe('secrets are never stored or logged in clear', () => {
 
 		const invitation = await call<CreatedInvitation>(`${api}/orgs/${org}/invitations`, 'POST', { role: 'researcher' }, owner);
 		secrets.set('invitation token', invitation.json.token);
+		// The invitation page looks its token up in the path.
+		expect((await fetch(`${api}/invitations/${invitation.json.token}`)).status).toBe(200);
 		const memberPassword = 'member-secret-password-2';
 		secrets.set('member password', memberPassword);
 		const accepted = await call(`${api}/invitations/accept`, 'POST', { token: invitation.json.token, email: 'member@secrets.test', password: memberPassword, name: 'Member' });

@@ -22,6 +22,8 @@ export class ActiveRound {
 	readonly selected: Set<string>;
 	finishing = false;
 	timer: NodeJS.Timeout | null = null;
+	/** Fold position of the next update; stored with each payload so a rebuilt round adds in the same order. */
+	#nextFold = 0;
 	#weight = 0;
 	#lossSum = 0;
 	/** Accuracy is null for regression, so it has its own weight. */
@@ -37,9 +39,14 @@ export class ActiveRound {
 		this.selected = new Set(round.selected);
 	}
 
-	/** Throws when the strategy cannot use the update (e.g. PerfFedAvg without a validation accuracy). */
-	fold(deviceId: string, payloadSha256: string, update: ClientUpdate, loss: number, accuracy: number | null): void {
+	/**
+	 * Throws when the strategy cannot use the update (e.g. PerfFedAvg without a validation
+	 * accuracy). Returns the update's fold position; `foldIndex` restores a stored one.
+	 */
+	fold(deviceId: string, payloadSha256: string, update: ClientUpdate, loss: number, accuracy: number | null, foldIndex?: number): number {
 		this.strategy.add(update);
+		const index = foldIndex ?? this.#nextFold;
+		this.#nextFold = Math.max(this.#nextFold, index + 1);
 		this.accepted.set(deviceId, payloadSha256);
 		this.acceptedHashes.add(payloadSha256);
 		this.#weight += update.numSamples;
@@ -48,6 +55,12 @@ export class ActiveRound {
 			this.#accuracyWeight += update.numSamples;
 			this.#accuracySum += accuracy * update.numSamples;
 		}
+		return index;
+	}
+
+	/** Samples of the accepted updates. */
+	get totalSamples(): number {
+		return this.#weight;
 	}
 
 	get responded(): number {

@@ -13,6 +13,7 @@ import {
 	ErrorCode,
 	projectTask,
 	ProtocolError,
+	type ModelRecord,
 	type ParsedUpdateEnvelope,
 	type Project,
 	type Round,
@@ -27,18 +28,32 @@ import { ActiveRound } from './active-round';
 import type { DashboardFeed, ModelService, ParticipantChannel } from './ports';
 import { clientPlan, selectDevices } from './round-plan';
 import { SerialQueue } from './serial-queue';
-import { verifyUpdate } from './verify-update';
+import { failpoint } from './failpoints';
+import { screenPayload, verifyUpdate } from './verify-update';
+
+/** Ids a log line is about, for structured logs; a plain logger may ignore them. */
+export type LogFields = Record<string, string | number | boolean | null>;
+
+/** What the coordinator reports to the server's metrics (ServerMetrics implements it; bytes received are counted at the socket). */
+export interface CoordinatorMetrics {
+	round(status: 'committed' | 'failed'): void;
+	roundFinished(status: 'committed' | 'failed', seconds: number): void;
+	updateVerified(seconds: number): void;
+	updateFolded(seconds: number): void;
+	/** Writing an accepted update (payload, record, round) before its ack. */
+	updateDurable(seconds: number): void;
+}
 
 export interface RoundCoordinatorDeps {
 	store: Store;
 	models: ModelService;
 	participants: ParticipantChannel;
 	feed: DashboardFeed;
-	log?: (message: string) => void;
+	log?: (message: string, fields?: LogFields) => void;
 	now?: () => Date;
 	/** Default DROPOUT_GRACE_MS. */
 	dropoutGraceMs?: number;
-	metrics?: { round(status: 'committed' | 'failed'): void };
+	metrics?: CoordinatorMetrics;
 }
 
 /** How long a selected device may be offline mid-round (a reload, a flaky network) before it counts as dropped. */
@@ -52,6 +67,8 @@ export interface UpdateResult extends UpdateAccepted {
  * Drives each project's rounds: open -> training -> aggregating -> committed (or failed).
  * Every transition is persisted before it is announced; updates are folded into a streaming
  * FedAvg accumulator as they arrive, so memory does not grow with the number of participants.
+ * An update is acknowledged only once its payload and record are in the store, so a restarted
+ * process rebuilds the accumulator from them and asks no acknowledged device again.
  */
 export class RoundCoordinator {
 	readonly #active = new Map<string, ActiveRound>();
@@ -59,7 +76,7 @@ export class RoundCoordinator {
 	readonly #lastAggregate = new Map<string, Float32Array>();
 	readonly #evaluations: EvaluationRequests;
 	readonly #queue = new SerialQueue();
-	readonly #log: (message: string) => void;
+	readonly #log: (message: string, fields?: LogFields) => void;
 	readonly #now: () => Date;
 
 	constructor(private readonly deps: RoundCoordinatorDeps) {
@@ -75,9 +92,10 @@ export class RoundCoordinator {
 			await this.#queue.run(project.id, async () => {
 				const latest = await this.deps.store.rounds.current(project.id);
 				if (latest && (latest.status === 'training' || latest.status === 'aggregating')) {
-					await this.#resumeTraining(project, latest);
+					await this.#resumeRound(project, latest);
 					return;
 				}
+				if (latest && (latest.status === 'committed' || latest.status === 'failed')) await this.#settleEnded(project, latest);
 				if (latest?.status === 'open') return;
 				await this.#openNextRound(project.id);
 			});
@@ -148,7 +166,7 @@ export class RoundCoordinator {
 				}
 				await this.#evaluations.deviceReady(await this.#project(projectId), deviceId);
 			})
-			.catch((e: unknown) => this.#log(`deviceReady failed for ${projectId}: ${String(e)}`));
+			.catch((e: unknown) => this.#log(`deviceReady failed for ${projectId}: ${String(e)}`, { projectId, deviceId }));
 	}
 
 	/** A device logged in on a new socket, which has seen no evaluation request (see EvaluationRequests). */
@@ -174,6 +192,11 @@ export class RoundCoordinator {
 		if (device?.revokedAt) throw new ProtocolError(ErrorCode.DeviceRevoked, 'this device was revoked: its updates are refused');
 		const active = this.#active.get(projectId);
 		if (!active || active.round.status !== 'training' || active.finishing) {
+			// A re-send of an update the round already holds (its ack lost to a crash or a dropped
+			// socket) is acknowledged again even after the round closed: a resumed round that had
+			// every update closes before the devices reconnect to re-send.
+			const earlier = await this.#acceptedEarlier(active, envelope.roundId, deviceId, envelope.payloadSha256);
+			if (earlier !== null) return { ok: true, roundId: envelope.roundId, accepted: earlier, duplicate: true };
 			throw new ProtocolError(ErrorCode.RoundClosed, 'no round of this project is accepting updates');
 		}
 		const round = active.round;
@@ -200,7 +223,9 @@ export class RoundCoordinator {
 
 		active.pending.add(deviceId);
 		let distance: number | null = null;
+		let foldIndex: number;
 		try {
+			const verifyStart = performance.now();
 			const verified = verifyUpdate(envelope, {
 				roundId: round.id,
 				modelVersion: round.baseModelVersion,
@@ -208,30 +233,34 @@ export class RoundCoordinator {
 				devicePublicKey: Buffer.from(device.publicKey, 'base64'),
 				screening: project.screening
 			});
+			const foldStart = performance.now();
+			this.deps.metrics?.updateVerified((foldStart - verifyStart) / 1000);
 			// Fold before any await so a deadline firing meanwhile already counts this update.
-			active.fold(
+			foldIndex = active.fold(
 				deviceId,
 				envelope.payloadSha256,
 				{ delta: verified.delta, numSamples: envelope.numSamples, steps: envelope.steps, valAccuracy: envelope.valAccuracy },
 				envelope.trainLoss,
 				envelope.trainAccuracy
 			);
+			this.deps.metrics?.updateFolded((performance.now() - foldStart) / 1000);
 			const previous = this.#lastAggregate.get(projectId);
 			if (previous && previous.length === verified.delta.length) distance = relativeDistance(verified.delta, previous);
 		} catch (e) {
 			active.pending.delete(deviceId);
 			active.rejected.add(deviceId);
-			this.#log(`round ${round.number} of ${projectId}: rejected update from ${deviceId}: ${String(e)}`);
+			this.#log(`round ${round.number} of ${projectId}: rejected update from ${deviceId}: ${String(e)}`, { projectId, roundId: round.id, deviceId });
 			await this.#recordTrust(projectId, deviceId, { accepted: false });
 			this.#maybeFinish(projectId, active);
 			throw e instanceof ProtocolError ? e : new ProtocolError(ErrorCode.SchemaInvalid, (e as Error).message);
 		}
 		// The device stays pending until its update is on record, so the round cannot commit
 		// (and stop taking record of accepted devices) in between.
-		const persisted = this.#recordAccepted(projectId, active, deviceId, envelope, distance);
+		const persisted = this.#recordAccepted(projectId, active, deviceId, envelope, distance, foldIndex);
 		active.persisting.add(persisted);
 		try {
 			await persisted;
+			failpoint('update-durable');
 		} finally {
 			active.persisting.delete(persisted);
 			active.pending.delete(deviceId);
@@ -240,28 +269,43 @@ export class RoundCoordinator {
 		return { ok: true, roundId: round.id, accepted: active.accepted.size, duplicate: false };
 	}
 
+	/** How many updates the round had accepted when it already holds this device's update with this payload; null otherwise. */
+	async #acceptedEarlier(active: ActiveRound | undefined, roundId: string, deviceId: string, payloadSha256: string): Promise<number | null> {
+		if (active && active.round.id === roundId) return active.accepted.get(deviceId) === payloadSha256 ? active.accepted.size : null;
+		const earlier = await this.deps.store.updates.findByRoundAndDevice(roundId, deviceId);
+		if (!earlier || earlier.payloadSha256 !== payloadSha256) return null;
+		return (await this.deps.store.rounds.get(roundId))?.accepted.length ?? 1;
+	}
+
 	async #recordAccepted(
 		projectId: string,
 		active: ActiveRound,
 		deviceId: string,
 		envelope: ParsedUpdateEnvelope,
-		distance: number | null
+		distance: number | null,
+		foldIndex: number
 	): Promise<void> {
 		const round = active.round;
+		const start = performance.now();
 		await this.#recordTrust(projectId, deviceId, { accepted: true, distance: distance ?? 0 });
-		await this.deps.store.updates.insert({
-			projectId,
-			roundId: round.id,
-			deviceId,
-			numSamples: envelope.numSamples,
-			payloadSha256: envelope.payloadSha256,
-			bytes: envelope.payload.byteLength,
-			trainLoss: envelope.trainLoss,
-			trainAccuracy: envelope.trainAccuracy,
-			trainMs: envelope.trainMs,
-			receivedAt: this.#now().toISOString()
-		});
+		// The payload exactly as received: a restarted process decodes and folds it again (#restoreUpdates).
+		await this.deps.store.updates.insert(
+			{
+				projectId,
+				roundId: round.id,
+				deviceId,
+				numSamples: envelope.numSamples,
+				payloadSha256: envelope.payloadSha256,
+				bytes: envelope.payload.byteLength,
+				trainLoss: envelope.trainLoss,
+				trainAccuracy: envelope.trainAccuracy,
+				trainMs: envelope.trainMs,
+				receivedAt: this.#now().toISOString()
+			},
+			{ bytes: envelope.payload, foldIndex, steps: envelope.steps, valAccuracy: envelope.valAccuracy ?? null }
+		);
 		const updated = await this.deps.store.rounds.addAccepted(round.id, deviceId, envelope.numSamples);
+		this.deps.metrics?.updateDurable((performance.now() - start) / 1000);
 		if (updated && active.round.status === 'training') active.round = updated;
 		this.deps.feed.round(active.round);
 	}
@@ -283,7 +327,7 @@ export class RoundCoordinator {
 				if (this.deps.participants.isOnline(projectId, deviceId)) return;
 				if (active.finishing || !active.isWaitingFor(deviceId)) return;
 				active.dropped.add(deviceId);
-				this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} dropped out`);
+				this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} dropped out`, { projectId, roundId: active.round.id, deviceId });
 				this.#maybeFinish(projectId, active);
 			}, graceMs)
 		);
@@ -301,7 +345,7 @@ export class RoundCoordinator {
 		if (leaving) clearTimeout(leaving);
 		active.leaving.delete(deviceId);
 		active.dropped.add(deviceId);
-		this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} revoked`);
+		this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} revoked`, { projectId, roundId: active.round.id, deviceId });
 		this.#maybeFinish(projectId, active);
 	}
 
@@ -389,21 +433,101 @@ export class RoundCoordinator {
 	}
 
 	/**
-	 * A round that was training when the process stopped: its accumulator lived in memory, so
-	 * the updates already folded are dropped from the record and the same selected devices are
-	 * asked again as they reconnect.
+	 * A round that was training or aggregating when the process stopped. Its accepted updates are
+	 * durable, so the accumulator is rebuilt from them and only the selected devices without an
+	 * accepted update are asked (again) for theirs: an acknowledged device never sends twice. A
+	 * training round gets a fresh deadline; an aggregating one is finished at once.
 	 */
-	async #resumeTraining(project: Project, round: Round): Promise<void> {
-		await this.deps.store.updates.deleteByRound(round.id);
+	async #resumeRound(project: Project, round: Round): Promise<void> {
+		const active = await this.#prepare(project, round);
+		const dropped = await this.#restoreUpdates(project, active);
+		const kept = active.accepted.size;
+		const droppedNote = dropped > 0 ? `, ${dropped} that could not be folded again are asked for again` : '';
+		if (round.status === 'aggregating') {
+			this.#active.set(project.id, active);
+			await this.#event(project.id, 'round.resumed', `round ${round.number} resumed after a restart while aggregating: ${kept} durable updates folded again${droppedNote}`);
+			this.#finish(project.id, active, 'resumed after a restart');
+			return;
+		}
 		const deadline = new Date(this.#now().getTime() + project.roundTimeoutSec * 1000).toISOString();
-		const resumed = await this.deps.store.rounds.transition(round.id, round.status, 'training', { accepted: [], totalSamples: 0, deadline });
+		// The round record may lack a durable update whose ack the crash cut off: the rebuilt round is the truth.
+		const resumed = await this.deps.store.rounds.transition(round.id, 'training', 'training', {
+			accepted: [...active.accepted.keys()],
+			totalSamples: active.totalSamples,
+			deadline
+		});
 		if (!resumed) return;
-		await this.#event(project.id, 'round.resumed', `round ${round.number} resumed after a restart; its ${round.accepted.length} earlier updates are asked for again`);
-		await this.#activate(project, resumed);
+		active.round = resumed;
+		const waiting = round.selected.filter((id) => active.isWaitingFor(id)).length;
+		await this.#event(
+			project.id,
+			'round.resumed',
+			`round ${round.number} resumed after a restart: ${kept} durable updates folded again, ${waiting} devices still asked${droppedNote}`
+		);
+		this.#launch(project, active);
+	}
+
+	/**
+	 * Folds the round's stored payloads into its fresh strategy in their original fold order,
+	 * through the same screening as on arrival, so the result is bit-identical to a run without
+	 * the restart. Robust strategies (median, trimmed mean, Krum) hold every update in memory
+	 * until finish: these stored payloads are what they rebuild that list from. An update that
+	 * cannot be folded again (a record from before payloads were kept, or one the strategy now
+	 * refuses) is deleted, so its device is asked again. Returns how many were deleted.
+	 */
+	async #restoreUpdates(project: Project, active: ActiveRound): Promise<number> {
+		const round = active.round;
+		const stored = await this.deps.store.updates.listWithPayloads(round.id);
+		const folded = new Set<string>();
+		for (const { record, payload } of stored) {
+			try {
+				if (!active.selected.has(record.deviceId)) throw new Error('device is not selected for the round');
+				const { delta } = screenPayload(payload.bytes, { parameterCount: active.globalWeights.length, screening: project.screening });
+				active.fold(
+					record.deviceId,
+					record.payloadSha256,
+					{ delta, numSamples: record.numSamples, steps: payload.steps, valAccuracy: payload.valAccuracy ?? undefined },
+					record.trainLoss,
+					record.trainAccuracy,
+					payload.foldIndex
+				);
+				folded.add(record.deviceId);
+			} catch (e) {
+				this.#log(`round ${round.number} of ${project.id}: stored update of ${record.deviceId} not folded again: ${String(e)}`, {
+					projectId: project.id,
+					roundId: round.id,
+					deviceId: record.deviceId
+				});
+			}
+		}
+		let dropped = 0;
+		for (const record of await this.deps.store.updates.listByRound(round.id)) {
+			if (folded.has(record.deviceId)) continue;
+			dropped += await this.deps.store.updates.deleteOne(round.id, record.deviceId);
+		}
+		return dropped;
+	}
+
+	/**
+	 * The last round ended before the process stopped, but the crash may have come between its
+	 * terminal transition and the steps after it: the project's model version and the payload clean-up.
+	 */
+	async #settleEnded(project: Project, round: Round): Promise<void> {
+		if (round.status === 'committed' && round.resultModelVersion !== null && project.modelVersion < round.resultModelVersion) {
+			const updated = await this.#updateProject(project.id, { modelVersion: round.resultModelVersion });
+			await this.#event(project.id, 'round.committed', `round ${round.number}: model v${round.resultModelVersion} (committed before a restart)`);
+			this.#announceProject(updated);
+		}
+		await this.#dropPayloads(round);
 	}
 
 	/** Holds a training round in memory with its strategy, sends tasks and arms the deadline. */
 	async #activate(project: Project, round: Round): Promise<void> {
+		this.#launch(project, await this.#prepare(project, round));
+	}
+
+	/** The in-memory round with its strategy (the same construction for a new and a resumed round), not yet registered. */
+	async #prepare(project: Project, round: Round): Promise<ActiveRound> {
 		const weights = await this.deps.store.models.loadWeights(project.id, round.baseModelVersion);
 		if (!weights) throw new Error(`model v${round.baseModelVersion} of ${project.id} has no weights`);
 		const savedState = await this.deps.store.models.loadServerState(project.id, round.baseModelVersion);
@@ -413,12 +537,19 @@ export class RoundCoordinator {
 			weights.length,
 			savedState ? decodeServerOptimizerState(savedState) : undefined
 		);
-		const active = new ActiveRound(round, weights, encodeWeights(weights), strategy);
+		return new ActiveRound(round, weights, encodeWeights(weights), strategy);
+	}
+
+	/** Registers a training round, sends its task to every selected device still owing an update and arms the deadline. */
+	#launch(project: Project, active: ActiveRound): void {
+		const round = active.round;
 		this.#active.set(project.id, active);
 		this.deps.feed.round(round);
-		for (const deviceId of round.selected) this.#sendTask(active, deviceId);
+		for (const deviceId of round.selected) if (active.isWaitingFor(deviceId)) this.#sendTask(active, deviceId);
 		const ms = Math.max(0, new Date(round.deadline).getTime() - this.#now().getTime());
 		active.timer = setTimeout(() => this.#finish(project.id, active, 'deadline'), ms);
+		// A resumed round may already hold every selected device's update.
+		this.#maybeFinish(project.id, active);
 	}
 
 	#sendTask(active: ActiveRound, deviceId: string): void {
@@ -436,7 +567,7 @@ export class RoundCoordinator {
 					standardization: project.standardization,
 					weights: active.encodedGlobal
 				}),
-			(e: unknown) => this.#log(`could not send task to ${deviceId}: ${String(e)}`)
+			(e: unknown) => this.#log(`could not send task to ${deviceId}: ${String(e)}`, { projectId: r.projectId, roundId: r.id, deviceId })
 		);
 	}
 
@@ -451,7 +582,7 @@ export class RoundCoordinator {
 		void this.#queue
 			.run(projectId, () => this.#closeRound(projectId, active, why))
 			.catch(async (e: unknown) => {
-				this.#log(`round ${active.round.number} of ${projectId} failed: ${String(e)}`);
+				this.#log(`round ${active.round.number} of ${projectId} failed: ${String(e)}`, { projectId, roundId: active.round.id });
 				await this.#fail(active.round, active.round.status, `aggregation failed: ${String(e)}`).catch(() => {});
 			})
 			.finally(() => {
@@ -464,34 +595,25 @@ export class RoundCoordinator {
 		const project = await this.#project(projectId);
 		const round = active.round;
 		const accepted = active.accepted.size;
-		if (accepted < project.minParticipants) {
-			await this.#fail(round, 'training', `${why}: ${accepted} accepted updates, ${project.minParticipants} needed`);
-			return;
+		let aggregating: Round | null = round;
+		// A round resumed while aggregating met its quorum before the restart and is already marked so.
+		if (round.status !== 'aggregating') {
+			if (accepted < project.minParticipants) {
+				await this.#fail(round, 'training', `${why}: ${accepted} accepted updates, ${project.minParticipants} needed`);
+				return;
+			}
+			// Updates folded in memory may still be on their way to the round record.
+			await Promise.allSettled([...active.persisting]);
+			aggregating = await this.deps.store.rounds.transition(round.id, 'training', 'aggregating', {});
+			if (!aggregating) return;
 		}
-		// Updates folded in memory may still be on their way to the round record.
-		await Promise.allSettled([...active.persisting]);
-		const aggregating = await this.deps.store.rounds.transition(round.id, 'training', 'aggregating', {});
-		if (!aggregating) return;
 		active.round = aggregating;
 		this.deps.feed.round(aggregating);
 
-		const next = active.strategy.finish(active.globalWeights);
-		this.#lastAggregate.set(projectId, applyDelta(next, active.globalWeights, -1));
-		// Local data has no server-side test set: participants score the model on their hold-outs.
-		const evaluation = project.dataSource === 'demo' ? await this.deps.models.evaluate(project.model, project.dataset, next) : null;
 		const version = round.baseModelVersion + 1;
-		const serverState = active.strategy.state ? encodeServerOptimizerState(active.strategy.state) : undefined;
-		const model = await this.deps.store.models.saveModel(
-			{
-				projectId,
-				version,
-				roundNumber: round.number,
-				testAccuracy: evaluation?.accuracy ?? null,
-				testLoss: evaluation?.loss ?? null
-			},
-			next,
-			serverState
-		);
+		const saved = await this.#resultModel(projectId, round, active, version);
+		const { next, model, evaluation } = saved;
+		this.#lastAggregate.set(projectId, applyDelta(next, active.globalWeights, -1));
 		const metrics = { testAccuracy: evaluation?.accuracy ?? null, testLoss: evaluation?.loss ?? null, ...active.trainMetrics() };
 		const privacy = project.strategy.name === 'dp-fedavg' ? await this.#privacyAfter(project, round.selected.length, round.id) : null;
 		const committed = await this.deps.store.rounds.transition(round.id, 'aggregating', 'committed', {
@@ -500,8 +622,10 @@ export class RoundCoordinator {
 			privacy
 		});
 		if (!committed) throw new Error('round changed state during aggregation');
+		failpoint('round-committed');
 		active.round = committed;
 		this.deps.metrics?.round('committed');
+		this.deps.metrics?.roundFinished('committed', this.#secondsSince(round.startedAt));
 		const updatedProject = await this.#updateProject(projectId, { modelVersion: version });
 		await this.#event(
 			projectId,
@@ -514,7 +638,8 @@ export class RoundCoordinator {
 		this.#log(
 			`project ${projectId} round ${round.number} committed: ${accepted}/${active.selected.size} updates, ` +
 				(evaluation ? `test accuracy ${evaluation.accuracy.toFixed(4)} loss ${evaluation.loss.toFixed(4)} ` : '') +
-				`-> model v${version}`
+				`-> model v${version}`,
+			{ projectId, roundId: round.id }
 		);
 		this.deps.feed.round(committed);
 		this.deps.feed.model(model);
@@ -528,6 +653,60 @@ export class RoundCoordinator {
 		this.#announceProject(updatedProject);
 		// Federated evaluation: every ready device scores the committed model on its hold-out.
 		this.#evaluations.committed(updatedProject, committed, next);
+		await this.#dropPayloads(committed);
+	}
+
+	/**
+	 * Model vN+1 of the round: aggregated and saved now, or, when a crash came between saving it
+	 * and marking the round committed, the one already saved. Committing is idempotent that way:
+	 * the (project, version) index is unique, and dp-fedavg's noise would not come out the same twice.
+	 */
+	async #resultModel(
+		projectId: string,
+		round: Round,
+		active: ActiveRound,
+		version: number
+	): Promise<{ next: Float32Array; model: ModelRecord; evaluation: { accuracy: number; loss: number } | null }> {
+		const existing = await this.deps.store.models.get(projectId, version);
+		if (existing) {
+			if (existing.roundNumber !== round.number) throw new Error(`model v${version} of ${projectId} came from round ${existing.roundNumber}, not ${round.number}`);
+			const next = await this.deps.store.models.loadWeights(projectId, version);
+			if (!next) throw new Error(`model v${version} of ${projectId} has no weights`);
+			const evaluation = existing.testAccuracy !== null && existing.testLoss !== null ? { accuracy: existing.testAccuracy, loss: existing.testLoss } : null;
+			this.#log(`round ${round.number} of ${projectId}: model v${version} was saved before a restart; committing it`, { projectId, roundId: round.id });
+			return { next, model: existing, evaluation };
+		}
+		const project = await this.#project(projectId);
+		const next = active.strategy.finish(active.globalWeights);
+		// Local data has no server-side test set: participants score the model on their hold-outs.
+		const evaluation = project.dataSource === 'demo' ? await this.deps.models.evaluate(project.model, project.dataset, next) : null;
+		const serverState = active.strategy.state ? encodeServerOptimizerState(active.strategy.state) : undefined;
+		const model = await this.deps.store.models.saveModel(
+			{
+				projectId,
+				version,
+				roundNumber: round.number,
+				testAccuracy: evaluation?.accuracy ?? null,
+				testLoss: evaluation?.loss ?? null
+			},
+			next,
+			serverState
+		);
+		failpoint('model-saved');
+		return { next, model, evaluation };
+	}
+
+	/** The round ended: its payloads are no longer needed (the records stay). A failure here must not fail a committed round. */
+	async #dropPayloads(round: Round): Promise<void> {
+		try {
+			await this.deps.store.updates.deletePayloads(round.id);
+		} catch (e) {
+			this.#log(`could not delete the update payloads of round ${round.number} of ${round.projectId}: ${String(e)}`, { projectId: round.projectId, roundId: round.id });
+		}
+	}
+
+	#secondsSince(iso: string): number {
+		return Math.max(0, (this.#now().getTime() - Date.parse(iso)) / 1000);
 	}
 
 	async #fail(round: Round, from: RoundStatus, reason: string): Promise<void> {
@@ -536,6 +715,7 @@ export class RoundCoordinator {
 		});
 		if (!failed) return;
 		this.deps.metrics?.round('failed');
+		this.deps.metrics?.roundFinished('failed', this.#secondsSince(round.startedAt));
 		const active = this.#active.get(round.projectId);
 		if (active && active.round.id === round.id) {
 			active.clearTimers();
@@ -543,7 +723,7 @@ export class RoundCoordinator {
 			this.#active.delete(round.projectId);
 		}
 		await this.#event(round.projectId, 'round.failed', `round ${round.number} failed: ${reason}`);
-		this.#log(`project ${round.projectId} round ${round.number} failed: ${reason}`);
+		this.#log(`project ${round.projectId} round ${round.number} failed: ${reason}`, { projectId: round.projectId, roundId: round.id });
 		this.deps.feed.round(failed);
 		this.deps.participants.announceRoundClosed(round.projectId, {
 			roundId: round.id,
@@ -552,6 +732,7 @@ export class RoundCoordinator {
 			modelVersion: round.baseModelVersion,
 			metrics: failed.metrics
 		});
+		await this.#dropPayloads(failed);
 	}
 
 	async #saveInitialModel(project: Project): Promise<void> {

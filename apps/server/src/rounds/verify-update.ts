@@ -53,7 +53,15 @@ export function verifyUpdate(envelope: ParsedUpdateEnvelope, expect: UpdateExpec
 	if (actualHash !== envelope.payloadSha256) {
 		throw new ProtocolError(ErrorCode.HashMismatch, 'payload does not match the signed SHA-256');
 	}
-	const { values } = decodeWeights(envelope.payload);
+	return screenPayload(envelope.payload, expect);
+}
+
+/**
+ * Decodes and screens an update's payload. verifyUpdate ends with it, and a round resumed
+ * after a restart runs its stored payloads through it again, so both fold the same delta.
+ */
+export function screenPayload(payload: Uint8Array, expect: Pick<UpdateExpectations, 'parameterCount' | 'screening'>): VerifiedUpdate {
+	const { values } = decodeWeights(payload);
 	const screened = screenUpdate(values, {
 		expectedLength: expect.parameterCount,
 		maxNorm: expect.screening.maxUpdateNorm ?? undefined,

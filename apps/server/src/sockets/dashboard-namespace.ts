@@ -15,6 +15,7 @@ import type { Namespace, Server, Socket } from 'socket.io';
 import { roleIn, type Authenticator, type Principal } from '../auth/principal';
 import type { DashboardDisconnects } from '../http/deps';
 import { originAllowed, requestOwnOrigin } from '../http/origin-check';
+import type { Log } from '../logging';
 import type { DashboardFeed } from '../rounds/ports';
 import { safeHandler } from './safe-handler';
 
@@ -49,7 +50,7 @@ export class DashboardNamespace implements DashboardFeed, DashboardDisconnects {
 	constructor(
 		io: Server,
 		private readonly store: Store,
-		log: (message: string) => void,
+		log: Log,
 		private readonly authenticator: Authenticator,
 		options: DashboardOptions
 	) {

@@ -36,6 +36,7 @@ import { randomSecret, sha256Hex } from '../auth/tokens';
 import { LoginChallenges } from '../identity/login-challenges';
 import { EvaluationCollector } from '../local-data/evaluation-collector';
 import { featureStatsProblems } from '../local-data/report-checks';
+import type { Log } from '../logging';
 import type { RoundCoordinator } from '../rounds/round-coordinator';
 import type { ParticipantChannel } from '../rounds/ports';
 import { SerialQueue } from '../rounds/serial-queue';
@@ -62,6 +63,10 @@ type ParticipantNsp = Namespace<ParticipantClientEvents, ParticipantServerEvents
 const projectRoom = (projectId: string) => `project:${projectId}`;
 const deviceRoom = (projectId: string, deviceId: string) => `device:${projectId}/${deviceId}`;
 const deviceKey = (projectId: string, deviceId: string) => `${projectId}/${deviceId}`;
+/** Bytes of an update's binary payload as Socket.IO delivered it (a Buffer in Node); 0 for anything else. */
+function binaryLength(value: unknown): number {
+	return value instanceof Uint8Array || value instanceof ArrayBuffer ? value.byteLength : 0;
+}
 const REVOKED_MESSAGE = 'an administrator revoked this device: it can no longer take part in this project';
 
 export function participantView(p: Project): ParticipantProjectView {
@@ -127,7 +132,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 		private readonly store: Store,
 		private readonly dashboard: DashboardNamespace,
 		private readonly metrics: ServerMetrics,
-		private readonly log: (message: string) => void,
+		private readonly log: Log,
 		private readonly rateLimits: RateLimits
 	) {
 		this.#evaluations = new EvaluationCollector(store, dashboard);
@@ -250,8 +255,10 @@ export class ParticipantNamespace implements ParticipantChannel {
 		socket.on(
 			'round:update',
 			safeHandler(log, async (payload) => {
-				const { projectId, deviceId } = this.#session(socket);
 				const raw = payload as Record<string, unknown> | null;
+				// Counted as it arrives, before any check: the bytes this instance had to take in, accepted or not.
+				if (raw !== null && typeof raw === 'object') this.metrics.bytesReceived(binaryLength(raw.payload));
+				const { projectId, deviceId } = this.#session(socket);
 				if (raw !== null && typeof raw === 'object' && (raw.signature === undefined || raw.signature === '')) {
 					await this.#coordinator?.rejectMalformed(projectId, deviceId);
 					throw new ProtocolError(ErrorCode.Unsigned, 'update carries no signature');

@@ -1,12 +1,13 @@
 import { ErrorCode, ProtocolError, type ErrorReply } from '@qflare/protocol';
 import { z } from 'zod';
+import type { Log } from '../logging';
 
 /**
  * Wraps a socket event handler: whatever a client sends (wrong types, missing ack, garbage),
  * the handler never throws into Socket.IO, and the client gets an error reply with a code.
  */
 export function safeHandler<T>(
-	log: (message: string) => void,
+	log: Log,
 	handle: (payload: unknown) => Promise<T>,
 	observe?: (reply: T | ErrorReply) => void
 ): (payload: unknown, ack?: unknown) => void {
@@ -20,7 +21,7 @@ export function safeHandler<T>(
 	};
 }
 
-export function toErrorReply(e: unknown, log: (message: string) => void): ErrorReply {
+export function toErrorReply(e: unknown, log: Log): ErrorReply {
 	if (e instanceof ProtocolError) return e.toReply();
 	if (e instanceof z.ZodError) {
 		const issues = e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

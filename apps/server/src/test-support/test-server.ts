@@ -2,7 +2,7 @@ import type { CreatedApiKey, CreatedJoinToken, CreateJoinTokenBody, Me, Project 
 import type { Store } from '@qflare/store';
 import type { RateLimitConfig } from '../auth/rate-limits';
 import { startQflareServer, type QflareServer } from '../server';
-import { openTempStore } from './temp-store';
+import { openTempStore, openTempStoreIn, type TempStore } from './temp-store';
 
 export interface ApiReply<T> {
 	status: number;
@@ -20,7 +20,7 @@ export interface TestServer {
 	readonly store: Store;
 	/** Folder of the embedded store (removed by close). */
 	readonly dataDir: string;
-	/** What the server logged, for a failing test to show. */
+	/** What the server logged (message, then its fields as JSON), for a failing test to show. */
 	readonly logs: string[];
 	/** The organisation of the owner made at setup. */
 	readonly organisationId: string;
@@ -38,6 +38,12 @@ export interface TestServer {
 	joinToken(projectId: string, body?: Partial<CreateJoinTokenBody>): Promise<string>;
 	/** Stops the server, closes the store and removes its folder. */
 	close(): Promise<void>;
+	/**
+	 * A crash and a restart: stops this server (the coordinator finishes nothing more), closes
+	 * the store but keeps its folder, and starts a new server on the same folder with the same
+	 * owner. Use only the returned server afterwards; its close() removes the folder.
+	 */
+	restart(): Promise<TestServer>;
 }
 
 export interface TestServerOptions {
@@ -46,6 +52,8 @@ export interface TestServerOptions {
 	dropoutGraceMs?: number;
 	/** Believe X-Forwarded-* (tests of client addresses and https behind a proxy). */
 	trustProxy?: boolean;
+	/** METRICS_TOKEN for GET /metrics (default: none, whatever the environment says). */
+	metricsToken?: string | null;
 }
 
 const GENEROUS = { points: 100_000, durationSec: 60 };
@@ -80,18 +88,29 @@ async function request<T>(url: string, method: string, body: unknown, headers: R
  * named after `name`, completes first-run setup with the printed token and makes an owner API key.
  */
 export async function startTestServer(name: string, options: TestServerOptions = {}): Promise<TestServer> {
+	return launch(await openTempStore(name), options, null);
+}
+
+interface Owner {
+	organisationId: string;
+	ownerKey: string;
+	ownerCookie: string;
+}
+
+/** A server over `temp`: set up afresh, or (`owner` given) a restart over a store set up before. */
+async function launch(temp: TempStore, options: TestServerOptions, owner: Owner | null): Promise<TestServer> {
 	const logs: string[] = [];
-	const temp = await openTempStore(name);
 	let server: QflareServer;
 	try {
 		server = await startQflareServer({
 			store: temp.store,
 			port: 0,
 			appHandler: null,
-			log: (m) => logs.push(m),
+			log: (m, fields) => logs.push(fields ? `${m} ${JSON.stringify(fields)}` : m),
 			dropoutGraceMs: options.dropoutGraceMs ?? 300,
 			rateLimits: { ...NO_LIMITS, ...options.rateLimits },
-			trustProxy: options.trustProxy ?? false
+			trustProxy: options.trustProxy ?? false,
+			metricsToken: options.metricsToken ?? null
 		});
 	} catch (error) {
 		await temp.close();
@@ -103,15 +122,7 @@ export async function startTestServer(name: string, options: TestServerOptions =
 		await temp.close();
 	};
 	try {
-		const token = server.setupToken;
-		if (!token) throw new Error('a fresh store has no setup token');
-		const setup = await request<Me>(`${api}/auth/setup`, 'POST', { token, ...TEST_OWNER }, {});
-		if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.json)}`);
-		const cookie = (setup.headers.get('set-cookie') ?? '').split(';')[0];
-		const organisationId = setup.json.organisations[0].id;
-		const key = await request<CreatedApiKey>(`${api}/orgs/${organisationId}/api-keys`, 'POST', { name: 'tests', scope: 'admin', expiresInDays: null }, { cookie });
-		if (key.status !== 201) throw new Error(`API key failed: ${key.status} ${JSON.stringify(key.json)}`);
-		const ownerKey = key.json.key;
+		const { organisationId, ownerKey, ownerCookie: cookie } = owner ?? (await setUp(api, server));
 		const authorization = { authorization: `Bearer ${ownerKey}` };
 		const asOwner = <T>(method: string, apiPath: string, body?: unknown) => request<T>(`${api}${apiPath}`, method, body, authorization);
 		return {
@@ -135,10 +146,28 @@ export async function startTestServer(name: string, options: TestServerOptions =
 				if (res.status !== 201) throw new Error(`join token not created: ${res.status} ${JSON.stringify(res.json)}`);
 				return res.json.token;
 			},
-			close
+			close,
+			async restart() {
+				await server.close();
+				await temp.store.close();
+				return launch(await openTempStoreIn(temp.dataDir), options, { organisationId, ownerKey, ownerCookie: cookie });
+			}
 		};
 	} catch (error) {
 		await close();
 		throw error;
 	}
+}
+
+/** First-run setup with the printed token, and an admin API key for the owner. */
+async function setUp(api: string, server: QflareServer): Promise<Owner> {
+	const token = server.setupToken;
+	if (!token) throw new Error('a fresh store has no setup token');
+	const setup = await request<Me>(`${api}/auth/setup`, 'POST', { token, ...TEST_OWNER }, {});
+	if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.json)}`);
+	const ownerCookie = (setup.headers.get('set-cookie') ?? '').split(';')[0];
+	const organisationId = setup.json.organisations[0].id;
+	const key = await request<CreatedApiKey>(`${api}/orgs/${organisationId}/api-keys`, 'POST', { name: 'tests', scope: 'admin', expiresInDays: null }, { cookie: ownerCookie });
+	if (key.status !== 201) throw new Error(`API key failed: ${key.status} ${JSON.stringify(key.json)}`);
+	return { organisationId, ownerKey: key.json.key, ownerCookie };
 }
