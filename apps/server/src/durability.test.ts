@@ -159,6 +159,12 @@ describe('acknowledged updates survive a crash', () => {
 		expect(tasks2.map((t) => t.modelVersion)).toEqual(chosen.map(() => 1));
 		for (const [k, d] of chosen.entries()) expect(await d.participant.send(d.participant.envelope(tasks2[k], deltaOf(length, k + 3), 100))).toMatchObject({ ok: true });
 		await waitForRound(server, project.id, 2, (r) => r.status === 'committed');
+		// Let the live server finish its own follow-up writes first (v2, then completed): an
+		// in-process stop cannot cut them off the way a crash does, and one landing after the
+		// rewind below would race with it.
+		for (const stop = Date.now() + 30_000; (await server.store.projects.get(project.id))?.status !== 'completed'; await sleep(50)) {
+			if (Date.now() > stop) throw new Error('project did not complete');
+		}
 		// The crash came after round 2's commit and before the project moved to v2 (and completed).
 		server.server.coordinator.close();
 		await server.store.projects.update(project.id, { modelVersion: 1, status: 'running' });
