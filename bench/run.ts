@@ -8,6 +8,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
 	aggregation: async () => (await import('./sections/aggregation')).aggregation,
 	ingestion: async () => (await import('./sections/ingestion')).ingestion,
 	durability: async () => (await import('./sections/durability')).durability,
+	capacity: async () => (await import('./sections/capacity')).capacity,
 	training: async () => (await import('./sections/training')).training,
 	'data-import': async () => (await import('./sections/data-import')).dataImport,
 	'time-to-accuracy': async () => (await import('./sections/time-to-accuracy')).timeToAccuracy,

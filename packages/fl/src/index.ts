@@ -13,3 +13,4 @@ export * from './partition';
 export * from './random';
 export * from './federated-stats';
 export * from './federated-evaluation';
+export * from './ingest';

@@ -1,6 +1,5 @@
 // A per-device reputation the coordinator can use to prefer reliable participants. It only
 // summarises history: what counts as accepted, and the distance, come from the round.
-import { l2Norm } from './validation';
 
 export interface TrustRecord {
 	accepted: number;
@@ -17,12 +16,23 @@ export const INITIAL_TRUST: TrustRecord = { accepted: 0, rejected: 0, meanDistan
 export function relativeDistance(delta: Float32Array, aggregate: Float32Array): number {
 	if (delta.length !== aggregate.length) throw new Error('relativeDistance: length mismatch');
 	let sum = 0;
+	let scale = 0;
 	for (let i = 0; i < delta.length; i++) {
 		const d = delta[i] - aggregate[i];
 		sum += d * d;
+		scale += aggregate[i] * aggregate[i];
 	}
-	const scale = l2Norm(aggregate);
-	const distance = Math.sqrt(sum);
+	// scale is l2Norm(aggregate)'s sum: same order, same float64 arithmetic.
+	return relativeDistanceFromTerms(sum, scale);
+}
+
+/**
+ * relativeDistance from its sums: sum (delta - aggregate)^2 and sum aggregate^2 (scanUpdate
+ * gathers both in the pass that screens an update).
+ */
+export function relativeDistanceFromTerms(distanceSquares: number, aggregateSquares: number): number {
+	const scale = Math.sqrt(aggregateSquares);
+	const distance = Math.sqrt(distanceSquares);
 	if (scale === 0) return distance === 0 ? 0 : Infinity;
 	return distance / scale;
 }

@@ -23,6 +23,26 @@ describe('weight codec', () => {
 		expect(Array.from(decodeWeights(view).values)).toEqual([1.5, -2.25, 8]);
 	});
 
+	it('with share, views an aligned f32 payload in place and copies an unaligned one', () => {
+		const values = new Float32Array([1.5, -2.25, 8]);
+		const encoded = encodeWeights(values);
+		const framed = new Uint8Array(encoded.byteLength + 8);
+		framed.set(encoded, 4);
+		const aligned = decodeWeights(framed.subarray(4, 4 + encoded.byteLength), { share: true });
+		expect(aligned.copied).toBe(false);
+		expect(aligned.values.buffer).toBe(framed.buffer);
+		expect(aligned.values.byteOffset).toBe(4 + 16);
+		expect(Array.from(aligned.values)).toEqual([1.5, -2.25, 8]);
+		framed.set(encoded, 3);
+		const unaligned = decodeWeights(framed.subarray(3, 3 + encoded.byteLength), { share: true });
+		expect(unaligned.copied).toBe(true);
+		expect(unaligned.values.buffer).not.toBe(framed.buffer);
+		expect(Array.from(unaligned.values)).toEqual([1.5, -2.25, 8]);
+		// Without share (the default) an aligned payload is copied too; f16 always decodes into new memory.
+		expect(decodeWeights(encoded).copied).toBe(true);
+		expect(decodeWeights(encodeWeights(values, 'f16'), { share: true }).copied).toBe(true);
+	});
+
 	it('converts float16 with round-to-nearest-even and known bit patterns', () => {
 		expect(float32ToFloat16(1)).toBe(0x3c00);
 		expect(float32ToFloat16(-2)).toBe(0xc000);

@@ -21,6 +21,18 @@ const BYTES_PER: Record<WeightDtype, number> = { f32: 4, f16: 2, int8: 1 };
 export interface DecodedWeights {
 	dtype: WeightDtype;
 	values: Float32Array;
+	/** False when values is a view over the input's own bytes (share: true, f32, 4-byte aligned). */
+	copied: boolean;
+}
+
+export interface DecodeOptions {
+	/**
+	 * An f32 payload whose values start 4-byte aligned in their ArrayBuffer is returned as a
+	 * Float32Array view over those same bytes, with no copy: the caller must then neither write
+	 * to it nor let the input's bytes be reused while it holds the view. Unaligned input (any
+	 * offset inside a socket frame or a pooled Buffer slab) is still copied.
+	 */
+	share?: boolean;
 }
 
 export function encodedWeightBytes(count: number, dtype: WeightDtype = 'f32'): number {
@@ -56,7 +68,7 @@ export function encodeWeights(values: Float32Array, dtype: WeightDtype = 'f32'):
 }
 
 /** Decodes and validates; throws ProtocolError(DECODE_FAILED) on any malformed input. */
-export function decodeWeights(bytes: Uint8Array): DecodedWeights {
+export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): DecodedWeights {
 	const fail = (why: string): never => {
 		throw new ProtocolError(ErrorCode.DecodeFailed, `weight payload: ${why}`);
 	};
@@ -72,6 +84,9 @@ export function decodeWeights(bytes: Uint8Array): DecodedWeights {
 	const scale = view.getFloat32(12, true);
 	if (!Number.isFinite(scale) || scale <= 0) fail(`invalid scale ${scale}`);
 
+	if (dtype === 'f32' && options.share && (bytes.byteOffset + HEADER_BYTES) % 4 === 0) {
+		return { dtype, values: new Float32Array(bytes.buffer, bytes.byteOffset + HEADER_BYTES, count), copied: false };
+	}
 	// Copy into a fresh, aligned buffer: the payload may sit at any offset inside a socket
 	// frame, and Node's Buffer.slice returns a view of its pooled slab rather than a copy.
 	const body = new Uint8Array(bytes.byteLength - HEADER_BYTES);
@@ -89,7 +104,7 @@ export function decodeWeights(bytes: Uint8Array): DecodedWeights {
 		values = new Float32Array(count);
 		for (let i = 0; i < count; i++) values[i] = q[i] * scale;
 	}
-	return { dtype, values };
+	return { dtype, values, copied: true };
 }
 
 const f32Scratch = new Float32Array(1);

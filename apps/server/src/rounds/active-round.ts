@@ -42,9 +42,19 @@ export class ActiveRound {
 	/**
 	 * Throws when the strategy cannot use the update (e.g. PerfFedAvg without a validation
 	 * accuracy). Returns the update's fold position; `foldIndex` restores a stored one.
+	 * `shared`: update.delta is a view over a payload's bytes (screenPayload without a copy);
+	 * a strategy that keeps its updates until finish gets a copy of it instead.
 	 */
-	fold(deviceId: string, payloadSha256: string, update: ClientUpdate, loss: number, accuracy: number | null, foldIndex?: number): number {
-		this.strategy.add(update);
+	fold(
+		deviceId: string,
+		payloadSha256: string,
+		update: ClientUpdate,
+		loss: number,
+		accuracy: number | null,
+		options: { foldIndex?: number; shared?: boolean } = {}
+	): number {
+		const { foldIndex, shared = false } = options;
+		this.strategy.add(shared && this.strategy.keepsUpdates ? { ...update, delta: update.delta.slice() } : update);
 		const index = foldIndex ?? this.#nextFold;
 		this.#nextFold = Math.max(this.#nextFold, index + 1);
 		this.accepted.set(deviceId, payloadSha256);

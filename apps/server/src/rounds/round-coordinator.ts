@@ -4,7 +4,6 @@ import {
 	decodeServerOptimizerState,
 	encodeServerOptimizerState,
 	epsilonAfterRounds,
-	relativeDistance,
 	trustScore,
 	updateTrust
 } from '@qflare/fl';
@@ -231,7 +230,8 @@ export class RoundCoordinator {
 				modelVersion: round.baseModelVersion,
 				parameterCount: active.globalWeights.length,
 				devicePublicKey: Buffer.from(device.publicKey, 'base64'),
-				screening: project.screening
+				screening: project.screening,
+				reference: this.#lastAggregate.get(projectId) ?? null
 			});
 			const foldStart = performance.now();
 			this.deps.metrics?.updateVerified((foldStart - verifyStart) / 1000);
@@ -241,11 +241,12 @@ export class RoundCoordinator {
 				envelope.payloadSha256,
 				{ delta: verified.delta, numSamples: envelope.numSamples, steps: envelope.steps, valAccuracy: envelope.valAccuracy },
 				envelope.trainLoss,
-				envelope.trainAccuracy
+				envelope.trainAccuracy,
+				{ shared: !verified.owned }
 			);
 			this.deps.metrics?.updateFolded((performance.now() - foldStart) / 1000);
-			const previous = this.#lastAggregate.get(projectId);
-			if (previous && previous.length === verified.delta.length) distance = relativeDistance(verified.delta, previous);
+			// Measured in verifyUpdate's screening pass, against the aggregate the old code used here.
+			distance = verified.distance;
 		} catch (e) {
 			active.pending.delete(deviceId);
 			active.rejected.add(deviceId);
@@ -482,14 +483,14 @@ export class RoundCoordinator {
 		for (const { record, payload } of stored) {
 			try {
 				if (!active.selected.has(record.deviceId)) throw new Error('device is not selected for the round');
-				const { delta } = screenPayload(payload.bytes, { parameterCount: active.globalWeights.length, screening: project.screening });
+				const { delta, owned } = screenPayload(payload.bytes, { parameterCount: active.globalWeights.length, screening: project.screening });
 				active.fold(
 					record.deviceId,
 					record.payloadSha256,
 					{ delta, numSamples: record.numSamples, steps: payload.steps, valAccuracy: payload.valAccuracy ?? undefined },
 					record.trainLoss,
 					record.trainAccuracy,
-					payload.foldIndex
+					{ foldIndex: payload.foldIndex, shared: !owned }
 				);
 				folded.add(record.deviceId);
 			} catch (e) {

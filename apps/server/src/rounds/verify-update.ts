@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fromBase64, updateMessage, verifySignature } from '@qflare/pq';
 import { decodeWeights, ErrorCode, ProtocolError, type ParsedUpdateEnvelope, type UpdateScreening } from '@qflare/protocol';
-import { screenUpdate } from '@qflare/fl';
+import { screenAndMeasure } from '@qflare/fl';
 
 export interface UpdateExpectations {
 	roundId: string;
@@ -9,13 +9,23 @@ export interface UpdateExpectations {
 	parameterCount: number;
 	devicePublicKey: Uint8Array;
 	screening: UpdateScreening;
+	/** The project's last aggregate delta: the trust distance is measured to it (same pass as screening). */
+	reference?: Float32Array | null;
 }
 
 export interface VerifiedUpdate {
+	/**
+	 * The screened delta. Unless `owned`, it is a view over the payload's own bytes: read it
+	 * (fold it) now, and copy it before keeping it past the payload's life.
+	 */
 	delta: Float32Array;
+	/** True when delta is memory of its own (an unaligned payload's copy, or the clipped vector). */
+	owned: boolean;
 	l2Norm: number;
 	/** True when the norm bound clipped the delta. */
 	clipped: boolean;
+	/** relativeDistance to `reference`; null without one of the model's length. */
+	distance: number | null;
 }
 
 /**
@@ -60,13 +70,26 @@ export function verifyUpdate(envelope: ParsedUpdateEnvelope, expect: UpdateExpec
  * Decodes and screens an update's payload. verifyUpdate ends with it, and a round resumed
  * after a restart runs its stored payloads through it again, so both fold the same delta.
  */
-export function screenPayload(payload: Uint8Array, expect: Pick<UpdateExpectations, 'parameterCount' | 'screening'>): VerifiedUpdate {
-	const { values } = decodeWeights(payload);
-	const screened = screenUpdate(values, {
+export function screenPayload(
+	payload: Uint8Array,
+	expect: Pick<UpdateExpectations, 'parameterCount' | 'screening' | 'reference'>
+): VerifiedUpdate {
+	// No copy when the f32 values are 4-byte aligned in the payload's buffer (the usual case for
+	// a large Socket.IO attachment: ws joins its frames into a fresh buffer at offset 0).
+	const { values, copied } = decodeWeights(payload, { share: true });
+	// One pass: finite check, norm and trust distance; the fold is the caller's second pass.
+	const screened = screenAndMeasure(values, {
 		expectedLength: expect.parameterCount,
 		maxNorm: expect.screening.maxUpdateNorm ?? undefined,
-		normPolicy: expect.screening.normPolicy
+		normPolicy: expect.screening.normPolicy,
+		reference: expect.reference ?? null
 	});
 	if (!screened.ok) throw new ProtocolError(screened.code, screened.message);
-	return { delta: screened.delta, l2Norm: screened.l2Norm, clipped: screened.clipped };
+	return {
+		delta: screened.delta,
+		owned: copied || screened.clipped,
+		l2Norm: screened.l2Norm,
+		clipped: screened.clipped,
+		distance: screened.distance
+	};
 }
