@@ -51,6 +51,48 @@ describe('FileIdentityStore', () => {
 		}
 	});
 
+	it('stages a new key beside the current one (mode 0600), promotes it on replace and drops it on clearPending', async () => {
+		const dir = path.join(root, 'stage');
+		const file = path.join(dir, IDENTITY_FILE);
+		const first = await new FileIdentityStore(dir).loadOrCreate('p');
+		const deviceId = deviceIdFromPublicKey(first.publicKey);
+		const staged = { ...generateDeviceKeypair(), deviceId };
+		const store = new FileIdentityStore(dir);
+		await store.loadOrCreate('p');
+
+		// Staged: the current key stays; a restarted process finds the new one beside it.
+		await store.stagePending('p', staged);
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+		for (const s of [store, new FileIdentityStore(dir)]) {
+			const loaded = await s.loadOrCreate('p');
+			expect(loaded.publicKey).toEqual(first.publicKey);
+			expect(loaded.secretKey).toEqual(first.secretKey);
+			expect(loaded.pending).toEqual(staged);
+		}
+
+		// Refused: dropped, the current key untouched.
+		await store.clearPending('p');
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+		expect(JSON.parse(readFileSync(file, 'utf8')).pending).toBeUndefined();
+		for (const s of [store, new FileIdentityStore(dir)]) {
+			const loaded = await s.loadOrCreate('p');
+			expect(loaded.publicKey).toEqual(first.publicKey);
+			expect(loaded.pending).toBeUndefined();
+		}
+
+		// Accepted: the staged key becomes the key, the old secret key and the staged copy are gone.
+		await store.stagePending('p', staged);
+		await store.replace('p', staged);
+		expect(statSync(file).mode & 0o777).toBe(0o600);
+		const text = readFileSync(file, 'utf8');
+		expect(text).not.toContain(Buffer.from(first.secretKey).toString('base64'));
+		expect(JSON.parse(text).pending).toBeUndefined();
+		for (const s of [store, new FileIdentityStore(dir)]) {
+			const loaded = await s.loadOrCreate('p');
+			expect(loaded).toEqual({ publicKey: staged.publicKey, secretKey: staged.secretKey, deviceId });
+		}
+	});
+
 	it('refuses a damaged file instead of silently replacing the identity', async () => {
 		const dir = path.join(root, 'bad');
 		await new FileIdentityStore(dir).loadOrCreate('p');

@@ -10,7 +10,7 @@ import {
 	toBase64,
 	type DeviceKeypair
 } from '@qflare/pq';
-import type { DeviceIdentity, IdentityStore } from '@qflare/participant';
+import type { DeviceIdentity, IdentityStore, RotatedKey } from '@qflare/participant';
 
 export const IDENTITY_FILE = 'identity.json';
 
@@ -22,6 +22,8 @@ interface IdentityJson {
 	createdAt: string;
 	/** When the key was last rotated (the device id then no longer derives from the key). */
 	rotatedAt?: string;
+	/** A new key staged before its rotation was sent, until the server's answer settles it. */
+	pending?: { publicKey: string; secretKey: string; stagedAt: string };
 }
 
 /**
@@ -44,22 +46,48 @@ export class FileIdentityStore implements IdentityStore {
 		return this.cached;
 	}
 
-	/** Writes the rotated key over the old one (renamed into place: never a half-written file); the old secret key is gone. */
-	async replace(_projectId: string, identity: DeviceIdentity & { deviceId: string }): Promise<void> {
+	/** Keeps a new key beside the current one, before its rotation is sent. */
+	async stagePending(_projectId: string, identity: RotatedKey): Promise<void> {
+		const { json } = await this.readJson();
+		json.pending = { publicKey: toBase64(identity.publicKey), secretKey: toBase64(identity.secretKey), stagedAt: new Date().toISOString() };
+		json.deviceId = identity.deviceId;
+		await this.write(json);
+	}
+
+	/** Writes the rotated key over the old one; the old secret key and any staged key are gone. */
+	async replace(_projectId: string, identity: RotatedKey): Promise<void> {
 		const previous = await this.read();
-		const json: IdentityJson = {
+		await this.write({
 			algorithm: 'ML-DSA-65',
 			deviceId: identity.deviceId,
 			publicKey: toBase64(identity.publicKey),
 			secretKey: toBase64(identity.secretKey),
 			createdAt: previous?.createdAt ?? new Date().toISOString(),
 			rotatedAt: new Date().toISOString()
-		};
+		});
+	}
+
+	async clearPending(_projectId: string): Promise<void> {
+		const { json } = await this.readJson();
+		if (!json.pending) return;
+		delete json.pending;
+		await this.write(json);
+	}
+
+	/** The file as stored, checked; it must exist (a rotation starts from a loaded identity). */
+	private async readJson(): Promise<{ json: IdentityJson }> {
+		const text = await readFile(this.file, 'utf8');
+		parseIdentity(text, this.file);
+		return { json: JSON.parse(text) as IdentityJson };
+	}
+
+	/** Renamed into place: never a half-written file; mode 0600 whatever the umask. */
+	private async write(json: IdentityJson): Promise<void> {
 		const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
 		await writeFile(temp, JSON.stringify(json, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
 		await chmod(temp, 0o600);
 		await rename(temp, this.file);
-		this.cached = Promise.resolve({ publicKey: identity.publicKey, secretKey: identity.secretKey, deviceId: identity.deviceId });
+		this.cached = Promise.resolve(parseIdentity(JSON.stringify(json), this.file).identity);
 	}
 
 	private async load(): Promise<DeviceIdentity> {
@@ -113,6 +141,18 @@ function parseIdentity(text: string, file: string): { identity: DeviceIdentity; 
 	} catch {
 		throw bad('not JSON');
 	}
+	const keypair = parseKeys(json, bad);
+	const { publicKey } = keypair;
+	// Files written before key rotation existed carry the derived id (or none): derive it then.
+	const deviceId = typeof json.deviceId === 'string' && json.deviceId ? json.deviceId : deviceIdFromPublicKey(publicKey);
+	const pending = json.pending ? parseKeys(json.pending, bad) : null;
+	return {
+		identity: { ...keypair, deviceId, ...(pending ? { pending: { ...pending, deviceId } } : {}) },
+		createdAt: typeof json.createdAt === 'string' ? json.createdAt : undefined
+	};
+}
+
+function parseKeys(json: { publicKey?: unknown; secretKey?: unknown }, bad: (why: string) => Error): DeviceKeypair {
 	if (typeof json.publicKey !== 'string' || typeof json.secretKey !== 'string') throw bad('keys missing');
 	let publicKey: Uint8Array;
 	let secretKey: Uint8Array;
@@ -125,8 +165,5 @@ function parseIdentity(text: string, file: string): { identity: DeviceIdentity; 
 	if (publicKey.length !== ML_DSA65_PUBLIC_KEY_BYTES || secretKey.length !== ML_DSA65_SECRET_KEY_BYTES) {
 		throw bad('wrong key sizes');
 	}
-	const keypair: DeviceKeypair = { publicKey, secretKey };
-	// Files written before key rotation existed carry the derived id (or none): derive it then.
-	const deviceId = typeof json.deviceId === 'string' && json.deviceId ? json.deviceId : deviceIdFromPublicKey(publicKey);
-	return { identity: { ...keypair, deviceId }, createdAt: typeof json.createdAt === 'string' ? json.createdAt : undefined };
+	return { publicKey, secretKey };
 }

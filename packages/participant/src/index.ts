@@ -33,6 +33,7 @@ export type {
 	ParticipantSocket,
 	ReplyOf,
 	RequestOf,
+	RotatedKey,
 	SessionTrainer,
 	ShardCache
 } from './ports';

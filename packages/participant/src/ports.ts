@@ -47,6 +47,11 @@ export interface ParticipantSocket {
 	notify(event: 'round:progress', payload: TrainingProgress): void;
 }
 
+/** A rotated key with the device id it keeps (the id of the first key). */
+export interface RotatedKey extends DeviceKeypair {
+	deviceId: string;
+}
+
 /**
  * A device's keys for a project. Its id derives from its first public key; after a key rotation
  * the id stays, so it is kept beside the new keys.
@@ -54,13 +59,22 @@ export interface ParticipantSocket {
 export interface DeviceIdentity extends DeviceKeypair {
 	/** Set once the key was rotated; absent (or null) while the id still derives from the public key. */
 	deviceId?: string | null;
+	/**
+	 * A new key staged before its rotation was sent and not yet confirmed: the server may hold it
+	 * already (its ack lost), so a login the current key is refused for tries this one.
+	 */
+	pending?: RotatedKey | null;
 }
 
 export interface IdentityStore {
-	/** The device identity for a project: created on first use, the same one on every later call. */
+	/** The device identity for a project (with any staged key): created on first use, the same one on every later call. */
 	loadOrCreate(projectId: string): Promise<DeviceIdentity>;
-	/** Keeps a rotated key (with the unchanged device id); called only once the server accepted it. */
-	replace(projectId: string, identity: DeviceIdentity & { deviceId: string }): Promise<void>;
+	/** Keeps a key about to be sent in a rotation beside the current one, before it is sent. */
+	stagePending(projectId: string, identity: RotatedKey): Promise<void>;
+	/** Keeps a rotated key (with the unchanged device id) as the current one and drops the staged key; called once the server accepted it. */
+	replace(projectId: string, identity: RotatedKey): Promise<void>;
+	/** Drops the staged key: the server refused the rotation, or refuses the key. */
+	clearPending(projectId: string): Promise<void>;
 }
 
 /** Raw shard bytes as the server sent them, keyed by project, device and shard index. */

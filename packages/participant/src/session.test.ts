@@ -27,6 +27,7 @@ import {
 	loginMessage,
 	rotateKeyMessage,
 	sha256Hex,
+	toBase64,
 	updateMessage,
 	verifySignature,
 	type DeviceKeypair
@@ -48,6 +49,7 @@ import type {
 	ParticipantSocket,
 	ReplyOf,
 	RequestOf,
+	RotatedKey,
 	SessionTrainer,
 	ShardCache
 } from './ports';
@@ -166,16 +168,24 @@ class FakeTrainer implements SessionTrainer {
 	}
 }
 
-/** One project's identity in memory; records every rotated key it is asked to keep. */
+/** One project's identity in memory; records every rotated key it is asked to keep or stage. */
 class MemoryIdentityStore implements IdentityStore {
 	readonly replaced: DeviceIdentity[] = [];
+	readonly staged: RotatedKey[] = [];
 	constructor(public identity: DeviceIdentity) {}
 	async loadOrCreate(): Promise<DeviceIdentity> {
 		return this.identity;
 	}
-	async replace(_projectId: string, identity: DeviceIdentity & { deviceId: string }): Promise<void> {
+	async stagePending(_projectId: string, identity: RotatedKey): Promise<void> {
+		this.staged.push(identity);
+		this.identity = { ...this.identity, pending: identity };
+	}
+	async replace(_projectId: string, identity: RotatedKey): Promise<void> {
 		this.replaced.push(identity);
 		this.identity = identity;
+	}
+	async clearPending(): Promise<void> {
+		this.identity = { ...this.identity, pending: null };
 	}
 }
 
@@ -572,9 +582,11 @@ describe('ParticipantSession', () => {
 		await h.session.start();
 		await ready(h);
 
-		// A refused rotation keeps the old key.
+		// A refused rotation keeps the old key and drops the one staged for it.
 		await expect(h.session.rotateKey()).rejects.toThrow(/key rotation refused: BAD_SIGNATURE/);
 		expect(h.identity.replaced).toHaveLength(0);
+		expect(h.identity.staged).toHaveLength(1);
+		expect(h.identity.identity.pending).toBeNull();
 
 		await expect(h.session.rotateKey()).resolves.toEqual({ keyCreatedAt: '2024-06-01T00:00:00.000Z' });
 		const request = h.socket.sent('auth:rotate-key')[1] as RequestOf<'auth:rotate-key'>;
@@ -598,6 +610,73 @@ describe('ParticipantSession', () => {
 		const [update] = h.socket.sent('round:update') as UpdateEnvelope[];
 		const signed = updateMessage({ roundId: 'r1', modelVersion: 4, payloadSha256: update.payloadSha256 });
 		expect(verifySignature(newKey, signed, fromBase64(update.signature))).toBe(true);
+	});
+
+	it('stages the new key before sending: when the server took it but the ack was lost, the next login uses it and keeps it', async () => {
+		const h = harness();
+		const deviceId = deviceIdFromPublicKey(h.keypair.publicKey);
+		// The server's record of the device's key: a challenge for any other key is refused.
+		let serverKey = toBase64(h.keypair.publicKey);
+		const normal = h.socket.replies.get('auth:challenge')!;
+		h.socket.replies.set('auth:challenge', async (p) => {
+			const req = p as RequestOf<'auth:challenge'>;
+			if (req.publicKey !== serverKey) return { ok: false, code: 'UNAUTHENTICATED', message: `this is not the current key of device ${deviceId}` };
+			return normal(p);
+		});
+		h.socket.replies.set('auth:rotate-key', async (p) => {
+			expect(h.identity.staged).toHaveLength(1);
+			serverKey = (p as RequestOf<'auth:rotate-key'>).newPublicKey;
+			throw new Error('operation has timed out');
+		});
+		await h.session.start();
+		await ready(h);
+
+		await expect(h.session.rotateKey()).rejects.toThrow(/timed out/);
+		const request = h.socket.sent('auth:rotate-key')[0] as RequestOf<'auth:rotate-key'>;
+		const newKey = fromBase64(request.newPublicKey);
+		expect(h.identity.replaced).toHaveLength(0);
+		expect(h.identity.identity.pending).toMatchObject({ deviceId, publicKey: newKey });
+		// Unsettled: another rotation now could replace the key the server holds.
+		await expect(h.session.rotateKey()).rejects.toThrow(/got no answer/);
+
+		h.socket.reconnect();
+		await until(() => h.logins.length === 2 && h.session.snapshot.phase === 'waiting', 'the login with the staged key');
+		const [, refused, retried] = h.socket.sent('auth:challenge') as RequestOf<'auth:challenge'>[];
+		expect(refused.publicKey).toBe(toBase64(h.keypair.publicKey));
+		expect(retried).toMatchObject({ publicKey: request.newPublicKey, deviceId });
+		expect(verifySignature(newKey, loginMessage({ projectId: PROJECT, deviceId, nonce: h.logins[1].nonce }), fromBase64(h.logins[1].signature))).toBe(true);
+		// Promoted: the staged key is the device's key now, and nothing is staged any more.
+		expect(h.identity.replaced).toHaveLength(1);
+		expect(h.identity.identity).toEqual({ publicKey: newKey, secretKey: expect.any(Uint8Array), deviceId });
+		expect(h.session.snapshot.deviceId).toBe(deviceId);
+		h.socket.send('round:task', task('r1', 4));
+		await until(() => h.session.snapshot.upload === 'accepted', 'the update');
+		const [update] = h.socket.sent('round:update') as UpdateEnvelope[];
+		expect(verifySignature(newKey, updateMessage({ roundId: 'r1', modelVersion: 4, payloadSha256: update.payloadSha256 }), fromBase64(update.signature))).toBe(true);
+
+		// Settled: rotating again works.
+		h.socket.replies.set('auth:rotate-key', async () => ({ ok: true, keyCreatedAt: '2024-06-01T00:00:00.000Z' }));
+		await expect(h.session.rotateKey()).resolves.toEqual({ keyCreatedAt: '2024-06-01T00:00:00.000Z' });
+	});
+
+	it('drops a staged key at login when the server refuses it as well as the current key', async () => {
+		const h = harness();
+		const deviceId = deviceIdFromPublicKey(h.keypair.publicKey);
+		const staged: RotatedKey = { ...generateDeviceKeypair(new Uint8Array(32).fill(5)), deviceId };
+		// Restarted after a rotation whose answer was lost.
+		h.identity.identity = { ...h.keypair, pending: staged };
+		h.socket.replies.set('auth:challenge', async () => ({ ok: false, code: 'UNAUTHENTICATED', message: 'this is not the current key' }));
+		await h.session.start();
+		await until(() => h.socket.sent('auth:challenge').length >= 3, 'a login retried after both keys were refused');
+		h.session.stop();
+		const [first, second, third] = h.socket.sent('auth:challenge') as RequestOf<'auth:challenge'>[];
+		expect(first.publicKey).toBe(toBase64(h.keypair.publicKey));
+		expect(second).toMatchObject({ publicKey: toBase64(staged.publicKey), deviceId });
+		// Dropped: the retry presents the current key alone.
+		expect(third.publicKey).toBe(toBase64(h.keypair.publicKey));
+		expect(h.identity.identity.pending).toBeNull();
+		expect(h.identity.replaced).toHaveLength(0);
+		expect(h.session.snapshot.error).toMatch(/UNAUTHENTICATED/);
 	});
 
 	it('signs an update still waiting for its ack again after a key rotation', async () => {

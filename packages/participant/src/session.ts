@@ -33,6 +33,7 @@ import type {
 	ParticipantSocket,
 	ReplyOf,
 	RequestOf,
+	RotatedKey,
 	SessionTrainer
 } from './ports';
 import { datasetProblems } from './dataset-check';
@@ -241,6 +242,11 @@ export class ParticipantSession {
 	private identity: DeviceIdentity | null = null;
 	/** Set while a key rotation waits for the server's answer: a second one would race it. */
 	private rotating = false;
+	/**
+	 * Set when a rotation got no answer: the server may hold the staged key or not, which only
+	 * the next login tells. Another rotation before then could replace the key the server holds.
+	 */
+	private rotationUnconfirmed = false;
 	private started = false;
 	private stopped = false;
 	/** Bumped on every (re)connect so a stale login sequence stops where it is. */
@@ -379,21 +385,45 @@ export class ParticipantSession {
 		this.note(`disconnected (${reason}); reconnecting`);
 	}
 
-	private async login(gen: number): Promise<void> {
-		const keypair = this.identity;
-		if (!keypair) return;
+	private challenge(keypair: DeviceIdentity): Promise<ReplyOf<'auth:challenge'>> {
 		const { projectId, joinToken } = this.opts;
+		return this.request('auth:challenge', {
+			projectId,
+			publicKey: toBase64(keypair.publicKey),
+			kind: this.opts.kind,
+			...(joinToken ? { joinToken } : {}),
+			// Only after a rotation, or for a staged key: the id no longer derives from the key.
+			...(keypair.deviceId ? { deviceId: keypair.deviceId } : {})
+		});
+	}
+
+	private async login(gen: number): Promise<void> {
+		let keypair = this.identity;
+		if (!keypair) return;
+		const { projectId } = this.opts;
 		try {
 			if (!this.busy) this.update({ phase: 'authenticating' });
-			const challenge = await this.request('auth:challenge', {
-				projectId,
-				publicKey: toBase64(keypair.publicKey),
-				kind: this.opts.kind,
-				...(joinToken ? { joinToken } : {}),
-				// Only after a rotation: the id no longer derives from the key.
-				...(keypair.deviceId ? { deviceId: keypair.deviceId } : {})
-			});
+			let challenge = await this.challenge(keypair);
 			if (gen !== this.connectionGen) return;
+			const staged = keypair.pending;
+			if (isError(challenge) && challenge.code === 'UNAUTHENTICATED' && staged) {
+				// Not the device's current key any more: a rotation whose ack was lost may have
+				// reached the server, so the staged key is tried with the same device id.
+				const retry = await this.challenge(staged);
+				if (gen !== this.connectionGen) return;
+				if (isError(retry)) {
+					if (retry.code !== 'UNAUTHENTICATED') return this.loginRejected(retry, gen);
+					await this.dropPending(staged, 'the server holds neither the device key nor the staged new one');
+					if (gen !== this.connectionGen) return;
+					return this.loginRejected(challenge, gen);
+				}
+				this.note('the server holds the new device key of a rotation whose answer was lost: using it');
+				// A key that cannot be stored is still used now (adoptKey said so) and stays staged.
+				await this.adoptKey(staged).catch(() => undefined);
+				keypair = staged;
+				challenge = retry;
+				if (gen !== this.connectionGen) return;
+			}
 			if (isError(challenge)) return this.loginRejected(challenge, gen);
 			const signature = toBase64(
 				signMessage(keypair.secretKey, loginMessage({ projectId, deviceId: challenge.deviceId, nonce: challenge.nonce }))
@@ -407,6 +437,7 @@ export class ParticipantSession {
 			if (gen !== this.connectionGen) return;
 			if (isError(reply)) return this.loginRejected(reply, gen);
 			this.authenticated = true;
+			this.rotationUnconfirmed = false;
 			this.update({ deviceId: reply.deviceId, project: reply.project, shardIndex: reply.shardIndex, error: null });
 			const local = reply.project.dataSource === 'local';
 			this.note(`logged in as ${reply.deviceId.slice(0, 8)}${local ? '' : `, shard ${reply.shardIndex}`}`);
@@ -475,49 +506,91 @@ export class ParticipantSession {
 	}
 
 	/**
-	 * Replaces the device's ML-DSA key while logged in: the old key and the new one both sign the
-	 * rotation, the server swaps the key, and only then is the new key stored (a refused or lost
-	 * rotation leaves the old one in place). The device id stays. An update still on its way is
-	 * signed again with the new key, which is the one the server checks it against now.
+	 * Replaces the device's ML-DSA key while logged in: the new key is staged on the device first,
+	 * then the old key and the new one both sign the rotation, the server swaps the key, and the
+	 * new key becomes the current one. A refused rotation drops the staged key; a rotation without
+	 * an answer keeps it, and the next login tries it when the server no longer takes the old key.
+	 * The device id stays. An update still on its way is signed again with the new key, which is
+	 * the one the server checks it against now.
 	 */
 	async rotateKey(): Promise<{ keyCreatedAt: string }> {
 		const current = this.identity;
 		if (!current || !this.authenticated || this.stopped) throw new Error('log in before rotating the key');
 		if (this.rotating) throw new Error('a key rotation is already under way');
+		if (this.rotationUnconfirmed) throw new Error('the last key rotation got no answer: reconnect before rotating again');
 		this.rotating = true;
 		try {
 			const { projectId } = this.opts;
 			const deviceId = idOf(current);
-			const next = generateDeviceKeypair();
-			const newPublicKey = toBase64(next.publicKey);
-			const message = rotateKeyMessage({ projectId, deviceId, newPublicKey });
-			const reply = await this.request('auth:rotate-key', {
-				newPublicKey,
-				signature: toBase64(signMessage(current.secretKey, message)),
-				newSignature: toBase64(signMessage(next.secretKey, message))
-			});
-			if (isError(reply)) throw new Error(`key rotation refused: ${reply.code} ${reply.message}`);
-			const rotated = { ...next, deviceId };
-			this.identity = rotated;
-			if (this.pending) {
-				const { roundId, modelVersion, payloadSha256 } = this.pending.envelope;
-				const signature = toBase64(signMessage(next.secretKey, updateMessage({ roundId, modelVersion, payloadSha256 })));
-				// In place: a send loop in progress picks up the new signature for its next try.
-				this.pending.envelope = { ...this.pending.envelope, signature };
-			}
+			const staged: RotatedKey = { ...generateDeviceKeypair(), deviceId };
+			// Kept before it is sent: the server may take it and the answer still get lost.
 			try {
-				await this.opts.identity.replace(projectId, rotated);
+				await this.opts.identity.stagePending(projectId, staged);
 			} catch (error) {
-				// The server already holds the new key: losing it here would lock this device out at its next start.
-				const problem = `the new device key was accepted but could not be saved: ${describe(error)}`;
-				this.update({ error: problem });
-				this.note(problem);
-				throw new Error(problem);
+				throw new Error(`the new device key could not be saved, so it was not sent: ${describe(error)}`);
 			}
+			this.identity = { ...current, pending: staged };
+			const newPublicKey = toBase64(staged.publicKey);
+			const message = rotateKeyMessage({ projectId, deviceId, newPublicKey });
+			let reply: ReplyOf<'auth:rotate-key'>;
+			try {
+				reply = await this.request('auth:rotate-key', {
+					newPublicKey,
+					signature: toBase64(signMessage(current.secretKey, message)),
+					newSignature: toBase64(signMessage(staged.secretKey, message))
+				});
+			} catch (error) {
+				this.rotationUnconfirmed = true;
+				this.note(`key rotation not answered (${describe(error)}): the new key is kept until the next login settles it`);
+				throw error;
+			}
+			if (isError(reply)) {
+				await this.dropPending(staged, 'the rotation was refused');
+				throw new Error(`key rotation refused: ${reply.code} ${reply.message}`);
+			}
+			// Should storing it fail, it stays staged: the next login finds the server holds it.
+			await this.adoptKey(staged);
 			this.note(`device key rotated (${reply.keyCreatedAt})`);
 			return { keyCreatedAt: reply.keyCreatedAt };
 		} finally {
 			this.rotating = false;
+		}
+	}
+
+	/**
+	 * Makes a key the server holds the current one: used from now on, an update still on its way
+	 * signed again with it, and stored in place of the old key. Rejects when it cannot be stored
+	 * (it stays staged then), having said so.
+	 */
+	private async adoptKey(next: RotatedKey): Promise<void> {
+		this.identity = { publicKey: next.publicKey, secretKey: next.secretKey, deviceId: next.deviceId };
+		if (this.pending) {
+			const { roundId, modelVersion, payloadSha256 } = this.pending.envelope;
+			const signature = toBase64(signMessage(next.secretKey, updateMessage({ roundId, modelVersion, payloadSha256 })));
+			// In place: a send loop in progress picks up the new signature for its next try.
+			this.pending.envelope = { ...this.pending.envelope, signature };
+		}
+		try {
+			await this.opts.identity.replace(this.opts.projectId, next);
+		} catch (error) {
+			// The server already holds the new key; it stays staged, so the next start can still find it.
+			const problem = `the new device key was accepted but could not be saved: ${describe(error)}`;
+			this.identity = { ...this.identity, pending: next };
+			this.update({ error: problem });
+			this.note(problem);
+			throw new Error(problem);
+		}
+	}
+
+	/** Forgets a staged key the server does not hold (unless another one was staged since). */
+	private async dropPending(staged: RotatedKey, why: string): Promise<void> {
+		if (this.identity?.pending !== staged) return;
+		this.identity = { ...this.identity, pending: null };
+		try {
+			await this.opts.identity.clearPending(this.opts.projectId);
+			this.note(`staged device key dropped: ${why}`);
+		} catch (error) {
+			this.note(`staged device key could not be dropped (${why}): ${describe(error)}`);
 		}
 	}
 

@@ -1,5 +1,5 @@
 import { generateDeviceKeypair } from '@qflare/pq';
-import type { DeviceIdentity, IdentityStore } from '@qflare/participant';
+import type { DeviceIdentity, IdentityStore, RotatedKey } from '@qflare/participant';
 import { localDb } from './local-db';
 
 /**
@@ -22,9 +22,32 @@ export class IndexedDbIdentityStore implements IdentityStore {
 		return keypair;
 	}
 
-	/** The old secret key is overwritten: after the rotation it opens nothing any more. */
-	async replace(projectId: string, identity: DeviceIdentity & { deviceId: string }): Promise<void> {
+	/** Keeps a new key beside the current one (in the same record), before its rotation is sent. */
+	async stagePending(projectId: string, identity: RotatedKey): Promise<void> {
+		const { publicKey, secretKey, deviceId } = identity;
+		await this.edit(projectId, (current) => ({ ...current, pending: { publicKey, secretKey, deviceId } }));
+	}
+
+	/** The old secret key is overwritten, and any staged key dropped: after the rotation it opens nothing any more. */
+	async replace(projectId: string, identity: RotatedKey): Promise<void> {
 		const { publicKey, secretKey, deviceId } = identity;
 		await (await localDb()).put('identity', { publicKey, secretKey, deviceId }, projectId);
+	}
+
+	async clearPending(projectId: string): Promise<void> {
+		await this.edit(projectId, ({ pending: _dropped, ...current }) => current);
+	}
+
+	/** Rewrites the project's identity in one transaction; there must be one (a rotation starts from it). */
+	private async edit(projectId: string, change: (current: DeviceIdentity) => DeviceIdentity): Promise<void> {
+		const tx = (await localDb()).transaction('identity', 'readwrite');
+		const current = await tx.store.get(projectId);
+		if (!current) {
+			tx.abort();
+			await tx.done.catch(() => undefined);
+			throw new Error(`no device identity for project ${projectId}`);
+		}
+		await tx.store.put(change(current), projectId);
+		await tx.done;
 	}
 }

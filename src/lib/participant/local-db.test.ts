@@ -108,4 +108,34 @@ describe('local-db', () => {
 		expect(await loadJoinToken('p1')).toBe('qjt_abc');
 		expect(await (await localDb()).get('identity', 'p1')).toEqual(keypair);
 	});
+
+	it('stages a rotated key beside the current one, promotes it on replace and drops it on clearPending', async () => {
+		const { localDb } = await freshLocalDb();
+		const { IndexedDbIdentityStore } = await import('./identity-store');
+		const store = new IndexedDbIdentityStore();
+		const first = await store.loadOrCreate('p1');
+		expect(first.pending).toBeUndefined();
+		const deviceId = 'd'.repeat(64);
+		const staged = { publicKey: new Uint8Array([5, 6]), secretKey: new Uint8Array([7, 8]), deviceId };
+
+		// Staged: the current key stays, the new one comes back beside it.
+		await store.stagePending('p1', staged);
+		const loaded = await store.loadOrCreate('p1');
+		expect(loaded.publicKey).toEqual(first.publicKey);
+		expect(loaded.secretKey).toEqual(first.secretKey);
+		expect(loaded.pending).toEqual(staged);
+
+		// Refused: dropped, the current key untouched.
+		await store.clearPending('p1');
+		expect(await store.loadOrCreate('p1')).toEqual(first);
+
+		// Accepted: the staged key becomes the current one and nothing stays staged.
+		await store.stagePending('p1', staged);
+		await store.replace('p1', staged);
+		expect(await (await localDb()).get('identity', 'p1')).toEqual(staged);
+		expect((await store.loadOrCreate('p1')).pending).toBeUndefined();
+		// Another project's identity is its own.
+		await expect(store.stagePending('p2', staged)).rejects.toThrow(/no device identity for project p2/);
+		expect((await store.loadOrCreate('p2')).pending).toBeUndefined();
+	});
 });

@@ -14,7 +14,7 @@ export interface StoredDataset {
 type DatasetWithPreview = StoredDataset & { preview?: ImportPreview };
 
 interface QflareDb extends DBSchema {
-	/** Device keypairs by project id (with the device id once the key was rotated). */
+	/** Device keypairs by project id (with the device id once the key was rotated, and a new key staged while a rotation is unsettled). */
 	identity: { key: string; value: DeviceIdentity };
 	/** The join token each project's link carried, by project id: a reload joins without the link. */
 	joinTokens: { key: string; value: string };
