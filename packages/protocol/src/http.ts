@@ -41,8 +41,8 @@ function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {
 	return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-/** GET /api/v1/projects/:id/shard?device=ID */
-export const ShardQuery = z.object({ device: z.string().min(1).max(64) });
+/** GET /api/v1/projects/:id/shard?device=ID&access=TOKEN (the access token of the device's last login). */
+export const ShardQuery = z.object({ device: z.string().min(1).max(64), access: z.string().min(1).max(64) });
 
 /** GET /api/v1/server-info */
 export interface ServerInfo {

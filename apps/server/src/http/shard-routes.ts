@@ -1,11 +1,8 @@
-import { ErrorCode, ProtocolError } from '@qflare/protocol';
+import { ErrorCode, ProtocolError, ShardQuery } from '@qflare/protocol';
 import express from 'express';
-import { z } from 'zod';
 import { isBareToken, sameDigest, sha256Hex } from '../auth/tokens';
 import type { ApiDeps } from './deps';
 import { pathParam, queryParam } from './params';
-
-const DeviceId = z.string().min(1).max(64);
 
 /** A logged-in device's demo data shard; the device proves itself with the access token of its last login. */
 export function shardRoutes({ store, shards }: ApiDeps): express.Router {
@@ -15,7 +12,8 @@ export function shardRoutes({ store, shards }: ApiDeps): express.Router {
 		const access = queryParam(req, 'access', 64);
 		if (access === undefined || !isBareToken(access)) throw new ProtocolError(ErrorCode.Unauthenticated, 'log in first: the shard link carries an access token');
 		const projectId = pathParam(req, 'id');
-		const deviceId = DeviceId.parse(queryParam(req, 'device', 64));
+		// After the access check: a caller without a token learns nothing from a bad device id.
+		const { device: deviceId } = ShardQuery.parse({ device: queryParam(req, 'device', 64), access });
 		const [project, device, accessHash] = await Promise.all([
 			store.projects.get(projectId),
 			store.devices.get(projectId, deviceId),
