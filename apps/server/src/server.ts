@@ -72,7 +72,8 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const app = express();
 	app.disable('x-powered-by');
 	// One hop: the proxy in front; a client-supplied X-Forwarded-For further left is not believed.
-	if (options.trustProxy ?? trustProxyFromEnv(process.env)) app.set('trust proxy', 1);
+	const trustProxy = options.trustProxy ?? trustProxyFromEnv(process.env);
+	if (trustProxy) app.set('trust proxy', 1);
 	app.use(requestLog(log));
 	app.use(isolationHeaders);
 	app.use(securityHeaders);
@@ -95,9 +96,8 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const setupLink = new SetupLink();
 	await setupLink.init(store);
 	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
-	const trustProxy = options.trustProxy ?? trustProxyFromEnv(process.env);
 	const dashboard = new DashboardNamespace(io, store, log, authenticator, { publicOrigins, trustProxy });
-	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log, rateLimits);
+	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log, rateLimits, trustProxy);
 	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log, metrics, dropoutGraceMs: options.dropoutGraceMs });
 	participants.bindCoordinator(coordinator);
 

@@ -133,7 +133,9 @@ export class ParticipantNamespace implements ParticipantChannel {
 		private readonly dashboard: DashboardNamespace,
 		private readonly metrics: ServerMetrics,
 		private readonly log: Log,
-		private readonly rateLimits: RateLimits
+		private readonly rateLimits: RateLimits,
+		/** Believe X-Forwarded-For for the client's address (a reverse proxy in front). */
+		private readonly trustProxy: boolean
 	) {
 		this.#evaluations = new EvaluationCollector(store, dashboard);
 		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as ParticipantNsp;
@@ -294,7 +296,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 	 */
 	async #challenge(socket: ParticipantSocket, payload: unknown): Promise<ChallengeReply> {
 		const req = ChallengeRequest.parse(payload);
-		const address = addressKey(socketAddress(socket));
+		const address = addressKey(socketAddress(socket, this.trustProxy));
 		await this.#limit('challenge', address, 'too many logins from this address');
 		let derivedId: string;
 		try {
@@ -482,7 +484,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 			actor: { type: 'device', id: deviceId, label: deviceId },
 			action: 'device.keyRotated',
 			target: { type: 'device', id: deviceId },
-			address: socketAddress(socket),
+			address: socketAddress(socket, this.trustProxy),
 			details: { projectId }
 		});
 		await this.store.events.append({ projectId, type: 'device.keyRotated', message: `device ${deviceId} rotated its key`, data: {} });
