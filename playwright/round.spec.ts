@@ -73,7 +73,8 @@ test('three browsers train three FedAvg rounds of the MNIST MLP; a forged update
 		const models = await api.models(projectId);
 		expect(models.map((m) => m.version).sort()).toEqual([0, 1, 2, 3]);
 		expect(models.find((m) => m.version === 3)?.testAccuracy).toBe(done[2].metrics.testAccuracy);
-		expect((await api.project(projectId)).status).toBe('completed');
+		// The project is marked completed just after the last round's commit (payload clean-up first).
+		await expect.poll(async () => (await api.project(projectId)).status, { timeout: 10_000 }).toBe('completed');
 
 		expect(forger.replies.length).toBeGreaterThanOrEqual(3);
 		for (const reply of forger.replies) expect(reply).toMatchObject({ ok: false, code: 'BAD_SIGNATURE' });
