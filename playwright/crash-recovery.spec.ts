@@ -115,7 +115,7 @@ test('SIGKILLs while updates are acknowledged, after a model is saved and after 
 		);
 		for (const r of rounds) expect(r.accepted).toHaveLength(PARTICIPANTS);
 		expect((await api.models(project.id)).map((m) => m.version).sort((a, b) => a - b)).toEqual(Array.from({ length: ROUNDS + 1 }, (_, i) => i));
-		expect((await api.project(project.id)).status).toBe('completed');
+		await expect.poll(async () => (await api.project(project.id)).status, { timeout: 10_000 }).toBe('completed');
 
 		// Each participant trained once per round and was acknowledged once: no round asked it again.
 		for (const [p, byRound] of activity.entries()) {

@@ -60,7 +60,7 @@ test('a server restart between rounds keeps the project, devices and models; par
 		// A round caught training by the restart resumes with the same devices instead of failing.
 		expect(rounds.filter((r) => r.status === 'failed')).toEqual([]);
 		expect(rounds).toHaveLength(2);
-		expect((await api.project(project.id)).status).toBe('completed');
+		await expect.poll(async () => (await api.project(project.id)).status, { timeout: 10_000 }).toBe('completed');
 		expect((await api.devices(project.id)).map((d) => d.id).sort()).toEqual([...deviceIds].sort());
 		for (const r of rounds) console.log(`round ${r.number}: ${r.status}${r.failureReason ? ` (${r.failureReason})` : ''} accuracy ${r.metrics.testAccuracy}`);
 	} finally {
