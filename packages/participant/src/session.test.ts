@@ -379,6 +379,16 @@ function evaluation(roundId = 'r1', modelVersion = 1, standardization: Standardi
 	return { roundId, roundNumber: 1, modelVersion, model: 'mlp', standardization, weights: weights.buffer as ArrayBuffer };
 }
 
+function closedRound(roundId: string, roundNumber: number): Parameters<ParticipantServerEvents['round:closed']>[0] {
+	return {
+		roundId,
+		roundNumber,
+		status: 'committed',
+		modelVersion: roundNumber,
+		metrics: { testAccuracy: 0.9, testLoss: 0.3, trainLoss: 0.4, trainAccuracy: 0.9 }
+	};
+}
+
 async function until(check: () => boolean, what: string): Promise<void> {
 	const start = Date.now();
 	while (!check()) {
@@ -731,6 +741,45 @@ describe('ParticipantSession', () => {
 			metrics: { testAccuracy: 0.91, testLoss: 0.3, trainLoss: 0.4, trainAccuracy: 0.9 }
 		});
 		expect(h.session.snapshot.results[0]).toMatchObject({ roundNumber: 1, testAccuracy: 0.91, contributed: true });
+	});
+
+	it('counts an update whose ack comes after its round closed (a round resumed after a crash closes meanwhile)', async () => {
+		const h = harness();
+		let release: () => void = () => undefined;
+		h.socket.replies.set('round:update', async () => {
+			await new Promise<void>((r) => (release = r));
+			return { ok: true, roundId: 'r1', accepted: 4 };
+		});
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', task());
+		await until(() => h.socket.sent('round:update').length === 1, 'the send');
+		h.socket.send('round:closed', closedRound('r1', 1));
+		expect(h.session.snapshot.results[0]).toMatchObject({ roundId: 'r1', contributed: false });
+		release();
+		await until(() => h.session.snapshot.results[0]?.contributed === true, 'the late ack to mark the result');
+		expect(h.session.snapshot.log.some((e) => e.message === 'round 1: update accepted')).toBe(true);
+	});
+
+	it('sends a newer round\'s update once an older send in flight is answered', async () => {
+		const h = harness();
+		let release: () => void = () => undefined;
+		h.socket.replies.set('round:update', async (payload) => {
+			const { roundId } = payload as UpdateEnvelope;
+			if (roundId === 'r1') await new Promise<void>((r) => (release = r));
+			return { ok: true, roundId, accepted: 1 };
+		});
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', task('r1', 0));
+		await until(() => h.socket.sent('round:update').length === 1, 'the first send');
+		h.socket.send('round:closed', closedRound('r1', 1));
+		h.socket.send('round:task', task('r2', 1));
+		await until(() => h.trainer.trained.length === 2, 'the second training');
+		release();
+		await until(() => h.socket.sent('round:update').length === 2, 'the second update to be sent');
+		await until(() => h.session.snapshot.upload === 'accepted', 'the second ack');
+		expect((h.socket.sent('round:update') as UpdateEnvelope[]).map((e) => e.roundId)).toEqual(['r1', 'r2']);
 	});
 
 	it('evaluates a committed model on the demo hold-out and reports it', async () => {

@@ -797,7 +797,12 @@ export class ParticipantSession {
 		this.update({ evaluations: [evaluation, ...rest].slice(0, MAX_RESULTS) });
 	}
 
-	/** Sends the pending update until it is acknowledged; a reconnect calls it again. */
+	/**
+	 * Sends the pending update until it is acknowledged; a reconnect calls it again. An answer is
+	 * recorded even when it comes after the round closed or a newer update took its place: a
+	 * round resumed after a server crash can close while the re-sent update is on its way, and
+	 * the server still counted it.
+	 */
 	private async flush(): Promise<void> {
 		if (this.sending || !this.pending || !this.authenticated) return;
 		this.sending = true;
@@ -813,31 +818,43 @@ export class ParticipantSession {
 					reply = await this.opts.socket.request('round:update', pending.envelope, this.opts.updateAckTimeoutMs);
 				} catch (error) {
 					this.note(`round ${pending.roundNumber}: update not acknowledged (${describe(error)}); will re-send`);
-					this.update({ upload: 'retrying' });
+					if (this.pending === pending) this.update({ upload: 'retrying' });
 					continue;
 				}
-				if (this.pending !== pending) return;
-				this.pending = null;
-				if (isError(reply)) {
-					this.update({ upload: 'rejected', error: `update rejected: ${reply.code} ${reply.message}` });
-					this.note(`round ${pending.roundNumber}: update rejected (${reply.code})`);
-				} else {
-					this.acceptedRounds.add(pending.envelope.roundId);
-					this.update({ upload: 'accepted' });
-					this.note(`round ${pending.roundNumber}: update accepted`);
-				}
+				this.answered(pending, reply);
 				return;
 			}
 		} finally {
 			this.sending = false;
-			if (this.state.phase === 'uploading' && !this.pending) {
+			// A newer update, or a new connection, arrived while this send was in flight.
+			if (this.pending && (this.pending !== pending || gen !== this.connectionGen)) void this.flush();
+			else if (this.state.phase === 'uploading' && !this.pending) {
 				this.update({ phase: this.busy ? this.state.phase : this.authenticated ? 'waiting' : 'connecting' });
 			}
 		}
 	}
 
+	private answered(sent: PendingUpload, reply: ReplyOf<'round:update'>): void {
+		const { roundId } = sent.envelope;
+		const current = this.pending === sent;
+		if (current) this.pending = null;
+		if (isError(reply)) {
+			if (current) this.update({ upload: 'rejected', error: `update rejected: ${reply.code} ${reply.message}` });
+			this.note(`round ${sent.roundNumber}: update rejected (${reply.code})`);
+			return;
+		}
+		this.acceptedRounds.add(roundId);
+		if (current) this.update({ upload: 'accepted' });
+		// The round may have closed before the answer came: its result now shows the contribution.
+		if (this.state.results.some((r) => r.roundId === roundId && !r.contributed)) {
+			this.update({ results: this.state.results.map((r) => (r.roundId === roundId ? { ...r, contributed: true } : r)) });
+		}
+		this.note(`round ${sent.roundNumber}: update accepted`);
+	}
+
 	private onRoundClosed(closed: RoundClosed): void {
-		if (this.pending?.envelope.roundId === closed.roundId) this.pending = null;
+		// An update of the closed round still waiting for its answer stays pending: the server
+		// acknowledges a re-send of an update it counted, and refuses one it did not.
 		this.dropJobs((job) => job.kind === 'train' && job.task.roundId === closed.roundId);
 		const result: RoundResult = {
 			roundId: closed.roundId,
