@@ -180,4 +180,35 @@ describe('acknowledged updates survive a crash', () => {
 			[2, 'committed', 1, 2]
 		]);
 	});
+	it('an update whose write fails is not acknowledged: its re-send is taken as new, and the model is built from what is stored', async () => {
+		const { project, tasks } = await setUp(
+			'durability-write-fails',
+			{ name: 'store hiccup', rounds: 1, minParticipants: 2, shardCount: 2, roundTimeoutSec: 60 },
+			2
+		);
+		const global = decodeWeights(new Uint8Array(tasks[0].weights as ArrayBuffer)).values;
+		const envelopes = devices.map((d, k) => d.participant.envelope(tasks[k], deltaOf(global.length, k), 100 * (k + 1)));
+		const updates = server!.store.updates;
+		const insert = updates.insert.bind(updates);
+		let failures = 1;
+		updates.insert = async (record, payload) => {
+			if (failures-- > 0) throw new Error('store unavailable');
+			return insert(record, payload);
+		};
+
+		// Folded, then the write failed: no ack, so the device keeps it and sends it again.
+		expect(await devices[0].participant.send(envelopes[0])).toMatchObject({ ok: false });
+		expect(await devices[0].participant.send(envelopes[0])).toMatchObject({ ok: true, duplicate: false });
+		expect(await server!.store.updates.findByRoundAndDevice(tasks[0].roundId, devices[0].id)).not.toBeNull();
+		expect(await devices[1].participant.send(envelopes[1])).toMatchObject({ ok: true, duplicate: false });
+
+		const round = await waitForRound(server!, project.id, 1, (r) => r.status === 'committed' || r.status === 'failed');
+		expect(round).toMatchObject({ status: 'committed', totalSamples: 300 });
+		// The first fold of device 0 is not counted twice: the sums were rebuilt from the store.
+		const expected = createStrategy(project.strategy, global.length);
+		for (const k of [0, 1]) expected.add({ delta: decodeWeights(encodeWeights(deltaOf(global.length, k))).values, numSamples: 100 * (k + 1) });
+		const want = expected.finish(global);
+		const got = (await server!.store.models.loadWeights(project.id, 1))!;
+		expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+	});
 });

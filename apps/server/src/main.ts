@@ -26,11 +26,38 @@ const log = pinoLog(logger);
 const store = await openServerStore({ mongodbUri, dataDir });
 const publicUrl = process.env.PUBLIC_URL ? process.env.PUBLIC_URL.replace(/\/+$/, '') : null;
 const publicOrigins = publicUrl ? [publicUrl] : lanOrigins(port);
-const server = await startQflareServer({ store, port, appHandler: handler, publicOrigins, log, instanceId });
-log(`listening on ${server.url}`, { url: server.url, store: store.backend, dataDir: store.backend === 'embedded' ? dataDir : null });
+const redisUrl = process.env.REDIS_URL?.trim() || null;
+if (redisUrl && !mongodbUri) {
+	console.error('[qflare] REDIS_URL is set but MONGODB_URI is not: several instances must share one MongoDB (the embedded store belongs to one process).');
+	process.exit(1);
+}
+const server = await startQflareServer({
+	store,
+	port,
+	appHandler: handler,
+	publicOrigins,
+	log,
+	instanceId,
+	redisUrl,
+	leaseMs: positiveIntegerEnv('QFLARE_LEASE_MS'),
+	dropoutGraceMs: positiveIntegerEnv('QFLARE_DROPOUT_GRACE_MS')
+});
+log(`listening on ${server.url}`, { url: server.url, store: store.backend, dataDir: store.backend === 'embedded' ? dataDir : null, cluster: redisUrl !== null });
 log(`dashboard: ${server.url}/admin`);
 if (publicOrigins.length) log(`phones join at: ${publicOrigins.join(', ')}`);
 logSetupLink(publicUrl ?? server.url, server.setupToken, log);
+
+/** A positive integer from the environment, undefined when unset; a bad value stops the start with a clear message. */
+function positiveIntegerEnv(name: string): number | undefined {
+	const raw = process.env[name]?.trim();
+	if (!raw) return undefined;
+	const value = Number(raw);
+	if (!Number.isSafeInteger(value) || value <= 0) {
+		console.error(`[qflare] ${name} must be a positive integer (milliseconds), got ${JSON.stringify(raw)}`);
+		process.exit(1);
+	}
+	return value;
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -4,10 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { DEMO_MODELS, demoTask, encodedWeightBytes } from '@qflare/protocol';
 import type { Store } from '@qflare/store';
 import express, { type RequestHandler } from 'express';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { Server } from 'socket.io';
 import { Authenticator } from './auth/principal';
 import { RateLimits, rateLimitsFromEnv, type RateLimitConfig } from './auth/rate-limits';
 import { SetupLink } from './auth/setup-link';
+import { SingleInstance, type Cluster } from './cluster/cluster';
+import { openRedis, RedisCluster } from './cluster/redis-cluster';
 import { ShardService } from './data/shard-service';
 import { apiRouter } from './http/api-router';
 import { healthRoute } from './http/health-route';
@@ -42,6 +45,14 @@ export interface QflareServerOptions {
 	instanceId?: string;
 	/** Bearer token a Prometheus scraper sends to GET /metrics. Default: the METRICS_TOKEN env (unset: none). */
 	metricsToken?: string | null;
+	/**
+	 * Several instances: the Redis they share (Socket.IO adapter, leader leases). They must share
+	 * the store too: MongoDB across processes (main.ts insists), or one Store object in one process (tests).
+	 * Default: none, this process runs alone.
+	 */
+	redisUrl?: string | null;
+	/** Time to live of a project's leader lease in Redis (default 10 s): how soon a dead leader is replaced. */
+	leaseMs?: number;
 }
 
 export interface QflareServer {
@@ -77,7 +88,6 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	app.use(requestLog(log));
 	app.use(isolationHeaders);
 	app.use(securityHeaders);
-	app.get('/health', healthRoute({ store, instance: () => instanceId }));
 
 	const http = createServer(app);
 	const models = new NodeModelService();
@@ -86,7 +96,16 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	// and the budget for local-data models both fit.
 	const maxModelParameters = Math.max(LOCAL_MODEL_PARAMETER_BUDGET, ...DEMO_MODELS.map((m) => models.parameterCount(m, demoTask('mnist'))));
 	const largestUpdate = encodedWeightBytes(maxModelParameters);
-	const io = new Server(http, { maxHttpBufferSize: largestUpdate + 1_000_000, serveClient: false });
+	const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+	const redis = options.redisUrl ? await openRedis(options.redisUrl, log) : null;
+	const io = new Server(http, {
+		maxHttpBufferSize: largestUpdate + 1_000_000,
+		serveClient: false,
+		// Heartbeats every third of a lease: an instance that died stops being waited for within about a lease.
+		...(redis ? { adapter: createAdapter(redis, { heartbeatInterval: Math.ceil(leaseMs / 3), heartbeatTimeout: leaseMs }) } : {})
+	});
+	const cluster: Cluster = redis ? new RedisCluster(redis, io, instanceId, leaseMs, log) : new SingleInstance(instanceId);
+	app.get('/health', healthRoute({ store, cluster, instance: () => instanceId }));
 
 	// The default namespace serves nothing; only /dashboard and /participant (with their own checks) do.
 	io.use((_socket, next) => next(new Error('UNAUTHENTICATED')));
@@ -97,8 +116,18 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	await setupLink.init(store);
 	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
 	const dashboard = new DashboardNamespace(io, store, log, authenticator, { publicOrigins, trustProxy });
-	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log, rateLimits, trustProxy);
-	const coordinator = new RoundCoordinator({ store, models, participants, feed: dashboard, log, metrics, dropoutGraceMs: options.dropoutGraceMs });
+	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log, rateLimits, trustProxy, cluster);
+	const coordinator = new RoundCoordinator({
+		store,
+		models,
+		participants,
+		feed: dashboard,
+		log,
+		metrics,
+		dropoutGraceMs: options.dropoutGraceMs,
+		cluster,
+		leaseCheckMs: Math.ceil(leaseMs / 3)
+	});
 	participants.bindCoordinator(coordinator);
 
 	const gauges = () => ({ devicesOnline: participants.presence.onlineCount, activeRounds: coordinator.activeRounds });
@@ -111,7 +140,8 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	);
 	if (options.appHandler) app.use(options.appHandler);
 
-	await store.devices.markAllOffline();
+	// Other instances hold sockets of their own: only a lone instance knows that nobody is online.
+	if (cluster.mode === 'single') await store.devices.markAllOffline();
 	await new Promise<void>((resolve, reject) => {
 		http.once('error', reject);
 		http.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
@@ -136,12 +166,17 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 		},
 		async close() {
 			coordinator.close();
+			await cluster.close();
 			await new Promise<void>((resolve) => io.close(() => resolve()));
 			http.closeAllConnections();
 			await new Promise<void>((resolve) => http.close(() => resolve()));
+			await redis?.quit().catch(() => undefined);
 		}
 	};
 }
+
+/** How long a leader lease lives without renewal. */
+export const DEFAULT_LEASE_MS = 10_000;
 
 /** <hostname>:<port>: unique per instance on a host and readable in a dashboard (QFLARE_INSTANCE_ID overrides it). */
 export function defaultInstanceId(port: number): string {

@@ -3,6 +3,8 @@
 // weight, adds N(0, (z C)^2) per coordinate to the sum, and divides by the expected number of
 // clients per round (the fixed-denominator estimator, whose sensitivity does not depend on who
 // showed up) or, if none is configured, by the number that reported.
+import { addInto } from './fedavg';
+import { checkRunningSums, type RunningSums } from './partial-aggregate';
 import { clipToNorm } from './validation';
 
 /** Draws from the standard normal distribution. */
@@ -69,6 +71,25 @@ export class DpFedAvgAccumulator {
 		const clipped = clipToNorm(delta, this.params.clipNorm).delta;
 		for (let i = 0; i < this.length; i++) this.sum[i] += clipped[i];
 		this._count++;
+	}
+
+	/** A copy of the running sums: sums [sum clip(delta_k)], scalars [C]. */
+	snapshot(): RunningSums {
+		return { count: this._count, sums: [this.sum.slice()], scalars: [this.params.clipNorm] };
+	}
+
+	/**
+	 * Adds another accumulator's clipped sum. No noise is added here: the leader adds it once,
+	 * in noisyMean(), and divides by expectedClients or the merged count.
+	 */
+	merge(other: RunningSums): void {
+		checkRunningSums('dp-fedavg merge', other, { sums: 1, scalars: 1 }, this.length);
+		// The noise is calibrated to this C; a sum clipped to another bound would void the guarantee.
+		if (other.scalars[0] !== this.params.clipNorm) {
+			throw new Error(`dp-fedavg merge: updates were clipped to ${other.scalars[0]}, expected ${this.params.clipNorm}`);
+		}
+		addInto(this.sum, other.sums[0]);
+		this._count += other.count;
 	}
 
 	/** (sum + N(0, (zC)^2 I)) / denominator. */

@@ -1,5 +1,6 @@
 // Streaming FedAvg (McMahan et al. 2017): each update is folded in as it arrives, so memory
 // is one Float64 vector of the model's length however many clients report.
+import { checkRunningSums, type RunningSums } from './partial-aggregate';
 
 function assertLength(delta: Float32Array, length: number): void {
 	if (delta.length !== length) throw new Error(`update has ${delta.length} values, expected ${length}`);
@@ -40,6 +41,21 @@ export class FedAvgAccumulator {
 		return this.sum.slice();
 	}
 
+	/** A copy of the running sums: sums [sum w_k delta_k], scalars [sum w_k]. */
+	snapshot(): RunningSums {
+		return { count: this._count, sums: [this.sum.slice()], scalars: [this._totalWeight] };
+	}
+
+	/** Adds another accumulator's snapshot, as if its updates had been added here. */
+	merge(other: RunningSums): void {
+		checkRunningSums('fedavg merge', other, { sums: 1, scalars: 1 }, this.length);
+		const [weight] = other.scalars;
+		if ((other.count > 0) !== (weight > 0)) throw new Error(`fedavg merge: ${other.count} updates with total weight ${weight}`);
+		addInto(this.sum, other.sums[0]);
+		this._count += other.count;
+		this._totalWeight += weight;
+	}
+
 	mean(): Float32Array {
 		if (this._count === 0) throw new Error('no updates to average');
 		const out = new Float32Array(this.length);
@@ -47,6 +63,11 @@ export class FedAvgAccumulator {
 		for (let i = 0; i < out.length; i++) out[i] = this.sum[i] / total;
 		return out;
 	}
+}
+
+/** target += source, elementwise; the caller has checked the lengths. */
+export function addInto(target: Float64Array, source: Float64Array): void {
+	for (let i = 0; i < target.length; i++) target[i] += source[i];
 }
 
 /** global + scale * delta, as a new array. */

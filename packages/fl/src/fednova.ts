@@ -3,6 +3,8 @@
 // tau_i, the normalised deltas are sample-weighted (p_i = n_i / n), and the result is scaled
 // by tau_eff = sum p_i tau_i. Clients that ran more steps no longer drag the model their way.
 // Streaming: sum n_i delta_i / tau_i and sum n_i tau_i are all it needs.
+import { addInto } from './fedavg';
+import { checkRunningSums, type RunningSums } from './partial-aggregate';
 
 export class FedNovaAccumulator {
 	readonly length: number;
@@ -29,6 +31,24 @@ export class FedNovaAccumulator {
 		this._count++;
 		this.totalSamples += numSamples;
 		this.weightedSteps += numSamples * steps;
+	}
+
+	/** A copy of the running sums: sums [sum n_i delta_i / tau_i], scalars [sum n_i, sum n_i tau_i]. */
+	snapshot(): RunningSums {
+		return { count: this._count, sums: [this.normalisedSum.slice()], scalars: [this.totalSamples, this.weightedSteps] };
+	}
+
+	/** Adds another accumulator's snapshot, as if its updates had been added here. */
+	merge(other: RunningSums): void {
+		checkRunningSums('fednova merge', other, { sums: 1, scalars: 2 }, this.length);
+		const [samples, weightedSteps] = other.scalars;
+		if ((other.count > 0) !== (samples > 0 && weightedSteps > 0)) {
+			throw new Error(`fednova merge: ${other.count} updates with ${samples} samples and ${weightedSteps} weighted steps`);
+		}
+		addInto(this.normalisedSum, other.sums[0]);
+		this._count += other.count;
+		this.totalSamples += samples;
+		this.weightedSteps += weightedSteps;
 	}
 
 	/** tau_eff * sum p_i delta_i / tau_i. */

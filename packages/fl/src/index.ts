@@ -9,6 +9,7 @@ export * from './dp';
 export * from './rdp-accountant';
 export * from './trust';
 export * from './strategy';
+export * from './partial-aggregate';
 export * from './partition';
 export * from './random';
 export * from './federated-stats';

@@ -1,6 +1,8 @@
 // Performance-weighted FedAvg: weight_k = alpha * n_k / sum n + (1 - alpha) * acc_k / sum acc.
 // The weights are linear in n_k and acc_k, so two running sums (sum n_k delta_k and
 // sum acc_k delta_k) give the result without keeping the updates.
+import { addInto } from './fedavg';
+import { checkRunningSums, type RunningSums } from './partial-aggregate';
 
 /** The per-client weights, for reports and tests; they sum to 1. */
 export function perfFedAvgWeights(clients: readonly { numSamples: number; valAccuracy: number }[], alpha: number): number[] {
@@ -49,6 +51,30 @@ export class PerfFedAvgAccumulator {
 		this._count++;
 		this.totalSamples += numSamples;
 		this.totalAccuracy += valAccuracy;
+	}
+
+	/** A copy of the running sums: sums [sum n_k delta_k, sum acc_k delta_k], scalars [sum n_k, sum acc_k]. */
+	snapshot(): RunningSums {
+		return {
+			count: this._count,
+			sums: [this.sampleSum.slice(), this.accuracySum.slice()],
+			scalars: [this.totalSamples, this.totalAccuracy]
+		};
+	}
+
+	/** Adds another accumulator's snapshot, as if its updates had been added here. */
+	merge(other: RunningSums): void {
+		checkRunningSums('perffedavg merge', other, { sums: 2, scalars: 2 }, this.length);
+		const [samples, accuracy] = other.scalars;
+		// Each accuracy is in [0, 1], so their sum is at most the count.
+		if ((other.count > 0) !== (samples > 0) || accuracy > other.count) {
+			throw new Error(`perffedavg merge: ${other.count} updates with ${samples} samples and accuracy sum ${accuracy}`);
+		}
+		addInto(this.sampleSum, other.sums[0]);
+		addInto(this.accuracySum, other.sums[1]);
+		this._count += other.count;
+		this.totalSamples += samples;
+		this.totalAccuracy += accuracy;
 	}
 
 	mean(): Float32Array {

@@ -4,6 +4,7 @@ import type { StrategyConfigInput } from '@qflare/protocol';
 import { DpFedAvgAccumulator, createSecureGaussian, type GaussianSource } from './dp';
 import { FedAvgAccumulator, applyDelta } from './fedavg';
 import { FedNovaAccumulator } from './fednova';
+import type { PartialAggregate, RunningSums } from './partial-aggregate';
 import { PerfFedAvgAccumulator } from './perffedavg';
 import { coordinateMedian, multiKrum, trimmedMean } from './robust';
 import {
@@ -50,6 +51,17 @@ export interface AggregationStrategy {
 	add(update: ClientUpdate): void;
 	/** The new global weights. Call once. */
 	finish(global: Float32Array): Float32Array;
+	/**
+	 * A copy of the running sums, for the round's leader to merge(); null for strategies that
+	 * keep every update (their leader adds the stored updates instead).
+	 */
+	partial(): PartialAggregate | null;
+	/**
+	 * Adds another instance's partial(), as if its updates had been added here; count includes
+	 * them afterwards. Throws after finish(), on another strategy or length, and for strategies
+	 * that keep every update.
+	 */
+	merge(partial: PartialAggregate): void;
 	/** Server-optimiser strategies: the state to store after finish(), for the next round. */
 	readonly state?: ServerOptimizerState;
 }
@@ -166,8 +178,24 @@ abstract class BaseStrategy implements AggregationStrategy {
 		return next;
 	}
 
+	partial(): PartialAggregate | null {
+		const sums = this.runningSums();
+		return sums === null ? null : { strategy: this.name, ...sums };
+	}
+
+	merge(partial: PartialAggregate): void {
+		if (this.finished) throw new Error(`${this.name}: round already aggregated`);
+		if (partial.strategy !== this.name) throw new Error(`${this.name}: cannot merge a ${partial.strategy} partial aggregate`);
+		this.mergeSums(partial);
+		this.received += partial.count;
+	}
+
 	protected abstract fold(update: ClientUpdate): void;
 	protected abstract combine(global: Float32Array): Float32Array;
+	/** The accumulator's snapshot; null when the strategy keeps updates. */
+	protected abstract runningSums(): RunningSums | null;
+	/** Validates the sums (layout, length, values) and adds them to the accumulator. */
+	protected abstract mergeSums(sums: RunningSums): void;
 }
 
 class FedAvgStrategy extends BaseStrategy {
@@ -183,6 +211,12 @@ class FedAvgStrategy extends BaseStrategy {
 	}
 	protected combine(global: Float32Array): Float32Array {
 		return applyDelta(global, this.acc.mean());
+	}
+	protected runningSums(): RunningSums {
+		return this.acc.snapshot();
+	}
+	protected mergeSums(sums: RunningSums): void {
+		this.acc.merge(sums);
 	}
 }
 
@@ -200,6 +234,12 @@ class FedNovaStrategy extends BaseStrategy {
 	}
 	protected combine(global: Float32Array): Float32Array {
 		return applyDelta(global, this.acc.delta());
+	}
+	protected runningSums(): RunningSums {
+		return this.acc.snapshot();
+	}
+	protected mergeSums(sums: RunningSums): void {
+		this.acc.merge(sums);
 	}
 }
 
@@ -234,6 +274,12 @@ class ServerOptimizerStrategy extends BaseStrategy {
 		this._state = step.state;
 		return step.global;
 	}
+	protected runningSums(): RunningSums {
+		return this.acc.snapshot();
+	}
+	protected mergeSums(sums: RunningSums): void {
+		this.acc.merge(sums);
+	}
 }
 
 class KeptUpdatesStrategy extends BaseStrategy {
@@ -253,6 +299,12 @@ class KeptUpdatesStrategy extends BaseStrategy {
 	protected combine(global: Float32Array): Float32Array {
 		return applyDelta(global, this.rule(this.deltas));
 	}
+	protected runningSums(): null {
+		return null;
+	}
+	protected mergeSums(): never {
+		throw new Error(`${this.name}: keeps every update and cannot merge running sums; add the updates instead`);
+	}
 }
 
 class PerfFedAvgStrategy extends BaseStrategy {
@@ -269,6 +321,12 @@ class PerfFedAvgStrategy extends BaseStrategy {
 	}
 	protected combine(global: Float32Array): Float32Array {
 		return applyDelta(global, this.acc.mean());
+	}
+	protected runningSums(): RunningSums {
+		return this.acc.snapshot();
+	}
+	protected mergeSums(sums: RunningSums): void {
+		this.acc.merge(sums);
 	}
 }
 
@@ -289,6 +347,12 @@ class DpFedAvgStrategy extends BaseStrategy {
 	}
 	protected combine(global: Float32Array): Float32Array {
 		return applyDelta(global, this.acc.noisyMean(this.gaussian));
+	}
+	protected runningSums(): RunningSums {
+		return this.acc.snapshot();
+	}
+	protected mergeSums(sums: RunningSums): void {
+		this.acc.merge(sums);
 	}
 }
 

@@ -7,3 +7,4 @@ export * from './http';
 export * from './shard-codec';
 export * from './task-schema';
 export * from './access';
+export * from './cluster';

@@ -40,7 +40,11 @@ export type DeviceDoc = Omit<Device, 'id' | 'featureStats' | 'lastEvaluation' | 
 	joinTokenId?: string | null;
 	accessTokenHash?: string | null;
 };
-export type RoundDoc = Omit<Stored<Round>, 'federatedEvaluation'> & Partial<Pick<Round, 'federatedEvaluation'>>;
+/**
+ * `fence` is the fencing token of the leader instance that last moved the round (0 on a single
+ * instance); it never leaves the store. Rounds stored before fencing existed lack it.
+ */
+export type RoundDoc = Omit<Stored<Round>, 'federatedEvaluation'> & Partial<Pick<Round, 'federatedEvaluation'>> & { fence?: number };
 /**
  * `blob` names the update's payload in the BlobStore while its round runs (null once the round
  * ended); `foldIndex`, `steps` and `valAccuracy` are what folding it again after a restart needs.

@@ -221,6 +221,21 @@ describe.each(backends)('store contract: %s', (backend) => {
 			expect(await store.rounds.update(r.id, { failureReason: 'none' })).toMatchObject({ failureReason: 'none' });
 		});
 
+		it('refuses a transition fenced with a lower token than the one that last moved the round', async () => {
+			const r = await store.rounds.create({ ...newRound(1), fence: 3 });
+			expect(r).not.toHaveProperty('fence');
+			// A leader whose lease was taken over (token 2 < 3) cannot move the round.
+			expect(await store.rounds.transition(r.id, 'open', 'training', {}, 2)).toBeNull();
+			const moved = await store.rounds.transition(r.id, 'open', 'training', {}, 5);
+			expect(moved).toMatchObject({ status: 'training' });
+			expect(moved).not.toHaveProperty('fence');
+			// Token 5 is now on record: 3 no longer passes, 5 still does; an unfenced write is not checked.
+			expect(await store.rounds.transition(r.id, 'training', 'aggregating', {}, 3)).toBeNull();
+			expect(await store.rounds.transition(r.id, 'training', 'aggregating', {}, 5)).toMatchObject({ status: 'aggregating' });
+			expect(await store.rounds.transition(r.id, 'aggregating', 'failed')).toMatchObject({ status: 'failed' });
+			expect(await store.rounds.get(r.id)).not.toHaveProperty('fence');
+		});
+
 		it('adds accepted devices once, only while accepting; selected is a set', async () => {
 			const r = await store.rounds.create(newRound(1));
 			expect(await store.rounds.addSelected(r.id, 'a')).toMatchObject({ selected: ['a'] });

@@ -1,5 +1,6 @@
 import type { BackendKind, Store } from '@qflare/store';
 import type { Request, Response } from 'express';
+import type { Cluster } from '../cluster/cluster';
 
 /** How long /health waits for the store before it reports it unreachable (and answers 503). */
 export const HEALTH_STORE_TIMEOUT_MS = 2_000;
@@ -7,19 +8,21 @@ export const HEALTH_STORE_TIMEOUT_MS = 2_000;
 export interface HealthReport {
 	ok: boolean;
 	store: { backend: BackendKind; reachable: boolean; latencyMs: number | null };
-	/** Multi-instance over Redis is not built yet: only whether REDIS_URL is set, never a probe. */
-	redis: { configured: boolean };
+	/** Reachability is probed only when this instance runs in a cluster (REDIS_URL). */
+	redis: { configured: boolean; reachable: boolean | null; latencyMs: number | null };
 	instance: string;
-	/** 'single': this instance runs every round (there is no leader election yet). */
-	role: 'single';
+	/** 'single': this instance runs every round; 'cluster': it leads the projects in `leads`. */
+	role: 'single' | 'cluster';
+	/** Projects whose rounds this instance leads now (cluster only). */
+	leads: string[];
 	uptimeSec: number;
 }
 
 export interface HealthOptions {
 	store: Store;
+	cluster: Cluster;
 	instance: () => string;
 	timeoutMs?: number;
-	env?: NodeJS.ProcessEnv;
 }
 
 type Probe = { reachable: boolean; latencyMs: number | null };
@@ -31,7 +34,6 @@ type Probe = { reachable: boolean; latencyMs: number | null };
  */
 export function healthRoute(options: HealthOptions) {
 	const timeoutMs = options.timeoutMs ?? HEALTH_STORE_TIMEOUT_MS;
-	const env = options.env ?? process.env;
 	let inFlight: Promise<Probe> | null = null;
 
 	const probe = async (): Promise<Probe> => {
@@ -57,13 +59,14 @@ export function healthRoute(options: HealthOptions) {
 		inFlight ??= probe().finally(() => {
 			inFlight = null;
 		});
-		const store = await inFlight;
+		const [store, redis] = await Promise.all([inFlight, options.cluster.probe()]);
 		const report: HealthReport = {
-			ok: store.reachable,
+			ok: store.reachable && (redis?.reachable ?? true),
 			store: { backend: options.store.backend, ...store },
-			redis: { configured: Boolean(env.REDIS_URL) },
+			redis: { configured: redis !== null, reachable: redis?.reachable ?? null, latencyMs: redis?.latencyMs ?? null },
 			instance: options.instance(),
-			role: 'single',
+			role: options.cluster.mode,
+			leads: options.cluster.leading(),
 			uptimeSec: Math.round(process.uptime())
 		};
 		res.setHeader('Cache-Control', 'no-store');

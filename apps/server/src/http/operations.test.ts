@@ -5,6 +5,7 @@ import type { LogFields } from '../logging';
 import { startQflareServer, type QflareServer } from '../server';
 import { startTestServer, type TestServer } from '../test-support/test-server';
 import { openTempStore } from '../test-support/temp-store';
+import { SingleInstance } from '../cluster/cluster';
 import { healthRoute, type HealthReport } from './health-route';
 import { loggablePath } from './request-log';
 
@@ -93,9 +94,10 @@ describe('operations: /metrics scrape token, request log, /health', () => {
 		expect(body).toMatchObject({
 			ok: true,
 			store: { backend: 'embedded', reachable: true },
-			redis: { configured: Boolean(process.env.REDIS_URL) },
+			redis: { configured: false, reachable: null, latencyMs: null },
 			instance: t.server.instanceId,
-			role: 'single'
+			role: 'single',
+			leads: []
 		});
 		expect(body.store.latencyMs).toBeGreaterThanOrEqual(0);
 		expect(body.instance).toMatch(/:\d+$/);
@@ -134,7 +136,13 @@ describe('/health when the store does not answer', () => {
 		let reads = 0;
 		const hung = { backend: 'mongodb', projects: { list: () => (reads++, new Promise<never>(() => {})) } } as unknown as Store;
 		const app = express();
-		app.get('/health', healthRoute({ store: hung, instance: () => 'i', timeoutMs: 100, env: { REDIS_URL: 'redis://redis:6379' } }));
+		// A cluster instance whose Redis answers: the store alone makes it unhealthy.
+		const cluster = Object.assign(new SingleInstance('i'), {
+			mode: 'cluster' as const,
+			probe: async () => ({ reachable: true, latencyMs: 0.4 }),
+			leading: () => ['p-1']
+		});
+		app.get('/health', healthRoute({ store: hung, cluster, instance: () => 'i', timeoutMs: 100 }));
 		const http = app.listen(0);
 		await new Promise((resolve) => http.once('listening', resolve));
 		try {
@@ -144,7 +152,13 @@ describe('/health when the store does not answer', () => {
 			const replies = await Promise.all([fetch(url), fetch(url), fetch(url)]);
 			expect(Date.now() - started).toBeLessThan(2_000);
 			expect(replies.map((r) => r.status)).toEqual([503, 503, 503]);
-			expect(await replies[0].json()).toMatchObject({ ok: false, store: { backend: 'mongodb', reachable: false }, redis: { configured: true } });
+			expect(await replies[0].json()).toMatchObject({
+				ok: false,
+				store: { backend: 'mongodb', reachable: false },
+				redis: { configured: true, reachable: true, latencyMs: 0.4 },
+				role: 'cluster',
+				leads: ['p-1']
+			});
 			expect(reads).toBe(1);
 		} finally {
 			http.closeAllConnections();

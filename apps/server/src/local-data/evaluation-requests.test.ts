@@ -16,7 +16,7 @@ function channel(ready: string[]) {
 	const sent: { deviceId: string; task: EvaluationTask }[] = [];
 	return {
 		sent,
-		readyDevices: () => ready,
+		readyDevices: async () => ready,
 		sendEvaluation: (_projectId: string, deviceId: string, task: EvaluationTask) => void sent.push({ deviceId, task })
 	};
 }
@@ -41,7 +41,7 @@ describe('EvaluationRequests', () => {
 		const { project, round, weights } = await committedProject();
 		const participants = channel(['a', 'b']);
 		const requests = new EvaluationRequests(store, participants);
-		requests.committed(project, round, weights);
+		await requests.committed(project, round, weights);
 		expect(participants.sent.map((s) => s.deviceId)).toEqual(['a', 'b']);
 		expect(participants.sent[0].task).toMatchObject({ roundId: round.id, roundNumber: 1, modelVersion: 1, model: 'logistic' });
 
@@ -76,7 +76,7 @@ describe('EvaluationRequests', () => {
 		const { project, round, weights } = await committedProject(0);
 		const participants = channel(['a']);
 		const requests = new EvaluationRequests(store, participants);
-		requests.committed(project, round, weights);
+		await requests.committed(project, round, weights);
 		await requests.deviceReady(project, 'b');
 		expect(participants.sent).toEqual([]);
 	});

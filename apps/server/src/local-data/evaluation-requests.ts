@@ -22,11 +22,11 @@ export class EvaluationRequests {
 	) {}
 
 	/** A round committed: every ready device scores its model. */
-	committed(project: Project, round: Round, weights: Float32Array): void {
+	async committed(project: Project, round: Round, weights: Float32Array): Promise<void> {
 		const outstanding = { roundId: round.id, devices: new Set<string>() };
 		this.#outstanding.set(project.id, outstanding);
 		if (project.holdOutFraction === 0 || round.resultModelVersion === null) return;
-		const devices = this.participants.readyDevices(project.id);
+		const devices = await this.participants.readyDevices(project.id);
 		if (devices.length === 0) return;
 		const task = evaluationTask(project, round, round.resultModelVersion, weights);
 		for (const deviceId of devices) {

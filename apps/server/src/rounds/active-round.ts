@@ -1,14 +1,25 @@
 import type { AggregationStrategy, ClientUpdate } from '@qflare/fl';
-import type { Round } from '@qflare/protocol';
+import type { PeerTrainSums, Round } from '@qflare/protocol';
 
 /**
  * In-memory state of the one round a project is training. Only accepted updates reach the
  * strategy; a rejected device is remembered so the round need not wait for it, and nothing of
  * its update is kept.
+ *
+ * The project's leader instance holds a 'leader' round: it selects, waits, closes and commits.
+ * Every other instance that receives updates for the round holds a 'follower' round that only
+ * folds its own devices' updates, and hands its running sums to the leader at the close.
  */
 export class ActiveRound {
-	/** deviceId -> payload hash of its accepted update */
+	/** deviceId -> payload hash of an update folded into this instance's strategy */
 	readonly accepted = new Map<string, string>();
+	/** Leader only: deviceId -> payload hash of an update another instance made durable (not folded here). */
+	readonly remote = new Map<string, string>();
+	/**
+	 * An update was folded but its write to the store failed: the strategy holds an update the
+	 * round does not, so the sums are not handed on and the leader folds from the store instead.
+	 */
+	tainted = false;
 	readonly acceptedHashes = new Set<string>();
 	readonly rejected = new Set<string>();
 	/** Selected devices that went offline and did not come back within the grace period. */
@@ -34,7 +45,8 @@ export class ActiveRound {
 		public round: Round,
 		readonly globalWeights: Float32Array,
 		readonly encodedGlobal: Uint8Array,
-		readonly strategy: AggregationStrategy
+		readonly strategy: AggregationStrategy,
+		readonly role: 'leader' | 'follower' = 'leader'
 	) {
 		this.selected = new Set(round.selected);
 	}
@@ -68,18 +80,41 @@ export class ActiveRound {
 		return index;
 	}
 
+	/** Adds another instance's training-metric sums for the updates its partial aggregate holds. */
+	mergeTrain(sums: PeerTrainSums): void {
+		this.#weight += sums.weight;
+		this.#lossSum += sums.lossSum;
+		this.#accuracyWeight += sums.accuracyWeight;
+		this.#accuracySum += sums.accuracySum;
+	}
+
+	trainSums(): PeerTrainSums {
+		return { weight: this.#weight, lossSum: this.#lossSum, accuracyWeight: this.#accuracyWeight, accuracySum: this.#accuracySum };
+	}
+
+	/** The payload hash of a device's accepted update, folded here or made durable by another instance. */
+	acceptedHash(deviceId: string): string | undefined {
+		return this.accepted.get(deviceId) ?? this.remote.get(deviceId);
+	}
+
 	/** Samples of the accepted updates. */
 	get totalSamples(): number {
 		return this.#weight;
 	}
 
 	get responded(): number {
-		return this.accepted.size + this.rejected.size + this.dropped.size;
+		return this.accepted.size + this.remote.size + this.rejected.size + this.dropped.size;
 	}
 
 	/** Selected and neither answered nor dropped yet. */
 	isWaitingFor(deviceId: string): boolean {
-		return this.selected.has(deviceId) && !this.accepted.has(deviceId) && !this.rejected.has(deviceId) && !this.dropped.has(deviceId);
+		return (
+			this.selected.has(deviceId) &&
+			!this.accepted.has(deviceId) &&
+			!this.remote.has(deviceId) &&
+			!this.rejected.has(deviceId) &&
+			!this.dropped.has(deviceId)
+		);
 	}
 
 	clearTimers(): void {

@@ -12,10 +12,10 @@ import type {
 
 /** How the coordinator reaches participants; implemented over Socket.IO in sockets/. */
 export interface ParticipantChannel {
-	/** Devices of the project that are logged in and have reported their backend and data. */
-	readyDevices(projectId: string): string[];
-	/** Logged in on at least one socket (it may still be loading its data or calibrating). */
-	isOnline(projectId: string, deviceId: string): boolean;
+	/** Devices of the project that are logged in and have reported their backend and data, on any instance. */
+	readyDevices(projectId: string): Promise<string[]>;
+	/** Logged in on at least one socket of any instance (it may still be loading its data or calibrating). */
+	isOnline(projectId: string, deviceId: string): Promise<boolean>;
 	sendTask(projectId: string, deviceId: string, task: RoundTask): void;
 	/** Asks a device to score a committed model on its local hold-out (it answers with eval:report). */
 	sendEvaluation(projectId: string, deviceId: string, task: EvaluationTask): void;

@@ -1,7 +1,9 @@
 import {
 	applyDelta,
 	createStrategy,
+	decodePartialAggregate,
 	decodeServerOptimizerState,
+	encodePartialAggregate,
 	encodeServerOptimizerState,
 	epsilonAfterRounds,
 	trustScore,
@@ -14,13 +16,18 @@ import {
 	ProtocolError,
 	type ModelRecord,
 	type ParsedUpdateEnvelope,
+	type PeerCommand,
+	type PeerCommandReply,
+	type PeerPartialReply,
 	type Project,
 	type Round,
 	type RoundPrivacy,
 	type RoundStatus,
-	type UpdateAccepted
+	type UpdateAccepted,
+	type UpdateRecord
 } from '@qflare/protocol';
-import type { ProjectPatch, Store } from '@qflare/store';
+import type { ProjectPatch, Store, UpdatePayload } from '@qflare/store';
+import { SingleInstance, type Cluster } from '../cluster/cluster';
 import { EvaluationRequests } from '../local-data/evaluation-requests';
 import { mergeStandardization } from '../local-data/standardization';
 import { ActiveRound } from './active-round';
@@ -53,6 +60,10 @@ export interface RoundCoordinatorDeps {
 	/** Default DROPOUT_GRACE_MS. */
 	dropoutGraceMs?: number;
 	metrics?: CoordinatorMetrics;
+	/** The instances sharing the store; default: this process alone. */
+	cluster?: Cluster;
+	/** Cluster only: how often to look for running projects nobody leads (default 3 s). */
+	leaseCheckMs?: number;
 }
 
 /** How long a selected device may be offline mid-round (a reload, a flaky network) before it counts as dropped. */
@@ -77,31 +88,87 @@ export class RoundCoordinator {
 	readonly #queue = new SerialQueue();
 	readonly #log: (message: string, fields?: LogFields) => void;
 	readonly #now: () => Date;
+	readonly #cluster: Cluster;
+	/** Follower rounds being loaded, so concurrent updates load a round once. */
+	readonly #preparing = new Map<string, Promise<ActiveRound | null>>();
+	#claimTimer: NodeJS.Timeout | null = null;
 
 	constructor(private readonly deps: RoundCoordinatorDeps) {
 		this.#log = deps.log ?? (() => {});
 		this.#now = deps.now ?? (() => new Date());
 		this.#evaluations = new EvaluationRequests(deps.store, deps.participants);
+		this.#cluster = deps.cluster ?? new SingleInstance('local');
+		this.#listenToPeers();
 	}
 
-	/** Picks up projects that were running when the process stopped. */
+	/**
+	 * Picks up projects that were running when the process stopped. With several instances, it
+	 * picks up those nobody leads, now and every leaseCheckMs: that is how a dead leader's
+	 * project moves to another instance.
+	 */
 	async resume(): Promise<void> {
+		if (this.#cluster.mode === 'cluster') {
+			await this.#claimLeaderless();
+			this.#claimTimer ??= setInterval(
+				() => void this.#claimLeaderless().catch((e: unknown) => this.#log(`claiming leaderless projects failed: ${String(e)}`)),
+				this.deps.leaseCheckMs ?? 3_000
+			);
+			return;
+		}
 		for (const project of await this.deps.store.projects.list()) {
 			if (project.status !== 'running') continue;
+			await this.#queue.run(project.id, () => this.#resumeProject(project));
+		}
+	}
+
+	async #claimLeaderless(): Promise<void> {
+		for (const project of await this.deps.store.projects.list()) {
+			if (project.status !== 'running' || this.#cluster.fence(project.id) !== null) continue;
 			await this.#queue.run(project.id, async () => {
-				const latest = await this.deps.store.rounds.current(project.id);
-				if (latest && (latest.status === 'training' || latest.status === 'aggregating')) {
-					await this.#resumeRound(project, latest);
-					return;
-				}
-				if (latest && (latest.status === 'committed' || latest.status === 'failed')) await this.#settleEnded(project, latest);
-				if (latest?.status === 'open') return;
-				await this.#openNextRound(project.id);
+				if (this.#cluster.fence(project.id) !== null) return;
+				const fence = await this.#cluster.lead(project.id);
+				if (fence === null) return;
+				this.#log(`leading project ${project.id} (fencing token ${fence})`, { projectId: project.id, fence });
+				// What this instance folded as a follower is durable: the leader's round is rebuilt from the store.
+				this.#dropRound(project.id);
+				const current = await this.deps.store.projects.get(project.id);
+				if (current?.status === 'running') await this.#resumeProject(current);
 			});
 		}
 	}
 
+	async #resumeProject(project: Project): Promise<void> {
+		const latest = await this.deps.store.rounds.current(project.id);
+		if (latest && (latest.status === 'training' || latest.status === 'aggregating')) {
+			await this.#resumeRound(project, latest);
+			return;
+		}
+		if (latest && (latest.status === 'committed' || latest.status === 'failed')) await this.#settleEnded(project, latest);
+		if (latest?.status === 'open') {
+			await this.#trySelect(project.id);
+			return;
+		}
+		await this.#openNextRound(project.id);
+	}
+
+	/** Runs a start or stop here when this instance leads the project (or nobody does), else on the leader. */
+	async #onLeader(projectId: string, command: PeerCommand['command'], run: () => Promise<Project>): Promise<Project> {
+		if ((await this.#cluster.lead(projectId)) !== null) return run();
+		const handled = (await this.#cluster.ask('project:command', { projectId, command })).find((r) => r.handled);
+		if (!handled) throw new ProtocolError(ErrorCode.Conflict, 'the instance leading this project did not answer; try again');
+		if (handled.handled && handled.error) throw new ProtocolError(handled.error.code, handled.error.message);
+		return this.#project(projectId);
+	}
+
 	start(projectId: string): Promise<Project> {
+		return this.#onLeader(projectId, 'start', () => this.#start(projectId));
+	}
+
+	stop(projectId: string): Promise<Project> {
+		return this.#onLeader(projectId, 'stop', () => this.#stop(projectId));
+	}
+
+	#start(projectId: string): Promise<Project> {
 		return this.#queue.run(projectId, async () => {
 			const project = await this.#project(projectId);
 			if (project.status === 'running') return project;
@@ -130,7 +197,7 @@ export class RoundCoordinator {
 		});
 	}
 
-	stop(projectId: string): Promise<Project> {
+	#stop(projectId: string): Promise<Project> {
 		return this.#queue.run(projectId, async () => {
 			const project = await this.#project(projectId);
 			if (project.status !== 'running') return project;
@@ -141,6 +208,7 @@ export class RoundCoordinator {
 			}
 			await this.#event(projectId, 'project.stopped', 'project stopped by the coordinator');
 			this.#announceProject(stopped);
+			await this.#resign(projectId);
 			return stopped;
 		});
 	}
@@ -150,22 +218,28 @@ export class RoundCoordinator {
 	 * or still owe a score of the latest committed model.
 	 */
 	deviceReady(projectId: string, deviceId: string): Promise<void> {
+		if (!this.#leads(projectId)) this.#cluster.tell('device:event', { projectId, deviceId, kind: 'ready' });
 		return this.#queue
 			.run(projectId, async () => {
-				const active = this.#active.get(projectId);
-				if (active) {
-					const leaving = active.leaving.get(deviceId);
-					if (leaving) clearTimeout(leaving);
-					active.leaving.delete(deviceId);
-					// Back before the round closed: it may still contribute.
-					if (!active.finishing) active.dropped.delete(deviceId);
-					if (active.round.status === 'training' && !active.finishing && active.isWaitingFor(deviceId)) this.#sendTask(active, deviceId);
-				} else {
-					await this.#trySelect(projectId);
-				}
+				if (this.#leads(projectId)) await this.#leaderDeviceReady(projectId, deviceId);
+				// Asked by the instance that holds the device's socket, whoever leads.
 				await this.#evaluations.deviceReady(await this.#project(projectId), deviceId);
 			})
 			.catch((e: unknown) => this.#log(`deviceReady failed for ${projectId}: ${String(e)}`, { projectId, deviceId }));
+	}
+
+	async #leaderDeviceReady(projectId: string, deviceId: string): Promise<void> {
+		const active = this.#leaderRound(projectId);
+		if (!active) {
+			await this.#trySelect(projectId);
+			return;
+		}
+		const leaving = active.leaving.get(deviceId);
+		if (leaving) clearTimeout(leaving);
+		active.leaving.delete(deviceId);
+		// Back before the round closed: it may still contribute.
+		if (!active.finishing) active.dropped.delete(deviceId);
+		if (active.round.status === 'training' && !active.finishing && active.isWaitingFor(deviceId)) this.#sendTask(active, deviceId);
 	}
 
 	/** A device logged in on a new socket, which has seen no evaluation request (see EvaluationRequests). */
@@ -189,7 +263,17 @@ export class RoundCoordinator {
 		const project = await this.deps.store.projects.get(projectId);
 		// Before the round checks: a revoked device learns why, whatever the round's state.
 		if (device?.revokedAt) throw new ProtocolError(ErrorCode.DeviceRevoked, 'this device was revoked: its updates are refused');
-		const active = this.#active.get(projectId);
+		let active = this.#active.get(projectId);
+		if (this.#cluster.mode === 'cluster') {
+			if (!this.#leads(projectId) && active?.round.id !== envelope.roundId) active = await this.#followerRound(projectId, envelope.roundId);
+			// Another instance may hold this device's update (it re-sent after its instance died).
+			const earlier = await this.deps.store.updates.findByRoundAndDevice(envelope.roundId, deviceId);
+			if (earlier?.payloadSha256 === envelope.payloadSha256) {
+				const round = await this.deps.store.rounds.get(envelope.roundId);
+				return { ok: true, roundId: envelope.roundId, accepted: round?.accepted.length ?? 1, duplicate: true };
+			}
+			if (earlier) throw new ProtocolError(ErrorCode.Replay, 'this device already submitted an update for the round');
+		}
 		if (!active || active.round.status !== 'training' || active.finishing) {
 			// A re-send of an update the round already holds (its ack lost to a crash or a dropped
 			// socket) is acknowledged again even after the round closed: a resumed round that had
@@ -203,10 +287,10 @@ export class RoundCoordinator {
 			throw new ProtocolError(ErrorCode.WrongRound, `update is for round ${envelope.roundId}, the open round is ${round.id}`);
 		}
 		if (!active.selected.has(deviceId)) throw new ProtocolError(ErrorCode.NotSelected, 'this device was not selected for the round');
-		const acceptedHash = active.accepted.get(deviceId);
+		const acceptedHash = active.acceptedHash(deviceId);
 		if (acceptedHash === envelope.payloadSha256) {
 			// A re-send after a lost ack: already counted once.
-			return { ok: true, roundId: round.id, accepted: active.accepted.size, duplicate: true };
+			return { ok: true, roundId: round.id, accepted: active.accepted.size + active.remote.size, duplicate: true };
 		}
 		if (acceptedHash !== undefined || active.pending.has(deviceId)) {
 			throw new ProtocolError(ErrorCode.Replay, 'this device already submitted an update for the round');
@@ -250,6 +334,7 @@ export class RoundCoordinator {
 		} catch (e) {
 			active.pending.delete(deviceId);
 			active.rejected.add(deviceId);
+			if (active.role === 'follower') this.#cluster.tell('update:rejected', { projectId, roundId: round.id, deviceId });
 			this.#log(`round ${round.number} of ${projectId}: rejected update from ${deviceId}: ${String(e)}`, { projectId, roundId: round.id, deviceId });
 			await this.#recordTrust(projectId, deviceId, { accepted: false });
 			this.#maybeFinish(projectId, active);
@@ -262,17 +347,28 @@ export class RoundCoordinator {
 		try {
 			await persisted;
 			failpoint('update-durable');
+		} catch (e) {
+			// Folded but not on record: the device is asked to send it again (it gets no ack), and
+			// the round's sums are rebuilt from the store at the close (ActiveRound.tainted).
+			active.tainted = true;
+			active.accepted.delete(deviceId);
+			active.acceptedHashes.delete(envelope.payloadSha256);
+			this.#log(`round ${round.number} of ${projectId}: update of ${deviceId} folded but not stored: ${String(e)}`, { projectId, roundId: round.id, deviceId });
+			throw e;
 		} finally {
 			active.persisting.delete(persisted);
 			active.pending.delete(deviceId);
 			this.#maybeFinish(projectId, active);
 		}
-		return { ok: true, roundId: round.id, accepted: active.accepted.size, duplicate: false };
+		if (active.role === 'follower') {
+			this.#cluster.tell('update:accepted', { projectId, roundId: round.id, deviceId, payloadSha256: envelope.payloadSha256, numSamples: envelope.numSamples });
+		}
+		return { ok: true, roundId: round.id, accepted: active.accepted.size + active.remote.size, duplicate: false };
 	}
 
 	/** How many updates the round had accepted when it already holds this device's update with this payload; null otherwise. */
 	async #acceptedEarlier(active: ActiveRound | undefined, roundId: string, deviceId: string, payloadSha256: string): Promise<number | null> {
-		if (active && active.round.id === roundId) return active.accepted.get(deviceId) === payloadSha256 ? active.accepted.size : null;
+		if (active && active.round.id === roundId) return active.acceptedHash(deviceId) === payloadSha256 ? active.accepted.size + active.remote.size : null;
 		const earlier = await this.deps.store.updates.findByRoundAndDevice(roundId, deviceId);
 		if (!earlier || earlier.payloadSha256 !== payloadSha256) return null;
 		return (await this.deps.store.rounds.get(roundId))?.accepted.length ?? 1;
@@ -317,19 +413,27 @@ export class RoundCoordinator {
 	 * deadline when everyone else is done.
 	 */
 	deviceLeft(projectId: string, deviceId: string): void {
+		if (!this.#leads(projectId)) {
+			this.#cluster.tell('device:event', { projectId, deviceId, kind: 'left' });
+			return;
+		}
 		const graceMs = this.deps.dropoutGraceMs ?? DROPOUT_GRACE_MS;
-		const active = this.#active.get(projectId);
+		const active = this.#leaderRound(projectId);
 		if (!active || active.finishing || !active.isWaitingFor(deviceId) || active.leaving.has(deviceId)) return;
 		active.leaving.set(
 			deviceId,
 			setTimeout(() => {
-				active.leaving.delete(deviceId);
-				// Back on a socket but still loading or calibrating (which can take longer than the grace).
-				if (this.deps.participants.isOnline(projectId, deviceId)) return;
-				if (active.finishing || !active.isWaitingFor(deviceId)) return;
-				active.dropped.add(deviceId);
-				this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} dropped out`, { projectId, roundId: active.round.id, deviceId });
-				this.#maybeFinish(projectId, active);
+				void this.deps.participants.isOnline(projectId, deviceId).then(
+					(online) => {
+						active.leaving.delete(deviceId);
+						// Back on a socket but still loading or calibrating (which can take longer than the grace).
+						if (online || active.finishing || !active.isWaitingFor(deviceId)) return;
+						active.dropped.add(deviceId);
+						this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} dropped out`, { projectId, roundId: active.round.id, deviceId });
+						this.#maybeFinish(projectId, active);
+					},
+					(e: unknown) => this.#log(`could not tell whether ${deviceId} is online: ${String(e)}`, { projectId, deviceId })
+				);
 			}, graceMs)
 		);
 	}
@@ -340,7 +444,11 @@ export class RoundCoordinator {
 	 * It is not selected again: it can no longer log in, so it is never ready.
 	 */
 	deviceRevoked(projectId: string, deviceId: string): void {
-		const active = this.#active.get(projectId);
+		if (!this.#leads(projectId)) {
+			this.#cluster.tell('device:event', { projectId, deviceId, kind: 'revoked' });
+			return;
+		}
+		const active = this.#leaderRound(projectId);
 		if (!active || active.finishing || !active.isWaitingFor(deviceId) || active.pending.has(deviceId)) return;
 		const leaving = active.leaving.get(deviceId);
 		if (leaving) clearTimeout(leaving);
@@ -357,30 +465,35 @@ export class RoundCoordinator {
 	async rejectMalformed(projectId: string, deviceId: string): Promise<void> {
 		const active = this.#active.get(projectId);
 		if (!active || active.finishing || !active.selected.has(deviceId)) return;
-		if (active.accepted.has(deviceId) || active.pending.has(deviceId) || active.rejected.has(deviceId)) return;
+		if (active.acceptedHash(deviceId) !== undefined || active.pending.has(deviceId) || active.rejected.has(deviceId)) return;
 		active.rejected.add(deviceId);
+		if (active.role === 'follower') this.#cluster.tell('update:rejected', { projectId, roundId: active.round.id, deviceId });
 		await this.#recordTrust(projectId, deviceId, { accepted: false });
 		this.#maybeFinish(projectId, active);
 	}
 
-	/** Rounds training right now, over all projects. */
+	/** Rounds this instance leads that are training right now, over all projects. */
 	get activeRounds(): number {
-		return this.#active.size;
+		return [...this.#active.values()].filter((a) => a.role === 'leader').length;
 	}
 
 	/** Stops timers; the persisted state lets the next process resume. */
 	close(): void {
+		if (this.#claimTimer) clearInterval(this.#claimTimer);
+		this.#claimTimer = null;
 		for (const active of this.#active.values()) active.clearTimers();
 		this.#active.clear();
 	}
 
 	async #openNextRound(projectId: string): Promise<void> {
+		if (!this.#leads(projectId)) return;
 		const project = await this.#project(projectId);
 		if (project.status !== 'running') return;
 		if (project.modelVersion >= project.rounds) {
 			const done = await this.#updateProject(projectId, { status: 'completed' });
 			await this.#event(projectId, 'project.completed', `all ${project.rounds} rounds committed`);
 			this.#announceProject(done);
+			await this.#resign(projectId);
 			return;
 		}
 		const number = project.currentRound + 1;
@@ -388,7 +501,8 @@ export class RoundCoordinator {
 			projectId,
 			number,
 			baseModelVersion: project.modelVersion,
-			deadline: this.#now().toISOString()
+			deadline: this.#now().toISOString(),
+			fence: this.#fence(projectId)
 		});
 		const updated = await this.#updateProject(projectId, { currentRound: number });
 		this.deps.feed.round(round);
@@ -399,10 +513,10 @@ export class RoundCoordinator {
 	/** An open round starts training once enough ready devices are online. */
 	async #trySelect(projectId: string): Promise<void> {
 		const project = await this.#project(projectId);
-		if (project.status !== 'running' || this.#active.has(projectId)) return;
+		if (project.status !== 'running' || !this.#leads(projectId) || this.#leaderRound(projectId)) return;
 		const round = await this.deps.store.rounds.current(projectId);
 		if (!round || round.status !== 'open') return;
-		const online = this.deps.participants.readyDevices(projectId);
+		const online = await this.deps.participants.readyDevices(projectId);
 		if (online.length < project.minParticipants) return;
 		// A revoked device's sockets are dropped, but a socket still closing must not get it picked.
 		const revoked = new Set((await this.deps.store.devices.listByProject(projectId)).filter((d) => d.revokedAt).map((d) => d.id));
@@ -422,12 +536,13 @@ export class RoundCoordinator {
 				const done = await this.#updateProject(projectId, { status: 'completed' });
 				await this.#event(projectId, 'project.completed', 'privacy budget reached');
 				this.#announceProject(done);
+				await this.#resign(projectId);
 				return;
 			}
 		}
 
 		const deadline = new Date(this.#now().getTime() + project.roundTimeoutSec * 1000).toISOString();
-		const training = await this.deps.store.rounds.transition(round.id, 'open', 'training', { selected, deadline });
+		const training = await this.deps.store.rounds.transition(round.id, 'open', 'training', { selected, deadline }, this.#fence(projectId));
 		if (!training) return;
 		await this.#event(projectId, 'round.training', `round ${training.number}: ${selected.length} of ${ready.length} ready devices selected`);
 		await this.#activate(project, training);
@@ -452,11 +567,13 @@ export class RoundCoordinator {
 		}
 		const deadline = new Date(this.#now().getTime() + project.roundTimeoutSec * 1000).toISOString();
 		// The round record may lack a durable update whose ack the crash cut off: the rebuilt round is the truth.
-		const resumed = await this.deps.store.rounds.transition(round.id, 'training', 'training', {
-			accepted: [...active.accepted.keys()],
-			totalSamples: active.totalSamples,
-			deadline
-		});
+		const resumed = await this.deps.store.rounds.transition(
+			round.id,
+			'training',
+			'training',
+			{ accepted: [...active.accepted.keys()], totalSamples: active.totalSamples, deadline },
+			this.#fence(project.id)
+		);
 		if (!resumed) return;
 		active.round = resumed;
 		const waiting = round.selected.filter((id) => active.isWaitingFor(id)).length;
@@ -482,16 +599,7 @@ export class RoundCoordinator {
 		const folded = new Set<string>();
 		for (const { record, payload } of stored) {
 			try {
-				if (!active.selected.has(record.deviceId)) throw new Error('device is not selected for the round');
-				const { delta, owned } = screenPayload(payload.bytes, { parameterCount: active.globalWeights.length, screening: project.screening });
-				active.fold(
-					record.deviceId,
-					record.payloadSha256,
-					{ delta, numSamples: record.numSamples, steps: payload.steps, valAccuracy: payload.valAccuracy ?? undefined },
-					record.trainLoss,
-					record.trainAccuracy,
-					{ foldIndex: payload.foldIndex, shared: !owned }
-				);
+				this.#foldStored(project, active, record, payload);
 				folded.add(record.deviceId);
 			} catch (e) {
 				this.#log(`round ${round.number} of ${project.id}: stored update of ${record.deviceId} not folded again: ${String(e)}`, {
@@ -507,6 +615,20 @@ export class RoundCoordinator {
 			dropped += await this.deps.store.updates.deleteOne(round.id, record.deviceId);
 		}
 		return dropped;
+	}
+
+	/** Folds a stored update through the same screening as on arrival; throws when the strategy cannot use it. */
+	#foldStored(project: Project, active: ActiveRound, record: UpdateRecord, payload: UpdatePayload): void {
+		if (!active.selected.has(record.deviceId)) throw new Error('device is not selected for the round');
+		const { delta, owned } = screenPayload(payload.bytes, { parameterCount: active.globalWeights.length, screening: project.screening });
+		active.fold(
+			record.deviceId,
+			record.payloadSha256,
+			{ delta, numSamples: record.numSamples, steps: payload.steps, valAccuracy: payload.valAccuracy ?? undefined },
+			record.trainLoss,
+			record.trainAccuracy,
+			{ foldIndex: payload.foldIndex, shared: !owned }
+		);
 	}
 
 	/**
@@ -528,7 +650,7 @@ export class RoundCoordinator {
 	}
 
 	/** The in-memory round with its strategy (the same construction for a new and a resumed round), not yet registered. */
-	async #prepare(project: Project, round: Round): Promise<ActiveRound> {
+	async #prepare(project: Project, round: Round, role: 'leader' | 'follower' = 'leader'): Promise<ActiveRound> {
 		const weights = await this.deps.store.models.loadWeights(project.id, round.baseModelVersion);
 		if (!weights) throw new Error(`model v${round.baseModelVersion} of ${project.id} has no weights`);
 		const savedState = await this.deps.store.models.loadServerState(project.id, round.baseModelVersion);
@@ -538,7 +660,7 @@ export class RoundCoordinator {
 			weights.length,
 			savedState ? decodeServerOptimizerState(savedState) : undefined
 		);
-		return new ActiveRound(round, weights, encodeWeights(weights), strategy);
+		return new ActiveRound(round, weights, encodeWeights(weights), strategy, role);
 	}
 
 	/** Registers a training round, sends its task to every selected device still owing an update and arms the deadline. */
@@ -546,7 +668,18 @@ export class RoundCoordinator {
 		const round = active.round;
 		this.#active.set(project.id, active);
 		this.deps.feed.round(round);
-		for (const deviceId of round.selected) if (active.isWaitingFor(deviceId)) this.#sendTask(active, deviceId);
+		for (const deviceId of round.selected) {
+			if (!active.isWaitingFor(deviceId)) continue;
+			this.#sendTask(active, deviceId);
+			// A device offline everywhere (its instance died with the old leader, or it left during a
+			// restart) gets the dropout grace to come back, as if it had just left.
+			void this.deps.participants.isOnline(project.id, deviceId).then(
+				(online) => {
+					if (!online) this.deviceLeft(project.id, deviceId);
+				},
+				() => this.deviceLeft(project.id, deviceId)
+			);
+		}
 		const ms = Math.max(0, new Date(round.deadline).getTime() - this.#now().getTime());
 		active.timer = setTimeout(() => this.#finish(project.id, active, 'deadline'), ms);
 		// A resumed round may already hold every selected device's update.
@@ -573,7 +706,7 @@ export class RoundCoordinator {
 	}
 
 	#maybeFinish(projectId: string, active: ActiveRound): void {
-		if (active.allResponded) this.#finish(projectId, active, 'all selected devices responded');
+		if (active.role === 'leader' && active.allResponded) this.#finish(projectId, active, 'all selected devices responded');
 	}
 
 	#finish(projectId: string, active: ActiveRound, why: string): void {
@@ -592,24 +725,27 @@ export class RoundCoordinator {
 			});
 	}
 
-	async #closeRound(projectId: string, active: ActiveRound, why: string): Promise<void> {
+	async #closeRound(projectId: string, leader: ActiveRound, why: string): Promise<void> {
 		const project = await this.#project(projectId);
-		const round = active.round;
-		const accepted = active.accepted.size;
+		const round = leader.round;
 		let aggregating: Round | null = round;
 		// A round resumed while aggregating met its quorum before the restart and is already marked so.
 		if (round.status !== 'aggregating') {
-			if (accepted < project.minParticipants) {
-				await this.#fail(round, 'training', `${why}: ${accepted} accepted updates, ${project.minParticipants} needed`);
+			// Updates folded in memory may still be on their way to the round record.
+			await Promise.allSettled([...leader.persisting]);
+			// The round record, not memory, says what is durable (other instances' updates too).
+			const durable = (await this.deps.store.rounds.get(round.id))?.accepted.length ?? leader.accepted.size;
+			if (durable < project.minParticipants) {
+				await this.#fail(round, 'training', `${why}: ${durable} accepted updates, ${project.minParticipants} needed`);
 				return;
 			}
-			// Updates folded in memory may still be on their way to the round record.
-			await Promise.allSettled([...active.persisting]);
-			aggregating = await this.deps.store.rounds.transition(round.id, 'training', 'aggregating', {});
+			aggregating = await this.deps.store.rounds.transition(round.id, 'training', 'aggregating', {}, this.#fence(projectId));
 			if (!aggregating) return;
 		}
-		active.round = aggregating;
+		leader.round = aggregating;
 		this.deps.feed.round(aggregating);
+		const active = await this.#gather(project, leader, aggregating);
+		const accepted = active.accepted.size;
 
 		const version = round.baseModelVersion + 1;
 		const saved = await this.#resultModel(projectId, round, active, version);
@@ -617,14 +753,18 @@ export class RoundCoordinator {
 		this.#lastAggregate.set(projectId, applyDelta(next, active.globalWeights, -1));
 		const metrics = { testAccuracy: evaluation?.accuracy ?? null, testLoss: evaluation?.loss ?? null, ...active.trainMetrics() };
 		const privacy = project.strategy.name === 'dp-fedavg' ? await this.#privacyAfter(project, round.selected.length, round.id) : null;
-		const committed = await this.deps.store.rounds.transition(round.id, 'aggregating', 'committed', {
-			resultModelVersion: version,
-			metrics,
-			privacy
-		});
+		const committed = await this.deps.store.rounds.transition(
+			round.id,
+			'aggregating',
+			'committed',
+			{ resultModelVersion: version, metrics, privacy },
+			this.#fence(projectId)
+		);
 		if (!committed) throw new Error('round changed state during aggregation');
 		failpoint('round-committed');
+		leader.round = committed;
 		active.round = committed;
+		this.#cluster.tell('round:ended', { projectId, roundId: round.id });
 		this.deps.metrics?.round('committed');
 		this.deps.metrics?.roundFinished('committed', this.#secondsSince(round.startedAt));
 		const updatedProject = await this.#updateProject(projectId, { modelVersion: version });
@@ -653,7 +793,9 @@ export class RoundCoordinator {
 		});
 		this.#announceProject(updatedProject);
 		// Federated evaluation: every ready device scores the committed model on its hold-out.
-		this.#evaluations.committed(updatedProject, committed, next);
+		void this.#evaluations
+			.committed(updatedProject, committed, next)
+			.catch((e: unknown) => this.#log(`could not ask for evaluations of model v${version}: ${String(e)}`, { projectId, roundId: round.id }));
 		await this.#dropPayloads(committed);
 	}
 
@@ -697,6 +839,53 @@ export class RoundCoordinator {
 		return { next, model, evaluation };
 	}
 
+	/**
+	 * Everything durable in the round, folded into one strategy: the leader's own updates, each
+	 * other instance's running sums (asked for now), and, read from the store, every durable
+	 * update no partial vouches for (an instance that died or did not answer in time, a robust
+	 * strategy that keeps every update, or updates folded here whose write failed).
+	 */
+	async #gather(project: Project, leader: ActiveRound, round: Round): Promise<ActiveRound> {
+		const durable = new Set(round.accepted);
+		const active = leader.tainted ? await this.#prepare(project, round) : leader;
+		const folded = new Set(active.accepted.keys());
+		if (this.#cluster.mode === 'cluster') {
+			for (const reply of await this.#cluster.ask('round:partial', { projectId: project.id, roundId: round.id })) {
+				if (!reply || reply.partial === null || reply.devices.length === 0 || reply.roundId !== round.id) continue;
+				const merged = this.#mergePartial(active, reply, durable, folded);
+				if (merged !== null) this.#log(`round ${round.number} of ${project.id}: ${reply.instance}: ${merged}`, { projectId: project.id, roundId: round.id });
+				for (const { deviceId } of merged === 'merged' ? reply.devices : []) folded.add(deviceId);
+			}
+		}
+		const missing = [...durable].filter((deviceId) => !folded.has(deviceId));
+		const stored: { record: UpdateRecord; payload: UpdatePayload }[] = [];
+		for (const deviceId of missing) {
+			const record = await this.deps.store.updates.findByRoundAndDevice(round.id, deviceId);
+			const payload = record && (await this.deps.store.updates.loadPayload(round.id, deviceId));
+			if (record && payload) stored.push({ record, payload });
+			else this.#log(`round ${round.number} of ${project.id}: the update of ${deviceId} has no stored payload; left out`, { projectId: project.id, roundId: round.id, deviceId });
+		}
+		stored.sort((a, b) => a.payload.foldIndex - b.payload.foldIndex || a.record.deviceId.localeCompare(b.record.deviceId));
+		for (const { record, payload } of stored) this.#foldStored(project, active, record, payload);
+		if (stored.length > 0) this.#log(`round ${round.number} of ${project.id}: ${stored.length} stored updates folded at the close`, { projectId: project.id, roundId: round.id });
+		return active;
+	}
+
+	/** Adds one instance's partial aggregate; 'merged', or why it was left to the store. */
+	#mergePartial(active: ActiveRound, reply: PeerPartialReply, durable: Set<string>, folded: Set<string>): string {
+		const devices = reply.devices.map((d) => d.deviceId);
+		if (devices.some((d) => folded.has(d))) return 'partial overlaps updates already folded; its updates are read from the store';
+		if (devices.some((d) => !durable.has(d))) return 'partial holds an update the round did not record; its updates are read from the store';
+		try {
+			active.strategy.merge(decodePartialAggregate(reply.partial!, { strategy: active.strategy.name, length: active.globalWeights.length }));
+		} catch (e) {
+			return `partial not usable (${String(e)}); its updates are read from the store`;
+		}
+		active.mergeTrain(reply.train);
+		for (const { deviceId, payloadSha256 } of reply.devices) active.accepted.set(deviceId, payloadSha256);
+		return 'merged';
+	}
+
 	/** The round ended: its payloads are no longer needed (the records stay). A failure here must not fail a committed round. */
 	async #dropPayloads(round: Round): Promise<void> {
 		try {
@@ -711,10 +900,9 @@ export class RoundCoordinator {
 	}
 
 	async #fail(round: Round, from: RoundStatus, reason: string): Promise<void> {
-		const failed = await this.deps.store.rounds.transition(round.id, from, 'failed', {
-			failureReason: reason
-		});
+		const failed = await this.deps.store.rounds.transition(round.id, from, 'failed', { failureReason: reason }, this.#fence(round.projectId));
 		if (!failed) return;
+		this.#cluster.tell('round:ended', { projectId: round.projectId, roundId: round.id });
 		this.deps.metrics?.round('failed');
 		this.deps.metrics?.roundFinished('failed', this.#secondsSince(round.startedAt));
 		const active = this.#active.get(round.projectId);
@@ -771,6 +959,120 @@ export class RoundCoordinator {
 		if (!device) return;
 		const next = updateTrust(device.trust, outcome);
 		await this.deps.store.devices.update(projectId, deviceId, { trust: { ...next, score: trustScore(next) } });
+	}
+
+	/** Whether this instance leads the project (always, on a single instance). */
+	#leads(projectId: string): boolean {
+		return this.#cluster.fence(projectId) !== null;
+	}
+
+	/** The training round this instance leads for the project, if any. */
+	#leaderRound(projectId: string): ActiveRound | undefined {
+		const active = this.#active.get(projectId);
+		return active?.role === 'leader' ? active : undefined;
+	}
+
+	/** The fencing token for round writes; undefined on a single instance (no fencing needed). */
+	#fence(projectId: string): number | undefined {
+		if (this.#cluster.mode === 'single') return undefined;
+		const fence = this.#cluster.fence(projectId);
+		if (fence === null) throw new Error(`this instance no longer leads project ${projectId}`);
+		return fence;
+	}
+
+	async #resign(projectId: string): Promise<void> {
+		await this.#cluster.resign(projectId).catch((e: unknown) => this.#log(`could not give up the lease of ${projectId}: ${String(e)}`, { projectId }));
+	}
+
+	/** Forgets the project's round in memory (its durable part stays in the store). */
+	#dropRound(projectId: string): void {
+		const active = this.#active.get(projectId);
+		if (!active) return;
+		active.clearTimers();
+		active.finishing = true;
+		this.#active.delete(projectId);
+	}
+
+	/**
+	 * A follower's copy of the round its devices send updates for, loaded from the store on the
+	 * first such update; its strategy folds only this instance's updates.
+	 */
+	async #followerRound(projectId: string, roundId: string): Promise<ActiveRound | undefined> {
+		let loading = this.#preparing.get(projectId);
+		if (!loading) {
+			loading = (async () => {
+				const round = await this.deps.store.rounds.get(roundId);
+				if (!round || round.projectId !== projectId || round.status !== 'training') return null;
+				const prepared = await this.#prepare(await this.#project(projectId), round, 'follower');
+				const current = this.#active.get(projectId);
+				if (current?.role === 'leader' || current?.round.id === roundId) return current;
+				current?.clearTimers();
+				this.#active.set(projectId, prepared);
+				return prepared;
+			})().finally(() => this.#preparing.delete(projectId));
+			this.#preparing.set(projectId, loading);
+		}
+		await loading.catch((e: unknown) => this.#log(`could not load round ${roundId} of ${projectId}: ${String(e)}`, { projectId, roundId }));
+		return this.#active.get(projectId);
+	}
+
+	/** What the other instances tell this one, as leader or as follower. */
+	#listenToPeers(): void {
+		const cluster = this.#cluster;
+		cluster.onLost((projectId) => {
+			this.#log(`lost the lease of project ${projectId}: another instance may lead it now`, { projectId });
+			if (this.#leaderRound(projectId)) this.#dropRound(projectId);
+		});
+		cluster.on('update:accepted', ({ projectId, roundId, deviceId, payloadSha256 }) => {
+			const active = this.#leaderRound(projectId);
+			if (!active || active.round.id !== roundId || active.finishing || active.accepted.has(deviceId)) return;
+			active.remote.set(deviceId, payloadSha256);
+			this.#maybeFinish(projectId, active);
+		});
+		cluster.on('update:rejected', ({ projectId, roundId, deviceId }) => {
+			const active = this.#leaderRound(projectId);
+			if (!active || active.round.id !== roundId || active.finishing || active.acceptedHash(deviceId) !== undefined) return;
+			active.rejected.add(deviceId);
+			this.#maybeFinish(projectId, active);
+		});
+		cluster.on('device:event', ({ projectId, deviceId, kind }) => {
+			if (!this.#leads(projectId)) return;
+			if (kind === 'ready') {
+				void this.#queue
+					.run(projectId, () => this.#leaderDeviceReady(projectId, deviceId))
+					.catch((e: unknown) => this.#log(`deviceReady failed for ${projectId}: ${String(e)}`, { projectId, deviceId }));
+			} else if (kind === 'left') this.deviceLeft(projectId, deviceId);
+			else this.deviceRevoked(projectId, deviceId);
+		});
+		cluster.on('round:ended', ({ projectId, roundId }) => {
+			const active = this.#active.get(projectId);
+			if (active?.role === 'follower' && active.round.id === roundId) this.#dropRound(projectId);
+		});
+		cluster.answer('round:partial', async ({ projectId, roundId }) => {
+			const active = this.#active.get(projectId);
+			if (active?.role !== 'follower' || active.round.id !== roundId) return null;
+			// The leader is closing the round: nothing more is folded here.
+			active.finishing = true;
+			await Promise.allSettled([...active.persisting]);
+			const partial = active.tainted ? null : active.strategy.partial();
+			return {
+				instance: cluster.instanceId,
+				roundId,
+				devices: [...active.accepted].map(([deviceId, payloadSha256]) => ({ deviceId, payloadSha256 })),
+				partial: partial ? encodePartialAggregate(partial) : null,
+				train: active.trainSums()
+			};
+		});
+		cluster.answer('project:command', async ({ projectId, command }): Promise<PeerCommandReply> => {
+			if (!this.#leads(projectId)) return { handled: false };
+			try {
+				await (command === 'start' ? this.#start(projectId) : this.#stop(projectId));
+				return { handled: true, error: null };
+			} catch (e) {
+				const error = e instanceof ProtocolError ? { code: e.code, message: e.message } : { code: ErrorCode.Internal, message: 'the leader could not carry out the command' };
+				return { handled: true, error };
+			}
+		});
 	}
 
 	async #updateProject(projectId: string, patch: ProjectPatch): Promise<Project> {

@@ -42,6 +42,7 @@ import type { ParticipantChannel } from '../rounds/ports';
 import { SerialQueue } from '../rounds/serial-queue';
 import type { DashboardNamespace } from './dashboard-namespace';
 import { Presence } from './presence';
+import type { Cluster } from '../cluster/cluster';
 import { safeHandler } from './safe-handler';
 import { socketAddress } from './socket-address';
 
@@ -135,9 +136,15 @@ export class ParticipantNamespace implements ParticipantChannel {
 		private readonly log: Log,
 		private readonly rateLimits: RateLimits,
 		/** Believe X-Forwarded-For for the client's address (a reverse proxy in front). */
-		private readonly trustProxy: boolean
+		private readonly trustProxy: boolean,
+		/** The other instances' devices count as present too. */
+		private readonly cluster: Cluster
 	) {
 		this.#evaluations = new EvaluationCollector(store, dashboard);
+		cluster.answer('presence', async ({ projectId, deviceId }) => ({
+			ready: this.presence.readyDevices(projectId),
+			online: deviceId !== undefined && this.presence.isOnline(projectId, deviceId)
+		}));
 		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as ParticipantNsp;
 		this.#nsp.on('connection', (socket) => this.#attach(socket));
 	}
@@ -147,12 +154,17 @@ export class ParticipantNamespace implements ParticipantChannel {
 		this.#coordinator = coordinator;
 	}
 
-	readyDevices(projectId: string): string[] {
-		return this.presence.readyDevices(projectId);
+	async readyDevices(projectId: string): Promise<string[]> {
+		const here = this.presence.readyDevices(projectId);
+		if (this.cluster.mode === 'single') return here;
+		const elsewhere = (await this.cluster.ask('presence', { projectId })).flatMap((r) => r.ready);
+		return [...new Set([...here, ...elsewhere])].sort();
 	}
 
-	isOnline(projectId: string, deviceId: string): boolean {
-		return this.presence.isOnline(projectId, deviceId);
+	async isOnline(projectId: string, deviceId: string): Promise<boolean> {
+		if (this.presence.isOnline(projectId, deviceId)) return true;
+		if (this.cluster.mode === 'single') return false;
+		return (await this.cluster.ask('presence', { projectId, deviceId })).some((r) => r.online);
 	}
 
 	sendTask(projectId: string, deviceId: string, task: RoundTask): void {

@@ -54,6 +54,9 @@ export interface TestServerOptions {
 	trustProxy?: boolean;
 	/** METRICS_TOKEN for GET /metrics (default: none, whatever the environment says). */
 	metricsToken?: string | null;
+	/** Cluster mode over this Redis (see startTestCluster). */
+	redisUrl?: string;
+	leaseMs?: number;
 }
 
 const GENEROUS = { points: 100_000, durationSec: 60 };
@@ -91,6 +94,31 @@ export async function startTestServer(name: string, options: TestServerOptions =
 	return launch(await openTempStore(name), options, null);
 }
 
+/**
+ * `count` instances in this process over one Redis and ONE store object (what MongoDB is to
+ * separate processes). The first sets up the owner; every instance answers with the same key.
+ * Closing an instance closes only it; the last close of the cluster's instances closes the store.
+ */
+export async function startTestCluster(name: string, count: number, options: TestServerOptions & { redisUrl: string }): Promise<TestServer[]> {
+	const temp = await openTempStore(name);
+	let open = count;
+	const shared: TempStore = {
+		...temp,
+		close: async () => {
+			if (--open === 0) await temp.close();
+		}
+	};
+	const first = await launch(shared, options, null);
+	const servers = [first];
+	try {
+		for (let i = 1; i < count; i++) servers.push(await launch(shared, options, first));
+	} catch (error) {
+		for (const s of servers) await s.close();
+		throw error;
+	}
+	return servers;
+}
+
 interface Owner {
 	organisationId: string;
 	ownerKey: string;
@@ -110,7 +138,9 @@ async function launch(temp: TempStore, options: TestServerOptions, owner: Owner 
 			dropoutGraceMs: options.dropoutGraceMs ?? 300,
 			rateLimits: { ...NO_LIMITS, ...options.rateLimits },
 			trustProxy: options.trustProxy ?? false,
-			metricsToken: options.metricsToken ?? null
+			metricsToken: options.metricsToken ?? null,
+			redisUrl: options.redisUrl ?? null,
+			leaseMs: options.leaseMs
 		});
 	} catch (error) {
 		await temp.close();

@@ -5,7 +5,10 @@ import { definedOnly, toStored, type Clock } from '../docs';
 import type { CollectionPort, Filter } from '../port';
 
 export type NewRound = Pick<Round, 'projectId' | 'number' | 'baseModelVersion' | 'deadline'> &
-	Partial<Pick<Round, 'id' | 'status' | 'selected'>>;
+	Partial<Pick<Round, 'id' | 'status' | 'selected'>> & {
+		/** The creating leader's fencing token (see RoundRepository.transition). */
+		fence?: number;
+	};
 
 export type RoundPatch = Partial<
 	Pick<
@@ -30,8 +33,17 @@ export interface RoundRepository {
 	/**
 	 * Moves the round to `to` only if its status is (one of) `from`, atomically; null when it
 	 * was not, so of two racing writers exactly one wins. Terminal statuses stamp endedAt.
+	 * With `fence` (a leader lease's fencing token) it also needs the round's stored token to be
+	 * no higher, and stores this one: a leader whose lease another instance has since taken
+	 * (with a higher token) can no longer move the round, however late its write arrives.
 	 */
-	transition(id: string, from: RoundStatus | readonly RoundStatus[], to: RoundStatus, patch?: RoundPatch): Promise<Round | null>;
+	transition(
+		id: string,
+		from: RoundStatus | readonly RoundStatus[],
+		to: RoundStatus,
+		patch?: RoundPatch,
+		fence?: number
+	): Promise<Round | null>;
 	update(id: string, patch: RoundPatch): Promise<Round | null>;
 	/**
 	 * Records an accepted update and adds its samples, once per device, and only while the
@@ -46,7 +58,7 @@ export interface RoundRepository {
 
 /** Rounds run before federated evaluation existed have none. */
 function toRound(doc: RoundDoc): Round {
-	const { _id, federatedEvaluation, ...rest } = doc;
+	const { _id, federatedEvaluation, fence: _fence, ...rest } = doc;
 	return { ...rest, id: _id, federatedEvaluation: federatedEvaluation ?? null };
 }
 
@@ -76,7 +88,7 @@ export function roundRepository(col: CollectionPort<RoundDoc>, clock: Clock): Ro
 				updatedAt: now,
 				endedAt: null
 			};
-			await col.insertOne(toStored(round));
+			await col.insertOne({ ...toStored(round), fence: input.fence ?? 0 });
 			return round;
 		},
 		async get(id) {
@@ -89,11 +101,16 @@ export function roundRepository(col: CollectionPort<RoundDoc>, clock: Clock): Ro
 			const [doc] = await col.find({ projectId }, { sort: { number: -1 }, limit: 1 });
 			return out(doc ?? null);
 		},
-		async transition(id, from, to, patch = {}) {
+		async transition(id, from, to, patch = {}, fence) {
 			const now = clock().toISOString();
 			const $set: Partial<Omit<RoundDoc, '_id'>> = { ...definedOnly(patch), status: to, updatedAt: now };
 			if (TERMINAL.includes(to)) $set.endedAt = now;
-			return out(await col.findOneAndUpdate({ _id: id, status: statusIn(from) }, { $set }));
+			const filter: Filter<RoundDoc> = { _id: id, status: statusIn(from) };
+			if (fence !== undefined) {
+				filter.fence = { $lte: fence };
+				$set.fence = fence;
+			}
+			return out(await col.findOneAndUpdate(filter, { $set }));
 		},
 		async update(id, patch) {
 			return out(await col.findOneAndUpdate({ _id: id }, { $set: { ...definedOnly(patch), updatedAt: clock().toISOString() } }));
