@@ -110,7 +110,7 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	// The default namespace serves nothing; only /dashboard and /participant (with their own checks) do.
 	io.use((_socket, next) => next(new Error('UNAUTHENTICATED')));
 
-	const rateLimits = new RateLimits({ ...rateLimitsFromEnv(process.env), ...options.rateLimits });
+	const rateLimits = new RateLimits({ ...rateLimitsFromEnv(process.env), ...options.rateLimits }, redis);
 	const authenticator = new Authenticator(store);
 	const setupLink = new SetupLink();
 	await setupLink.init(store);

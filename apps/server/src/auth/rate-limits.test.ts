@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRedis, type RedisClient } from '../cluster/redis-cluster';
+import { startRedisServer, type RedisServer } from '../test-support/redis-server';
 import { addressKey, DEFAULT_RATE_LIMITS, rateLimitsFromEnv, RateLimits } from './rate-limits';
 
 describe('addressKey: what a client address counts under in per-address limits', () => {
@@ -42,5 +44,46 @@ describe('rate limits from the environment', () => {
 			challenge: { points: 2000, durationSec: 60 }
 		});
 		expect(rateLimitsFromEnv({ QFLARE_JOIN_RATE_LIMIT: '10' }).challenge).toEqual({ points: 600, durationSec: 60 });
+	});
+});
+
+describe('rate limits shared through Redis', () => {
+	let redis: RedisServer;
+	const clients: RedisClient[] = [];
+	beforeAll(async () => {
+		redis = await startRedisServer();
+	});
+	afterAll(async () => {
+		for (const c of clients) await c.quit().catch(() => undefined);
+		await redis?.stop();
+	});
+	const connect = async () => {
+		const client = await openRedis(redis.url, () => {});
+		clients.push(client);
+		return client;
+	};
+
+	it('counts attempts on every instance against one limit, and resets it everywhere', async () => {
+		const limit = { login: { points: 3, durationSec: 60 } };
+		const a = new RateLimits(limit, await connect());
+		const b = new RateLimits(limit, await connect());
+		expect(await a.consume('login', '203.0.113.7')).toEqual({ ok: true });
+		expect(await b.consume('login', '203.0.113.7')).toEqual({ ok: true });
+		expect(await a.consume('login', '203.0.113.7')).toEqual({ ok: true });
+		// The fourth attempt, on the other instance: refused.
+		expect(await b.consume('login', '203.0.113.7')).toMatchObject({ ok: false });
+		expect(await a.check('login', '203.0.113.7')).toMatchObject({ ok: false });
+		expect(await b.consume('login', '198.51.100.1')).toEqual({ ok: true });
+		await b.reset('login', '203.0.113.7');
+		expect(await a.consume('login', '203.0.113.7')).toEqual({ ok: true });
+	});
+
+	it('falls back to counting in memory while Redis does not answer', async () => {
+		const client = await connect();
+		const limits = new RateLimits({ setup: { points: 2, durationSec: 60 } }, client);
+		await client.quit();
+		expect(await limits.consume('setup', 'x')).toEqual({ ok: true });
+		expect(await limits.consume('setup', 'x')).toEqual({ ok: true });
+		expect(await limits.consume('setup', 'x')).toMatchObject({ ok: false });
 	});
 });

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 /**
  * What each limit counts. Keys are the client address, except `loginFailure` (the account's
@@ -79,16 +79,35 @@ export function addressKey(address: string): string {
 
 export type RateDecision = { ok: true } | { ok: false; retryAfterSec: number };
 
-/** In-memory counters per kind and key (one instance; several instances would share Redis). */
+/**
+ * Counters per kind and key: in memory on a lone instance; in Redis when several instances share
+ * one (a guesser spreading attempts over the instances still meets one limit), with the memory
+ * counters standing in while Redis does not answer.
+ */
 export class RateLimits {
 	readonly config: RateLimitConfig;
-	readonly #limiters: Record<RateLimitKind, RateLimiterMemory>;
+	readonly #limiters: Record<RateLimitKind, RateLimiterAbstract>;
 
-	constructor(overrides: Partial<RateLimitConfig> = {}) {
+	/** `redis`: a connected node-redis client (the cluster's). */
+	constructor(overrides: Partial<RateLimitConfig> = {}, redis: object | null = null) {
 		this.config = { ...DEFAULT_RATE_LIMITS, ...overrides };
-		this.#limiters = Object.fromEntries(
-			Object.entries(this.config).map(([kind, limit]) => [kind, new RateLimiterMemory({ points: limit.points, duration: limit.durationSec })])
-		) as Record<RateLimitKind, RateLimiterMemory>;
+		const limiter = (kind: string, limit: RateLimit): RateLimiterAbstract => {
+			const memory = new RateLimiterMemory({ points: limit.points, duration: limit.durationSec });
+			if (!redis) return memory;
+			return new RateLimiterRedis({
+				storeClient: redis,
+				useRedisPackage: true,
+				keyPrefix: `qflare:rate:${kind}`,
+				points: limit.points,
+				duration: limit.durationSec,
+				rejectIfRedisNotReady: true,
+				insuranceLimiter: memory
+			});
+		};
+		this.#limiters = Object.fromEntries(Object.entries(this.config).map(([kind, limit]) => [kind, limiter(kind, limit)])) as Record<
+			RateLimitKind,
+			RateLimiterAbstract
+		>;
 	}
 
 	/** Counts one attempt; refused once the key used up its points in the window. */
