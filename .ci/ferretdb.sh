@@ -24,6 +24,8 @@ BIN="$GOBIN/ferretdb"
 STAMP="$GOBIN/ferretdb.version"
 
 log() { echo "ferretdb.sh: $*" >&2; }
+# free_port, stop
+source "$(dirname "$0")/daemon.sh"
 
 build() {
 	if [[ -x "$BIN" && "$(cat "$STAMP" 2>/dev/null)" == "$VERSION" ]]; then
@@ -54,9 +56,6 @@ build() {
 	flock -u 9
 }
 
-free_port() {
-	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
 
 start() {
 	build
@@ -89,18 +88,6 @@ start() {
 	done
 	log "did not accept connections within 30 s; log follows"; tail -n 40 "$RUN_DIR/ferretdb.log" >&2
 	stop; exit 1
-}
-
-stop() {
-	if [[ -f "$RUN_DIR/pid" ]]; then
-		local pid
-		pid="$(cat "$RUN_DIR/pid")"
-		kill -TERM "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "-$pid" 2>/dev/null || true
-		log "stopped (pid $pid)"
-	fi
-	rm -rf "$RUN_DIR"
 }
 
 case "${1:-}" in

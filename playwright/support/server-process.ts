@@ -35,7 +35,10 @@ export interface StartOptions {
 	 * pass false and use `setupUrl`.
 	 */
 	bootstrap?: boolean;
-	/** Extra environment of this start only, e.g. QFLARE_FAILPOINT for the crash tests. */
+	/**
+	 * Extra environment of this start only, e.g. QFLARE_FAILPOINT for the crash tests. It is applied
+	 * last, so it may also set MONGODB_URI (default '': the embedded store) and REDIS_URL (cluster mode).
+	 */
 	env?: Record<string, string>;
 }
 
@@ -174,9 +177,29 @@ export class ServerProcess {
 		}
 	}
 
+	/** Whether the process started last is still running. */
+	get running(): boolean {
+		const child = this.#child;
+		return child !== null && child.exitCode === null && child.signalCode === null;
+	}
+
+	/** SIGKILLs the process started last (no clean-up, as a crashed machine) and resolves once it is gone. */
+	async kill(): Promise<ProcessExit> {
+		const child = this.#child;
+		const exit = this.#exit;
+		if (!child || !exit) throw new Error('the server was never started');
+		if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+		try {
+			return await exit;
+		} finally {
+			this.#child = null;
+		}
+	}
+
 	async stop(): Promise<void> {
 		const child = this.#child;
-		if (!child || child.exitCode !== null) return;
+		// A child killed by a signal has exitCode null and signalCode set: it is gone too.
+		if (!child || child.exitCode !== null || child.signalCode !== null) return;
 		const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 		child.kill('SIGTERM');
 		const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

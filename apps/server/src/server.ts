@@ -22,6 +22,7 @@ import { ServerMetrics } from './http/server-metrics';
 import { consoleLog, type Log } from './logging';
 import { NodeModelService } from './models/node-model-service';
 import { RoundCoordinator } from './rounds/round-coordinator';
+import { VerifierPool } from './rounds/verifier-pool';
 import { DashboardNamespace } from './sockets/dashboard-namespace';
 import { ParticipantNamespace } from './sockets/participant-namespace';
 
@@ -117,6 +118,8 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 	const publicOrigins = options.publicOrigins ?? lanOrigins(options.port);
 	const dashboard = new DashboardNamespace(io, store, log, authenticator, { publicOrigins, trustProxy });
 	const participants = new ParticipantNamespace(io, store, dashboard, metrics, log, rateLimits, trustProxy, cluster);
+	// Signatures and digests of updates are checked on worker threads (QFLARE_VERIFY_THREADS, default cores - 1).
+	const verifier = new VerifierPool({ log: (m) => log(m) });
 	const coordinator = new RoundCoordinator({
 		store,
 		models,
@@ -126,7 +129,8 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 		metrics,
 		dropoutGraceMs: options.dropoutGraceMs,
 		cluster,
-		leaseCheckMs: Math.ceil(leaseMs / 3)
+		leaseCheckMs: Math.ceil(leaseMs / 3),
+		verifier
 	});
 	participants.bindCoordinator(coordinator);
 
@@ -166,6 +170,7 @@ export async function startQflareServer(options: QflareServerOptions): Promise<Q
 		},
 		async close() {
 			coordinator.close();
+			await verifier.close();
 			await cluster.close();
 			await new Promise<void>((resolve) => io.close(() => resolve()));
 			http.closeAllConnections();

@@ -36,6 +36,14 @@ export const PeerDeviceEvent = z.object({
 });
 export type PeerDeviceEvent = z.infer<typeof PeerDeviceEvent>;
 
+/**
+ * The leader asks every instance to send the round's task to those of these devices it holds:
+ * each instance reads the model from the store once, instead of Redis carrying the weights once
+ * per device.
+ */
+export const PeerRoundTasks = z.object({ projectId: Id, roundId: Id, deadline: z.string().min(1).max(40), deviceIds: z.array(Id).min(1).max(1_000_000) });
+export type PeerRoundTasks = z.infer<typeof PeerRoundTasks>;
+
 /** The leader ended a round: followers drop what they folded for it. */
 export const PeerRoundEnded = z.object({ projectId: Id, roundId: Id });
 export type PeerRoundEnded = z.infer<typeof PeerRoundEnded>;
@@ -95,6 +103,7 @@ export const PEER_EVENTS = {
 	'update:accepted': PeerUpdateAccepted,
 	'update:rejected': PeerUpdateRejected,
 	'device:event': PeerDeviceEvent,
+	'round:tasks': PeerRoundTasks,
 	'round:ended': PeerRoundEnded
 } as const;
 export type PeerEventName = keyof typeof PEER_EVENTS;

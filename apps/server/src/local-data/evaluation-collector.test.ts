@@ -10,7 +10,7 @@ const task: TaskSchema = {
 	target: 'label',
 	objective: { type: 'classification', classes: ['no', 'yes'] }
 };
-const feed = { round: () => {}, model: () => {}, devicesChanged: async () => {} };
+const feed = { round: () => {}, model: () => {}, devicesChanged: () => {} };
 
 describe('EvaluationCollector', () => {
 	let temp: Awaited<ReturnType<typeof openTempStore>>;

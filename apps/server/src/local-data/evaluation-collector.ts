@@ -6,7 +6,7 @@ import { SerialQueue } from '../rounds/serial-queue';
 import { evaluationReportProblems } from './report-checks';
 
 export interface EvaluationFeed extends Pick<DashboardFeed, 'round' | 'model'> {
-	devicesChanged(projectId: string): Promise<void>;
+	devicesChanged(projectId: string): void;
 }
 
 /**
@@ -60,7 +60,7 @@ export class EvaluationCollector {
 			}
 			if (updatedRound) this.feed.round(updatedRound);
 			if (model) this.feed.model(model);
-			await this.feed.devicesChanged(projectId);
+			this.feed.devicesChanged(projectId);
 		});
 		return { ok: true };
 	}

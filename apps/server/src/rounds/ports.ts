@@ -16,7 +16,8 @@ export interface ParticipantChannel {
 	readyDevices(projectId: string): Promise<string[]>;
 	/** Logged in on at least one socket of any instance (it may still be loading its data or calibrating). */
 	isOnline(projectId: string, deviceId: string): Promise<boolean>;
-	sendTask(projectId: string, deviceId: string, task: RoundTask): void;
+	/** `local`: only to this instance's sockets of the device (each instance sends its own devices' tasks). */
+	sendTask(projectId: string, deviceId: string, task: RoundTask, options?: { local?: boolean }): void;
 	/** Asks a device to score a committed model on its local hold-out (it answers with eval:report). */
 	sendEvaluation(projectId: string, deviceId: string, task: EvaluationTask): void;
 	announceRoundClosed(projectId: string, closed: RoundClosed): void;

@@ -26,7 +26,7 @@ import {
 	type UpdateAccepted,
 	type UpdateRecord
 } from '@qflare/protocol';
-import type { ProjectPatch, Store, UpdatePayload } from '@qflare/store';
+import { DuplicateKeyError, type ProjectPatch, type Store, type UpdatePayload } from '@qflare/store';
 import { SingleInstance, type Cluster } from '../cluster/cluster';
 import { EvaluationRequests } from '../local-data/evaluation-requests';
 import { mergeStandardization } from '../local-data/standardization';
@@ -36,6 +36,7 @@ import { clientPlan, selectDevices } from './round-plan';
 import { SerialQueue } from './serial-queue';
 import { failpoint } from './failpoints';
 import { screenPayload, verifyUpdate } from './verify-update';
+import type { VerifierPool } from './verifier-pool';
 
 /** Ids a log line is about, for structured logs; a plain logger may ignore them. */
 export type LogFields = Record<string, string | number | boolean | null>;
@@ -64,6 +65,15 @@ export interface RoundCoordinatorDeps {
 	cluster?: Cluster;
 	/** Cluster only: how often to look for running projects nobody leads (default 3 s). */
 	leaseCheckMs?: number;
+	/** Checks signatures and digests off the main thread; default: on it. */
+	verifier?: VerifierPool | null;
+}
+
+/** The round began to close while an update was being checked; the update is not taken. */
+class RoundClosedWhileChecking extends ProtocolError {
+	constructor() {
+		super(ErrorCode.RoundClosed, 'the round closed while the update was being checked');
+	}
 }
 
 /** How long a selected device may be offline mid-round (a reload, a flaky network) before it counts as dropped. */
@@ -91,6 +101,8 @@ export class RoundCoordinator {
 	readonly #cluster: Cluster;
 	/** Follower rounds being loaded, so concurrent updates load a round once. */
 	readonly #preparing = new Map<string, Promise<ActiveRound | null>>();
+	/** Cluster: devices to send a round's task to, gathered over one tick. */
+	readonly #taskBatches = new Map<ActiveRound, string[]>();
 	#claimTimer: NodeJS.Timeout | null = null;
 
 	constructor(private readonly deps: RoundCoordinatorDeps) {
@@ -309,14 +321,24 @@ export class RoundCoordinator {
 		let foldIndex: number;
 		try {
 			const verifyStart = performance.now();
-			const verified = verifyUpdate(envelope, {
-				roundId: round.id,
-				modelVersion: round.baseModelVersion,
-				parameterCount: active.globalWeights.length,
-				devicePublicKey: Buffer.from(device.publicKey, 'base64'),
-				screening: project.screening,
-				reference: this.#lastAggregate.get(projectId) ?? null
-			});
+			// Signature and digest may be checked on a worker thread: the round can move on meanwhile.
+			const verified = await verifyUpdate(
+				envelope,
+				{
+					roundId: round.id,
+					modelVersion: round.baseModelVersion,
+					parameterCount: active.globalWeights.length,
+					devicePublicKey: Buffer.from(device.publicKey, 'base64'),
+					screening: project.screening,
+					reference: this.#lastAggregate.get(projectId) ?? null
+				},
+				this.deps.verifier ?? null
+			);
+			if (active.finishing) {
+				// Not the device's fault and not acknowledged: nothing of it stays in the round.
+				active.pending.delete(deviceId);
+				throw new RoundClosedWhileChecking();
+			}
 			const foldStart = performance.now();
 			this.deps.metrics?.updateVerified((foldStart - verifyStart) / 1000);
 			// Fold before any await so a deadline firing meanwhile already counts this update.
@@ -332,6 +354,7 @@ export class RoundCoordinator {
 			// Measured in verifyUpdate's screening pass, against the aggregate the old code used here.
 			distance = verified.distance;
 		} catch (e) {
+			if (e instanceof RoundClosedWhileChecking) throw e;
 			active.pending.delete(deviceId);
 			active.rejected.add(deviceId);
 			if (active.role === 'follower') this.#cluster.tell('update:rejected', { projectId, roundId: round.id, deviceId });
@@ -386,23 +409,36 @@ export class RoundCoordinator {
 		const start = performance.now();
 		await this.#recordTrust(projectId, deviceId, { accepted: true, distance: distance ?? 0 });
 		// The payload exactly as received: a restarted process decodes and folds it again (#restoreUpdates).
-		await this.deps.store.updates.insert(
-			{
-				projectId,
-				roundId: round.id,
-				deviceId,
-				numSamples: envelope.numSamples,
-				payloadSha256: envelope.payloadSha256,
-				bytes: envelope.payload.byteLength,
-				trainLoss: envelope.trainLoss,
-				trainAccuracy: envelope.trainAccuracy,
-				trainMs: envelope.trainMs,
-				receivedAt: this.#now().toISOString()
-			},
-			{ bytes: envelope.payload, foldIndex, steps: envelope.steps, valAccuracy: envelope.valAccuracy ?? null }
-		);
-		const updated = await this.deps.store.rounds.addAccepted(round.id, deviceId, envelope.numSamples);
+		const record = {
+			projectId,
+			roundId: round.id,
+			deviceId,
+			numSamples: envelope.numSamples,
+			payloadSha256: envelope.payloadSha256,
+			bytes: envelope.payload.byteLength,
+			trainLoss: envelope.trainLoss,
+			trainAccuracy: envelope.trainAccuracy,
+			trainMs: envelope.trainMs,
+			receivedAt: this.#now().toISOString()
+		};
+		try {
+			await this.deps.store.updates.insert(record, { bytes: envelope.payload, foldIndex, steps: envelope.steps, valAccuracy: envelope.valAccuracy ?? null });
+		} catch (e) {
+			// Stored by an earlier try whose later step failed: the same update, durable already.
+			const earlier = e instanceof DuplicateKeyError ? await this.deps.store.updates.findByRoundAndDevice(round.id, deviceId) : null;
+			if (earlier?.payloadSha256 !== envelope.payloadSha256) throw e;
+		}
 		this.deps.metrics?.updateDurable((performance.now() - start) / 1000);
+		// Only the leader writes the round record: MongoDB-compatible stores without atomic
+		// updates (FerretDB) lose concurrent writes to one document, and the update record above is
+		// what makes the update durable. Followers tell the leader instead.
+		if (active.role === 'follower') return;
+		await this.#noteAccepted(active, deviceId, envelope.numSamples);
+	}
+
+	/** Counts an accepted update in the round record (its progress for dashboards; the commit writes the final list). */
+	async #noteAccepted(active: ActiveRound, deviceId: string, samples: number): Promise<void> {
+		const updated = await this.deps.store.rounds.addAccepted(active.round.id, deviceId, samples);
 		if (updated && active.round.status === 'training') active.round = updated;
 		this.deps.feed.round(active.round);
 	}
@@ -687,21 +723,45 @@ export class RoundCoordinator {
 	}
 
 	#sendTask(active: ActiveRound, deviceId: string): void {
+		if (this.#cluster.mode === 'single') {
+			this.#sendTaskHere(active, [deviceId], active.round.deadline, false);
+			return;
+		}
+		// Tasks of one tick go out as one message; every instance sends them to the devices it holds.
+		let batch = this.#taskBatches.get(active);
+		if (!batch) {
+			const deviceIds: string[] = [];
+			batch = deviceIds;
+			this.#taskBatches.set(active, deviceIds);
+			setImmediate(() => {
+				this.#taskBatches.delete(active);
+				const { projectId, id: roundId, deadline } = active.round;
+				this.#cluster.tell('round:tasks', { projectId, roundId, deadline, deviceIds });
+				this.#sendTaskHere(active, deviceIds, deadline, true);
+			});
+		}
+		batch.push(deviceId);
+	}
+
+	/** Sends the round's task to the devices (`local`: to their sockets on this instance only). */
+	#sendTaskHere(active: ActiveRound, deviceIds: string[], deadline: string, local: boolean): void {
 		const r = active.round;
 		void this.#project(r.projectId).then(
-			(project) =>
-				this.deps.participants.sendTask(r.projectId, deviceId, {
+			(project) => {
+				const task = {
 					roundId: r.id,
 					roundNumber: r.number,
 					modelVersion: r.baseModelVersion,
 					model: project.model,
 					hyperparams: clientPlan(project),
-					deadline: r.deadline,
+					deadline,
 					seed: project.seed + r.number,
 					standardization: project.standardization,
 					weights: active.encodedGlobal
-				}),
-			(e: unknown) => this.#log(`could not send task to ${deviceId}: ${String(e)}`, { projectId: r.projectId, roundId: r.id, deviceId })
+				};
+				for (const deviceId of deviceIds) this.deps.participants.sendTask(r.projectId, deviceId, task, { local });
+			},
+			(e: unknown) => this.#log(`could not send the task of round ${r.number}: ${String(e)}`, { projectId: r.projectId, roundId: r.id })
 		);
 	}
 
@@ -733,8 +793,8 @@ export class RoundCoordinator {
 		if (round.status !== 'aggregating') {
 			// Updates folded in memory may still be on their way to the round record.
 			await Promise.allSettled([...leader.persisting]);
-			// The round record, not memory, says what is durable (other instances' updates too).
-			const durable = (await this.deps.store.rounds.get(round.id))?.accepted.length ?? leader.accepted.size;
+			// The stored update records, not memory, say what is durable (other instances' updates too).
+			const durable = await this.deps.store.updates.countByRound(round.id);
 			if (durable < project.minParticipants) {
 				await this.#fail(round, 'training', `${why}: ${durable} accepted updates, ${project.minParticipants} needed`);
 				return;
@@ -757,7 +817,8 @@ export class RoundCoordinator {
 			round.id,
 			'aggregating',
 			'committed',
-			{ resultModelVersion: version, metrics, privacy },
+			// What was folded: the round record's counts during training may have missed concurrent writes.
+			{ resultModelVersion: version, metrics, privacy, accepted: [...active.accepted.keys()], totalSamples: active.totalSamples },
 			this.#fence(projectId)
 		);
 		if (!committed) throw new Error('round changed state during aggregation');
@@ -846,16 +907,16 @@ export class RoundCoordinator {
 	 * strategy that keeps every update, or updates folded here whose write failed).
 	 */
 	async #gather(project: Project, leader: ActiveRound, round: Round): Promise<ActiveRound> {
-		const durable = new Set(round.accepted);
 		const active = leader.tainted ? await this.#prepare(project, round) : leader;
 		const folded = new Set(active.accepted.keys());
-		if (this.#cluster.mode === 'cluster') {
-			for (const reply of await this.#cluster.ask('round:partial', { projectId: project.id, roundId: round.id })) {
-				if (!reply || reply.partial === null || reply.devices.length === 0 || reply.roundId !== round.id) continue;
-				const merged = this.#mergePartial(active, reply, durable, folded);
-				if (merged !== null) this.#log(`round ${round.number} of ${project.id}: ${reply.instance}: ${merged}`, { projectId: project.id, roundId: round.id });
-				for (const { deviceId } of merged === 'merged' ? reply.devices : []) folded.add(deviceId);
-			}
+		// Asked before the records are read: an instance answers once its writes in flight are done.
+		const replies = this.#cluster.mode === 'cluster' ? await this.#cluster.ask('round:partial', { projectId: project.id, roundId: round.id }) : [];
+		const durable = new Set((await this.deps.store.updates.listByRound(round.id)).map((r) => r.deviceId).filter((d) => active.selected.has(d)));
+		for (const reply of replies) {
+			if (!reply || reply.partial === null || reply.devices.length === 0 || reply.roundId !== round.id) continue;
+			const merged = this.#mergePartial(active, reply, durable, folded);
+			if (merged !== null) this.#log(`round ${round.number} of ${project.id}: ${reply.instance}: ${merged}`, { projectId: project.id, roundId: round.id });
+			for (const { deviceId } of merged === 'merged' ? reply.devices : []) folded.add(deviceId);
 		}
 		const missing = [...durable].filter((deviceId) => !folded.has(deviceId));
 		const stored: { record: UpdateRecord; payload: UpdatePayload }[] = [];
@@ -1023,10 +1084,16 @@ export class RoundCoordinator {
 			this.#log(`lost the lease of project ${projectId}: another instance may lead it now`, { projectId });
 			if (this.#leaderRound(projectId)) this.#dropRound(projectId);
 		});
-		cluster.on('update:accepted', ({ projectId, roundId, deviceId, payloadSha256 }) => {
+		cluster.on('update:accepted', ({ projectId, roundId, deviceId, payloadSha256, numSamples }) => {
 			const active = this.#leaderRound(projectId);
 			if (!active || active.round.id !== roundId || active.finishing || active.accepted.has(deviceId)) return;
 			active.remote.set(deviceId, payloadSha256);
+			// Awaited by the close, like the leader's own writes, so no write to the round record races its transition.
+			const noted = this.#noteAccepted(active, deviceId, numSamples).catch((e: unknown) =>
+				this.#log(`round ${active.round.number} of ${projectId}: could not count the update of ${deviceId}: ${String(e)}`, { projectId, roundId, deviceId })
+			);
+			active.persisting.add(noted);
+			void noted.finally(() => active.persisting.delete(noted));
 			this.#maybeFinish(projectId, active);
 		});
 		cluster.on('update:rejected', ({ projectId, roundId, deviceId }) => {
@@ -1043,6 +1110,12 @@ export class RoundCoordinator {
 					.catch((e: unknown) => this.#log(`deviceReady failed for ${projectId}: ${String(e)}`, { projectId, deviceId }));
 			} else if (kind === 'left') this.deviceLeft(projectId, deviceId);
 			else this.deviceRevoked(projectId, deviceId);
+		});
+		cluster.on('round:tasks', ({ projectId, roundId, deadline, deviceIds }) => {
+			if (this.#leads(projectId)) return;
+			void this.#followerRound(projectId, roundId).then((active) => {
+				if (active?.round.id === roundId && !active.finishing) this.#sendTaskHere(active, deviceIds, deadline, true);
+			});
 		});
 		cluster.on('round:ended', ({ projectId, roundId }) => {
 			const active = this.#active.get(projectId);

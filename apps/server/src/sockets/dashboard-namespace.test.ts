@@ -1,8 +1,9 @@
-import { DASHBOARD_NAMESPACE, type Project } from '@qflare/protocol';
+import { DASHBOARD_NAMESPACE, type Device, type Project } from '@qflare/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessFixtures, cookieOf, headersOf, PASSWORD, type Caller } from '../http/access-fixtures';
 import { connectOutcome } from '../test-support/connect-outcome';
+import { ScriptedParticipant } from '../test-support/scripted-participant';
 import { startTestServer, type TestServer } from '../test-support/test-server';
 
 describe('dashboard sockets end with the credentials they were opened with', () => {
@@ -116,5 +117,21 @@ describe('dashboard sockets end with the credentials they were opened with', () 
 		expect(await connectOutcome(dashboard({ ...owner, origin: t.url }))).toBe('connected');
 		expect(await connectOutcome(dashboard(owner))).toBe('connected');
 		expect(await connectOutcome(dashboard({ authorization: `Bearer ${t.ownerKey}`, origin: 'http://evil.example' }))).toBe('connected');
+	});
+	it('sends the device list once for a burst of logins, not once per login', async () => {
+		const socket = await watching(f.owner);
+		const lists: Device[][] = [];
+		socket.on('devices', (devices: Device[]) => lists.push(devices));
+		const token = await t.joinToken(project.id);
+		const devices = Array.from({ length: 12 }, () => new ScriptedParticipant(t.url, { joinToken: token }));
+		try {
+			await Promise.all(devices.map((d) => d.login(project.id)));
+			await expect.poll(() => lists.at(-1)?.filter((d) => devices.some((p) => p.deviceId === d.id)).length, { timeout: 5_000 }).toBe(12);
+			// 24 changes (a login and a status report each); one list per DEVICE_LIST_DELAY_MS at most.
+			expect(lists.length).toBeGreaterThanOrEqual(1);
+			expect(lists.length).toBeLessThanOrEqual(4);
+		} finally {
+			for (const d of devices) d.socket.close();
+		}
 	});
 });

@@ -46,11 +46,15 @@ export interface DashboardOptions {
  */
 export class DashboardNamespace implements DashboardFeed, DashboardDisconnects {
 	readonly #nsp: DashboardNsp;
+	/** Projects whose device list is due to be sent (see devicesChanged). */
+	readonly #devicesDue = new Set<string>();
+	/** Per round still running: the status last sent, and a newer state of the same status waiting to go. */
+	readonly #roundsSent = new Map<string, { status: Round['status']; due: Round | null }>();
 
 	constructor(
 		io: Server,
 		private readonly store: Store,
-		log: Log,
+		private readonly log: Log,
 		private readonly authenticator: Authenticator,
 		options: DashboardOptions
 	) {
@@ -134,7 +138,30 @@ export class DashboardNamespace implements DashboardFeed, DashboardDisconnects {
 		this.#nsp.to(room(p.id)).emit('project', p);
 	}
 
+	/**
+	 * A round's state to its dashboards: a change of status at once, the counts that change with
+	 * every accepted update (and carry the round's device lists) at most once per
+	 * DEVICE_LIST_DELAY_MS, the newest state winning.
+	 */
 	round(r: Round): void {
+		const last = this.#roundsSent.get(r.id);
+		if (last?.status === r.status && last.due !== null) {
+			last.due = r;
+			return;
+		}
+		if (last?.status === r.status) {
+			const entry = { status: r.status, due: r as Round | null };
+			this.#roundsSent.set(r.id, entry);
+			setTimeout(() => {
+				if (this.#roundsSent.get(r.id) !== entry || !entry.due) return;
+				this.#nsp.to(room(r.projectId)).emit('round', entry.due);
+				entry.due = null;
+			}, DEVICE_LIST_DELAY_MS);
+			return;
+		}
+		this.#roundsSent.set(r.id, { status: r.status, due: null });
+		// Ended rounds do not change again: forget them.
+		if (r.status === 'committed' || r.status === 'failed') this.#roundsSent.delete(r.id);
 		this.#nsp.to(room(r.projectId)).emit('round', r);
 	}
 
@@ -146,10 +173,26 @@ export class DashboardNamespace implements DashboardFeed, DashboardDisconnects {
 		this.#nsp.to(room(projectId)).volatile.emit('progress', p);
 	}
 
-	async devicesChanged(projectId: string): Promise<void> {
-		this.#nsp.to(room(projectId)).emit('devices', await this.store.devices.listByProject(projectId));
+	/**
+	 * Sends the project's device list to its dashboards, at most once per DEVICE_LIST_DELAY_MS:
+	 * each login or status report changes it, and a list per change made N logins cost O(N^2)
+	 * store reads and bytes. Changes after the list was read schedule the next one.
+	 */
+	devicesChanged(projectId: string): void {
+		if (this.#devicesDue.has(projectId)) return;
+		this.#devicesDue.add(projectId);
+		setTimeout(() => {
+			this.#devicesDue.delete(projectId);
+			this.store.devices.listByProject(projectId).then(
+				(devices) => this.#nsp.to(room(projectId)).emit('devices', devices),
+				(e: unknown) => this.log(`could not send the devices of ${projectId} to dashboards: ${String(e)}`, { projectId })
+			);
+		}, DEVICE_LIST_DELAY_MS);
 	}
 }
+
+/** How long device-list changes are gathered before dashboards get the list. */
+export const DEVICE_LIST_DELAY_MS = 200;
 
 /** The rooms a dashboard socket is in for its credentials (see the disconnect methods). */
 function credentialRooms(principal: Principal): string[] {

@@ -167,8 +167,8 @@ export class ParticipantNamespace implements ParticipantChannel {
 		return (await this.cluster.ask('presence', { projectId, deviceId })).some((r) => r.online);
 	}
 
-	sendTask(projectId: string, deviceId: string, task: RoundTask): void {
-		this.#nsp.to(deviceRoom(projectId, deviceId)).emit('round:task', task);
+	sendTask(projectId: string, deviceId: string, task: RoundTask, options: { local?: boolean } = {}): void {
+		(options.local ? this.#nsp.local : this.#nsp).to(deviceRoom(projectId, deviceId)).emit('round:task', task);
 	}
 
 	sendEvaluation(projectId: string, deviceId: string, task: EvaluationTask): void {
@@ -204,7 +204,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 		this.#nsp.to(room).emit('device:revoked', { deviceId, message: REVOKED_MESSAGE });
 		this.#nsp.in(room).disconnectSockets(false);
 		await this.store.events.append({ projectId, type: 'device.revoked', message: `device ${deviceId} revoked`, data: {} });
-		await this.dashboard.devicesChanged(projectId);
+		this.dashboard.devicesChanged(projectId);
 		return revoked;
 	}
 
@@ -437,7 +437,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 		// After the join: an evaluation request sent from here on reaches this socket too.
 		this.#coordinator?.deviceLoggedIn(projectId, device.id);
 		await this.store.events.append({ projectId, type: 'device.login', message: `device ${device.id} logged in`, data: { kind: device.kind } });
-		await this.dashboard.devicesChanged(projectId);
+		this.dashboard.devicesChanged(projectId);
 		return {
 			ok: true,
 			deviceId: device.id,
@@ -500,7 +500,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 			details: { projectId }
 		});
 		await this.store.events.append({ projectId, type: 'device.keyRotated', message: `device ${deviceId} rotated its key`, data: {} });
-		await this.dashboard.devicesChanged(projectId);
+		this.dashboard.devicesChanged(projectId);
 		return { ok: true, keyCreatedAt };
 	}
 
@@ -509,7 +509,7 @@ export class ParticipantNamespace implements ParticipantChannel {
 		const device = await this.store.devices.update(project.id, deviceId, { ...patch, lastSeen: new Date().toISOString() });
 		if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
 		this.#updateReadiness(project, device);
-		await this.dashboard.devicesChanged(project.id);
+		this.dashboard.devicesChanged(project.id);
 		return { ok: true };
 	}
 
