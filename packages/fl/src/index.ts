@@ -15,3 +15,4 @@ export * from './random';
 export * from './federated-stats';
 export * from './federated-evaluation';
 export * from './ingest';
+export * from './secagg';
