@@ -1,6 +1,8 @@
 import { createStrategy, type StrategyConfig } from '@qflare/fl';
-import { decodeWeights, encodeWeights, type Project, type Round, type RoundTask } from '@qflare/protocol';
+import { CLUSTER_NAMESPACE, decodeWeights, encodeWeights, type Project, type Round, type RoundTask } from '@qflare/protocol';
+import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectOutcome } from '../test-support/connect-outcome';
 import { ScriptedParticipant } from '../test-support/scripted-participant';
 import { startRedisServer, type RedisServer } from '../test-support/redis-server';
 import { startTestCluster, type TestServer } from '../test-support/test-server';
@@ -146,5 +148,33 @@ describe('several instances over one Redis and one store', () => {
 		const second = await waitForRound(survivors[1], project.id, 2, (r) => r.status === 'committed' || r.status === 'failed', logs);
 		expect(second).toMatchObject({ status: 'committed', baseModelVersion: 1, resultModelVersion: 2 });
 		expect((await survivors[0].store.models.list(project.id)).map((m) => m.version).sort()).toEqual([0, 1, 2]);
+	});
+	it('start and stop sent to an instance that does not lead are carried out by the leader; a stopped project has no leader', async () => {
+		const project = await setUp('cluster-commands', { name: 'commands', rounds: 3, minParticipants: 3, shardCount: 3, roundTimeoutSec: 60 }, 3);
+		expect((await cluster[0].api<Project>('POST', `/projects/${project.id}/start`)).json).toMatchObject({ status: 'running' });
+		await Promise.all(devices.map((d) => d.taskOf(1)));
+		expect(cluster[0].server.coordinator.activeRounds).toBe(1);
+		// Instance 2 does not lead: its start is answered by the leader (already running), its stop carried out there.
+		expect((await cluster[2].api<Project>('POST', `/projects/${project.id}/start`)).json).toMatchObject({ status: 'running' });
+		expect(cluster[1].server.coordinator.activeRounds + cluster[2].server.coordinator.activeRounds).toBe(0);
+		const stopped = await cluster[2].api<Project>('POST', `/projects/${project.id}/stop`);
+		expect(stopped.status).toBe(200);
+		expect(stopped.json).toMatchObject({ status: 'stopped' });
+		const round = await waitForRound(cluster[1], project.id, 1, (r) => r.status === 'failed', logs);
+		expect(round.failureReason).toBe('stopped by the coordinator');
+		expect(cluster[0].server.coordinator.activeRounds).toBe(0);
+		for (const s of cluster) expect((await fetch(`${s.url}/health`).then((r) => r.json())) as { leads: string[] }).toMatchObject({ leads: [] });
+	});
+	it('no client may join the namespace the instances talk on', async () => {
+		cluster = await startTestCluster('cluster-namespace', 2, { redisUrl: redis.url, leaseMs: 1_500 });
+		const attempts: Record<string, string>[] = [{}, { authorization: `Bearer ${cluster[0].ownerKey}` }];
+		for (const headers of attempts) {
+			const socket = io(`${cluster[0].url}${CLUSTER_NAMESPACE}`, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: headers });
+			try {
+				expect(await connectOutcome(socket)).toBe('UNAUTHENTICATED');
+			} finally {
+				socket.close();
+			}
+		}
 	});
 });

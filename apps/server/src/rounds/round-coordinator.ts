@@ -165,7 +165,14 @@ export class RoundCoordinator {
 
 	/** Runs a start or stop here when this instance leads the project (or nobody does), else on the leader. */
 	async #onLeader(projectId: string, command: PeerCommand['command'], run: () => Promise<Project>): Promise<Project> {
-		if ((await this.#cluster.lead(projectId)) !== null) return run();
+		if ((await this.#cluster.lead(projectId)) !== null) {
+			try {
+				return await run();
+			} finally {
+				// Only a running project keeps a leader (a refused start, a stop).
+				if ((await this.deps.store.projects.get(projectId))?.status !== 'running') await this.#resign(projectId);
+			}
+		}
 		const handled = (await this.#cluster.ask('project:command', { projectId, command })).find((r) => r.handled);
 		if (!handled) throw new ProtocolError(ErrorCode.Conflict, 'the instance leading this project did not answer; try again');
 		if (handled.handled && handled.error) throw new ProtocolError(handled.error.code, handled.error.message);
