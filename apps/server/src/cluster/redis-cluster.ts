@@ -19,7 +19,7 @@ import { RedisLeases } from './redis-leases';
  * Connects to REDIS_URL; node-redis reconnects by itself, and its errors are logged, not thrown.
  * RESP2: the streams adapter reads XREAD replies in RESP2's shape.
  */
-export async function openRedis(url: string, log: Log) {
+export async function openRedis(url: string, log: Log, timeoutMs = REDIS_CONNECT_TIMEOUT_MS) {
 	const client = createClient({ url, RESP: 2 });
 	let reported = false;
 	client.on('error', (e: unknown) => {
@@ -31,8 +31,32 @@ export async function openRedis(url: string, log: Log) {
 	client.on('ready', () => {
 		reported = false;
 	});
-	await client.connect();
+	// node-redis retries a refused connection for ever: a server that cannot reach Redis at start says so instead of hanging.
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`Redis at ${redisHost(url)} did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
+	});
+	try {
+		await Promise.race([client.connect(), timeout]);
+	} catch (e) {
+		await client.disconnect().catch(() => undefined);
+		throw e;
+	} finally {
+		clearTimeout(timer);
+	}
 	return client;
+}
+
+/** How long a starting server waits for Redis. */
+export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
+
+/** host:port of a Redis URL, never its password. */
+function redisHost(url: string): string {
+	try {
+		return new URL(url).host;
+	} catch {
+		return '(an unparsable REDIS_URL)';
+	}
 }
 
 export type RedisClient = Awaited<ReturnType<typeof openRedis>>;
