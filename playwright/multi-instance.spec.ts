@@ -298,6 +298,10 @@ test('three instances on one store and Redis: round 1 equals a single instance r
 			`multi-instance timings: round 1 single ${seconds(reference.roundMs)}, cluster ${seconds(clusterRound1Ms)}; round 2 SIGKILL of the leader to commit ${seconds(killToCommitMs)} (lease 3 s, dropout grace 5 s); model v1 max diff ${diff.toExponential(3)}`
 		);
 	} catch (e) {
+		for (const [i, p] of participants.entries()) {
+			const state = p.state();
+			console.log(`participant p${i} (${p.deviceId}, instance ${i % INSTANCES}): ${state.phase}; ${state.log.slice(0, 8).map((l) => l.message).join(' | ')}`);
+		}
 		// Its own lines, not the per-request access log.
 		for (const [i, s] of instances.entries()) {
 			console.log(`cluster: instance ${i} output (last 40 lines but requests):\n${s.output.filter((l) => !l.includes('"msg":"http request"')).slice(-40).join('\n')}`);

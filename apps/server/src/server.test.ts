@@ -188,10 +188,13 @@ describe('aggregator over real sockets and the embedded store', () => {
 	});
 
 	it('completes a DP-FedAvg project before a round would spend more than the target epsilon', async () => {
-		// One round at q = 1, z = 1.1 spends epsilon ~4.2 at delta 1e-5; two would pass 5.
-		const oneRound = epsilonAfterRounds([1], 1.1, 1e-5).epsilon;
-		const twoRounds = epsilonAfterRounds([1, 1], 1.1, 1e-5).epsilon;
-		const target = (oneRound + twoRounds) / 2;
+		// One round at q = 1, z = 1.1 spends epsilon 4.2413 at delta 1e-5 (the classic conversion
+		// says 4.7819); two spend 6.3274. A target of 4.5 lets one round through only if the budget
+		// is checked against the tight value: on the classic one no round would start.
+		const oneRound = epsilonAfterRounds([1], 1.1, 1e-5);
+		expect(oneRound).toMatchObject({ epsilon: expect.closeTo(4.2413, 4), epsilonClassic: expect.closeTo(4.7819, 4) });
+		expect(epsilonAfterRounds([1, 1], 1.1, 1e-5).epsilon).toBeCloseTo(6.3274, 4);
+		const target = 4.5;
 		const project = await createProject({
 			name: 'budget',
 			rounds: 5,
@@ -216,8 +219,9 @@ describe('aggregator over real sockets and the embedded store', () => {
 		for (const c of clients) c.socket.close();
 		expect((await server.api<Project>('GET', `/projects/${project.id}`)).json).toMatchObject({ status: 'completed', modelVersion: 1 });
 		expect(rounds.map((r) => r.status)).toEqual(['committed', 'failed']);
-		expect(rounds[0].privacy?.epsilon).toBeCloseTo(oneRound, 9);
-		expect(rounds[1].failureReason).toMatch(/target/);
+		expect(rounds[0].privacy?.epsilon).toBeCloseTo(oneRound.epsilon, 9);
+		expect(rounds[0].privacy?.epsilonClassic).toBeCloseTo(oneRound.epsilonClassic, 9);
+		expect(rounds[1].failureReason).toMatch(/would spend epsilon 6\.327 > target 4\.5 .*classic conversion 7\.008/);
 	});
 
 	it('sends the running round to a device that reconnects with the same key, and takes its update', async () => {
@@ -318,8 +322,16 @@ describe('aggregator over real sockets and the embedded store', () => {
 			2
 		);
 		expect(round.status).toBe('committed');
-		const expected = epsilonAfterRounds([1], 1.1, 1e-5).epsilon;
-		expect(round.privacy).toEqual({ epsilon: expected, delta: 1e-5, noiseMultiplier: 1.1, sampleRate: 1 });
+		// 4.2413 by Canonne-Kamath-Steinke (reported), 4.7819 by the classic conversion.
+		expect(round.privacy).toEqual({
+			epsilon: expect.closeTo(4.2413, 4),
+			epsilonClassic: expect.closeTo(4.7819, 4),
+			delta: 1e-5,
+			noiseMultiplier: 1.1,
+			sampleRate: 1
+		});
+		const { epsilon, epsilonClassic } = epsilonAfterRounds([1], 1.1, 1e-5);
+		expect(round.privacy).toMatchObject({ epsilon, epsilonClassic });
 		// Gaussian noise of std z*C/n = 0.55 per coordinate lands on the model.
 		let moved = 0;
 		for (let i = 0; i < 1000; i++) moved += Math.abs(v1[i] - global[i]);

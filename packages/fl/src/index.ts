@@ -16,3 +16,4 @@ export * from './federated-stats';
 export * from './federated-evaluation';
 export * from './ingest';
 export * from './secagg';
+export * from './membership-audit';

@@ -127,17 +127,20 @@ export function computeRdp(q: number, noiseMultiplier: number, steps: number, or
 
 /**
  * How RDP turns into (epsilon, delta):
+ * - 'canonne2020' (the default, the one Qflare reports): eps = rdp + log((alpha-1)/alpha)
+ *   - (log(delta) + log(alpha))/(alpha-1) (Canonne, Kamath, Steinke 2020, Prop. 12; Balle et al.
+ *   2020, Thm. 21). Opacus' get_privacy_spent and dp_accounting's RdpAccountant use it;
+ *   dp_accounting also takes eps = 0 where the KL bound delta <= sqrt(1 - exp(-rdp)) holds and
+ *   skips orders <= 1.01, and so does this. Never larger than 'classic'.
  * - 'classic': eps = rdp - log(delta)/(alpha-1) (Mironov 2017, Prop. 3), what Abadi et al.'s
  *   moments accountant and TF Privacy's get_privacy_spent (through 2020) report.
- * - 'canonne2020': eps = rdp + log((alpha-1)/alpha) - (log(delta) + log(alpha))/(alpha-1)
- *   (Canonne, Kamath, Steinke 2020, Prop. 12; dp_accounting's RdpAccountant). Never larger.
  */
 export type RdpConversion = 'classic' | 'canonne2020';
 
 function epsilonAtOrder(alpha: number, rdp: number, delta: number, conversion: RdpConversion): number {
 	if (conversion === 'classic') return rdp - Math.log(delta) / (alpha - 1);
 	// The KL bound delta <= sqrt(1 - exp(-rdp)) already gives eps = 0.
-	if (delta * delta + Math.expm1(-rdp) >= 0) return 0;
+	if (delta * delta + Math.expm1(-rdp) > 0) return 0;
 	// Numerically unstable as alpha -> 1, and never the optimum there.
 	if (alpha <= 1.01) return Infinity;
 	return rdp + Math.log1p(-1 / alpha) - Math.log(delta * alpha) / (alpha - 1);
@@ -148,7 +151,7 @@ export function epsilonFromRdp(
 	orders: readonly number[],
 	rdp: readonly number[],
 	delta: number,
-	conversion: RdpConversion = 'classic'
+	conversion: RdpConversion = 'canonne2020'
 ): { epsilon: number; order: number } {
 	if (orders.length !== rdp.length) throw new Error('orders and rdp must have the same length');
 	if (orders.length === 0) throw new Error('at least one order is needed');
@@ -165,20 +168,37 @@ export function epsilonFromRdp(
 	return { epsilon: Math.max(0, best.epsilon), order: best.order };
 }
 
+/** Epsilon under both conversions, each with the order that attains it. */
+export interface EpsilonBoth {
+	/** The reported value: the Canonne-Kamath-Steinke conversion. */
+	epsilon: number;
+	order: number;
+	/** The classic conversion of the same RDP curve, for comparison (always >= epsilon). */
+	epsilonClassic: number;
+	orderClassic: number;
+}
+
+/** Converts one RDP curve with both conversions. */
+export function epsilonsFromRdp(orders: readonly number[], rdp: readonly number[], delta: number): EpsilonBoth {
+	const tight = epsilonFromRdp(orders, rdp, delta, 'canonne2020');
+	const classic = epsilonFromRdp(orders, rdp, delta, 'classic');
+	return { epsilon: tight.epsilon, order: tight.order, epsilonClassic: classic.epsilon, orderClassic: classic.order };
+}
+
 /**
  * Privacy spent by a run of sampled Gaussian rounds whose sampling rate may differ per round:
- * RDP composes by addition at each order, then converts once.
+ * RDP composes by addition at each order, then converts once (both ways).
  */
 export function epsilonAfterRounds(
 	sampleRates: readonly number[],
 	noiseMultiplier: number,
 	delta: number,
 	orders: readonly number[] = DEFAULT_RDP_ORDERS
-): { epsilon: number; order: number } {
+): EpsilonBoth {
 	const total = new Array<number>(orders.length).fill(0);
 	for (const q of sampleRates) {
 		const rdp = computeRdp(q, noiseMultiplier, 1, orders);
 		for (let i = 0; i < total.length; i++) total[i] += rdp[i];
 	}
-	return epsilonFromRdp(orders, total, delta);
+	return epsilonsFromRdp(orders, total, delta);
 }

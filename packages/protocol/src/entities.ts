@@ -220,8 +220,16 @@ export interface RoundMetrics {
 }
 
 export interface RoundPrivacy {
-	/** Cumulative (epsilon, delta) of the whole run up to and including this round (RDP accountant). */
+	/**
+	 * Cumulative (epsilon, delta) of the whole run up to and including this round (RDP accountant),
+	 * converted from RDP by Canonne, Kamath and Steinke 2020; the target epsilon applies to it.
+	 */
 	epsilon: number;
+	/**
+	 * The same RDP converted the classic way (Mironov 2017), shown beside it; never smaller.
+	 * Absent on rounds stored before it was recorded, whose `epsilon` is the classic value.
+	 */
+	epsilonClassic?: number;
 	delta: number;
 	noiseMultiplier: number;
 	/** Share of the project's devices sampled this round. */
@@ -281,7 +289,26 @@ export interface ModelRecord {
 	testLoss: number | null;
 	/** Federated evaluation of this version, once participants reported it. */
 	federatedEvaluation: FederatedEvaluation | null;
+	/**
+	 * Loss-threshold membership-inference audit of this version (demo projects only, computed
+	 * shortly after the commit); null for local-data projects, the initial model, or until done.
+	 */
+	membershipAudit: MembershipAudit | null;
 	createdAt: string;
+}
+
+/**
+ * How well a loss-threshold attack tells examples the model was trained on (members: training
+ * rows of the shards of devices whose updates were accepted) from test examples it never saw.
+ */
+export interface MembershipAudit {
+	/** ROC AUC of the attack: 0.5 = no better than guessing, 1 = every member told apart. */
+	auc: number;
+	/** Best threshold's true-positive rate minus false-positive rate, in [0, 1]. */
+	advantage: number;
+	/** Members and non-members sampled. */
+	members: number;
+	nonMembers: number;
 }
 
 export interface EventRecord {

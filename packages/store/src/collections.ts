@@ -52,8 +52,8 @@ export type RoundDoc = Omit<Stored<Round>, 'federatedEvaluation'> & Partial<Pick
  */
 export type UpdateDoc = Stored<UpdateRecord> & { blob?: string | null; foldIndex?: number; steps?: number; valAccuracy?: number | null };
 /** `blob` names the weights in the BlobStore; it never leaves the store. */
-export type ModelDoc = Omit<Stored<ModelRecord>, 'federatedEvaluation'> &
-	Partial<Pick<ModelRecord, 'federatedEvaluation'>> & { blob: string; stateBlob?: string };
+export type ModelDoc = Omit<Stored<ModelRecord>, 'federatedEvaluation' | 'membershipAudit'> &
+	Partial<Pick<ModelRecord, 'federatedEvaluation' | 'membershipAudit'>> & { blob: string; stateBlob?: string };
 /** `seq` orders events written within the same millisecond. */
 export type EventDoc = Stored<EventRecord> & { seq: number };
 

@@ -366,7 +366,7 @@ describe.each(backends)('store contract: %s', (backend) => {
 			expect(await store.models.loadWeights('p1', 9)).toBeNull();
 			expect(await store.models.setMetrics('p1', 1, { testAccuracy: 0.75, testLoss: 0.6 })).toMatchObject({ testAccuracy: 0.75, testLoss: 0.6 });
 			expect(Object.keys(v1).sort()).toEqual(
-				['createdAt', 'federatedEvaluation', 'id', 'parameterCount', 'projectId', 'roundNumber', 'sha256', 'testAccuracy', 'testLoss', 'version'].sort()
+				['createdAt', 'federatedEvaluation', 'id', 'membershipAudit', 'parameterCount', 'projectId', 'roundNumber', 'sha256', 'testAccuracy', 'testLoss', 'version'].sort()
 			);
 		});
 	});
@@ -445,6 +445,18 @@ describe.each(backends)('store contract: %s', (backend) => {
 			expect(await store.models.setFederatedEvaluation('p1', 1, evaluation)).toMatchObject({ version: 1, federatedEvaluation: evaluation });
 			expect((await store.models.list('p1'))[0]?.federatedEvaluation).toEqual(evaluation);
 			expect(await store.models.setFederatedEvaluation('p1', 9, evaluation)).toBeNull();
+		});
+
+		it('keeps the membership audit of a model version beside its other metrics', async () => {
+			const audit = { auc: 0.5625, advantage: 0.125, members: 1000, nonMembers: 1000 };
+			await store.models.saveModel({ projectId: 'p1', version: 1, roundNumber: 1, testAccuracy: 0.9, testLoss: 0.3 }, Float32Array.from([1]));
+			expect((await store.models.get('p1', 1))?.membershipAudit).toBeNull();
+			expect(await store.models.setMembershipAudit('p1', 1, audit)).toMatchObject({ version: 1, membershipAudit: audit, testAccuracy: 0.9 });
+			await store.models.setFederatedEvaluation('p1', 1, evaluation);
+			expect((await store.models.list('p1'))[0]).toMatchObject({ membershipAudit: audit, federatedEvaluation: evaluation });
+			expect((await store.models.latest('p1'))?.membershipAudit).toEqual(audit);
+			expect(await store.models.setMembershipAudit('p1', 1, null)).toMatchObject({ membershipAudit: null });
+			expect(await store.models.setMembershipAudit('p1', 9, audit)).toBeNull();
 		});
 
 		it('keeps one evaluation per (round, device): a re-sent report replaces the first', async () => {
@@ -534,8 +546,22 @@ describe.each(backends)('store contract: %s', (backend) => {
 				updatedAt: at,
 				endedAt: at
 			});
+			// A model written before federated evaluation and the membership audit existed.
+			await (await raw.collection<OldDoc>('models')).insertOne({
+				_id: 'old-m0',
+				projectId: 'old',
+				version: 0,
+				roundNumber: null,
+				parameterCount: 1,
+				sha256: 'x',
+				testAccuracy: null,
+				testLoss: null,
+				createdAt: at,
+				blob: 'models/old-m0.f32'
+			});
 			await raw.close();
 			store = await open();
+			expect(await store.models.get('old', 0)).toMatchObject({ id: 'old-m0', federatedEvaluation: null, membershipAudit: null });
 			await store.models.saveModel({ projectId: 'old', version: 1, roundNumber: 1 }, Float32Array.from([1]));
 			expect(await store.projects.get('old')).toMatchObject({ dataSource: 'demo', task: null, holdOutFraction: PROJECT_DEFAULTS.holdOutFraction, standardization: null });
 			expect(await store.devices.get('old', 'd')).toMatchObject({

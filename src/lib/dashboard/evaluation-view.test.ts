@@ -1,6 +1,7 @@
 import type { FederatedEvaluation, ModelRecord, Round } from '@qflare/protocol';
 import { describe, expect, it } from 'vitest';
 import { evaluationSeries, formatDeviceEvaluation, formatEvaluation, modelCardRows, significant } from './evaluation-view';
+import { committedRound } from './round-fixture';
 
 const fed = (over: Partial<FederatedEvaluation>): FederatedEvaluation => ({
 	modelVersion: 1,
@@ -14,26 +15,7 @@ const fed = (over: Partial<FederatedEvaluation>): FederatedEvaluation => ({
 	...over
 });
 
-const round = (number: number, over: Partial<Round> = {}): Round => ({
-	id: `r${number}`,
-	projectId: 'p',
-	number,
-	status: 'committed',
-	baseModelVersion: number - 1,
-	resultModelVersion: number,
-	selected: [],
-	accepted: [],
-	totalSamples: 0,
-	deadline: '',
-	metrics: { testAccuracy: null, testLoss: null, trainLoss: 0.5, trainAccuracy: null },
-	privacy: null,
-	federatedEvaluation: null,
-	failureReason: null,
-	startedAt: '',
-	updatedAt: '',
-	endedAt: null,
-	...over
-});
+const round = committedRound;
 
 describe('evaluationSeries', () => {
 	it('plots the federated figures of committed rounds, skipping rounds without them', () => {
@@ -82,14 +64,19 @@ describe('modelCardRows', () => {
 			testAccuracy: null,
 			testLoss: null,
 			federatedEvaluation: null,
+			membershipAudit: null,
 			createdAt: `2025-01-0${version + 1}`,
 			...over
 		});
 		const evaluation = fed({ accuracy: 0.9 });
-		const rows = modelCardRows([model(0), model(1, { federatedEvaluation: evaluation })], [round(1, { federatedEvaluation: evaluation })]);
+		const audit = { auc: 0.53, advantage: 0.06, members: 1000, nonMembers: 1000 };
+		const rows = modelCardRows([model(0), model(1, { federatedEvaluation: evaluation, membershipAudit: audit })], [round(1, { federatedEvaluation: evaluation })]);
 		expect(rows).toEqual([
-			{ version: 1, round: 1, parameterCount: 10, testAccuracy: null, trainLoss: 0.5, federated: evaluation, createdAt: '2025-01-02' },
-			{ version: 0, round: null, parameterCount: 10, testAccuracy: null, trainLoss: null, federated: null, createdAt: '2025-01-01' }
+			{ version: 1, round: 1, parameterCount: 10, testAccuracy: null, trainLoss: 0.5, federated: evaluation, membershipAudit: audit, createdAt: '2025-01-02' },
+			{ version: 0, round: null, parameterCount: 10, testAccuracy: null, trainLoss: null, federated: null, membershipAudit: null, createdAt: '2025-01-01' }
 		]);
+		// A record from a server that predates the audit has no field: no audit.
+		const { membershipAudit: _none, ...old } = model(2);
+		expect(modelCardRows([old as ModelRecord], [])[0]?.membershipAudit).toBeNull();
 	});
 });

@@ -1,4 +1,4 @@
-import type { DeviceEvaluation, FederatedEvaluation, ModelRecord, Round } from '@qflare/protocol';
+import type { DeviceEvaluation, FederatedEvaluation, MembershipAudit, ModelRecord, Round } from '@qflare/protocol';
 import type { Point } from '../chart/chart-scale';
 import { decimal, percent } from '../display-format';
 
@@ -58,6 +58,8 @@ export interface ModelCardRow {
 	testAccuracy: number | null;
 	trainLoss: number | null;
 	federated: FederatedEvaluation | null;
+	/** The loss-threshold membership-inference audit (demo data); null before it is done or where there is none. */
+	membershipAudit: MembershipAudit | null;
 	createdAt: string;
 }
 
@@ -75,6 +77,8 @@ export function modelCardRows(models: readonly ModelRecord[], rounds: readonly R
 				testAccuracy: m.testAccuracy,
 				trainLoss: round?.metrics.trainLoss ?? null,
 				federated: m.federatedEvaluation ?? round?.federatedEvaluation ?? null,
+				// Records from before the audit existed, or from an older server, lack the field.
+				membershipAudit: m.membershipAudit ?? null,
 				createdAt: m.createdAt
 			};
 		});

@@ -1,8 +1,10 @@
 import type { Round, StrategyConfig } from '@qflare/protocol';
 
 export interface PrivacySpent {
-	/** Cumulative epsilon after the latest accounted round; 0 before any. */
+	/** Cumulative epsilon after the latest accounted round (Canonne-Kamath-Steinke conversion); 0 before any. */
 	epsilon: number;
+	/** The classic RDP conversion of the same round, shown beside it; null on rounds stored without it. */
+	epsilonClassic: number | null;
 	target: number | null;
 	delta: number;
 	/** epsilon / target, capped at 1; null without a target. */
@@ -20,6 +22,7 @@ export function privacySpent(strategy: StrategyConfig, rounds: readonly Round[])
 	const target = strategy.targetEpsilon;
 	return {
 		epsilon,
+		epsilonClassic: latest ? (latest.privacy?.epsilonClassic ?? null) : 0,
 		target,
 		delta: latest?.privacy?.delta ?? strategy.delta,
 		share: target === null ? null : Math.min(1, epsilon / target),
@@ -32,6 +35,18 @@ export function formatEpsilon(epsilon: number | null | undefined): string {
 	if (epsilon === null || epsilon === undefined || Number.isNaN(epsilon)) return '–';
 	if (!Number.isFinite(epsilon)) return '∞';
 	return epsilon >= 100 ? epsilon.toFixed(0) : epsilon.toFixed(2);
+}
+
+/**
+ * The reported epsilon with the classic conversion beside it: "1.84 (classic 2.31)". Rounds
+ * stored before the classic value was recorded carry only the classic one, as `epsilon`, and
+ * show it alone.
+ */
+export function formatEpsilonPair(privacy: { epsilon: number; epsilonClassic?: number | null } | null | undefined): string {
+	if (!privacy) return formatEpsilon(null);
+	const reported = formatEpsilon(privacy.epsilon);
+	if (privacy.epsilonClassic === null || privacy.epsilonClassic === undefined) return reported;
+	return `${reported} (classic ${formatEpsilon(privacy.epsilonClassic)})`;
 }
 
 /** Delta in scientific notation, which is how it is chosen (1e-5, not 0.00001). */

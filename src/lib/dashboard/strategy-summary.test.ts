@@ -1,29 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Round } from '@qflare/protocol';
 import { describeSetup, describeStrategy, formatParam } from './strategy-summary';
-import { formatDelta, formatEpsilon, privacySpent } from './privacy-spent';
+import { formatDelta, formatEpsilon, formatEpsilonPair, privacySpent } from './privacy-spent';
 import { trustView } from './trust-view';
+import { committedRound } from './round-fixture';
 
-function round(number: number, epsilon: number | null): Round {
-	return {
-		id: `r${number}`,
-		projectId: 'p',
-		number,
-		status: 'committed',
-		baseModelVersion: number - 1,
-		resultModelVersion: number,
-		selected: [],
-		accepted: [],
-		totalSamples: 0,
-		deadline: '',
+/** A committed round; `epsilonClassic` undefined stands for a round stored before it was recorded. */
+function round(number: number, epsilon: number | null, epsilonClassic?: number): Round {
+	return committedRound(number, {
 		metrics: { testAccuracy: null, testLoss: null, trainLoss: null, trainAccuracy: null },
-		privacy: epsilon === null ? null : { epsilon, delta: 1e-5, noiseMultiplier: 1.1, sampleRate: 0.5 },
-		federatedEvaluation: null,
-		failureReason: null,
-		startedAt: '',
-		updatedAt: '',
-		endedAt: null
-	};
+		privacy: epsilon === null ? null : { epsilon, ...(epsilonClassic === undefined ? {} : { epsilonClassic }), delta: 1e-5, noiseMultiplier: 1.1, sampleRate: 0.5 }
+	});
 }
 
 describe('strategy summary', () => {
@@ -63,12 +50,16 @@ describe('privacy spent', () => {
 	});
 
 	it('takes the cumulative epsilon of the latest accounted round', () => {
-		const spent = privacySpent(dp, [round(2, 1.5), round(1, 0.9), round(3, null)]);
-		expect(spent).toEqual({ epsilon: 1.5, target: 8, delta: 1e-5, share: 1.5 / 8, rounds: 2 });
+		const spent = privacySpent(dp, [round(2, 1.5, 1.8), round(1, 0.9, 1.1), round(3, null)]);
+		expect(spent).toEqual({ epsilon: 1.5, epsilonClassic: 1.8, target: 8, delta: 1e-5, share: 1.5 / 8, rounds: 2 });
+	});
+
+	it('has no classic value for a round stored before it was recorded', () => {
+		expect(privacySpent(dp, [round(1, 2.6737)])).toMatchObject({ epsilon: 2.6737, epsilonClassic: null });
 	});
 
 	it('starts at zero and caps the share at the target', () => {
-		expect(privacySpent(dp, [])).toMatchObject({ epsilon: 0, share: 0, rounds: 0 });
+		expect(privacySpent(dp, [])).toMatchObject({ epsilon: 0, epsilonClassic: 0, share: 0, rounds: 0 });
 		expect(privacySpent(dp, [round(1, 9)])?.share).toBe(1);
 		expect(privacySpent({ ...dp, targetEpsilon: null }, [round(1, 2)])?.share).toBeNull();
 	});
@@ -77,6 +68,11 @@ describe('privacy spent', () => {
 		expect(formatEpsilon(1.2634)).toBe('1.26');
 		expect(formatEpsilon(Infinity)).toBe('∞');
 		expect(formatEpsilon(null)).toBe('–');
+		// q = 0.1, z = 1, delta = 1e-5 after one round: 2.1330 reported, 2.6737 classic.
+		expect(formatEpsilonPair({ epsilon: 2.133, epsilonClassic: 2.6737 })).toBe('2.13 (classic 2.67)');
+		expect(formatEpsilonPair({ epsilon: 2.6737 })).toBe('2.67');
+		expect(formatEpsilonPair({ epsilon: Infinity, epsilonClassic: Infinity })).toBe('∞ (classic ∞)');
+		expect(formatEpsilonPair(null)).toBe('–');
 		expect(formatDelta(1e-5)).toBe('1e-5');
 		expect(formatDelta(2.5e-6)).toBe('2.5e-6');
 	});

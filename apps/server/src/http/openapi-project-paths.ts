@@ -31,7 +31,12 @@ export const projectPaths = {
 		})
 	},
 	'/projects/{id}/rounds': { get: op('project.read', 'Rounds', { parameters: [id], responses: { '200': array('rounds') } }) },
-	'/projects/{id}/models': { get: op('project.read', 'Model versions', { parameters: [id], responses: { '200': array('models') } }) },
+	'/projects/{id}/models': {
+		get: op('project.read', 'Model versions, each with its test metrics, federated evaluation and membership-inference audit (membershipAudit)', {
+			parameters: [id],
+			responses: { '200': array('models') }
+		})
+	},
 	'/projects/{id}/evaluations': {
 		get: op('project.read', 'Federated evaluation reports, one per device and round (counts and error sums, never data)', {
 			parameters: [id, { name: 'round', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } }],

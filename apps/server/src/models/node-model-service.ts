@@ -1,4 +1,4 @@
-import { loadDataset } from '@qflare/datasets';
+import { loadDataset, shardOf } from '@qflare/datasets';
 import { type DatasetName, type ModelName, type TaskSchema, demoTask } from '@qflare/protocol';
 import { buildModel, evaluate, flattenWeights, modelSpec, parameterCount, predict, setFlatWeights, type LayersModel, type ModelSpec, type Tf } from '@qflare/trainer';
 import { initNodeTf } from '@qflare/trainer/node';
@@ -35,6 +35,23 @@ export class NodeModelService implements ModelService {
 	async evaluate(model: ModelName, dataset: DatasetName, weights: Float32Array): Promise<{ loss: number; accuracy: number }> {
 		const { test } = await loadDataset(dataset);
 		return this.#withWeights(modelSpec(model, demoTask(dataset)), weights, (tf, built) => evaluate(tf, built, test));
+	}
+
+	/**
+	 * Cross-entropy of each example at `indices` of the demo split (probabilities clipped to
+	 * [1e-7, 1 - 1e-7] as in training), computed in float64 from the batched predictions.
+	 */
+	async perExampleLoss(model: ModelName, dataset: DatasetName, weights: Float32Array, split: 'train' | 'test', indices: ArrayLike<number>): Promise<Float64Array> {
+		const set = shardOf((await loadDataset(dataset))[split], Array.from(indices));
+		const probs = await this.#withWeights(modelSpec(model, demoTask(dataset)), weights, (tf, built) => predict(tf, built, set.images, set.count));
+		const k = set.numClasses;
+		if (probs.length !== set.count * k) throw new Error(`the model gives ${probs.length / Math.max(1, set.count)} outputs per example, not ${k} classes`);
+		const losses = new Float64Array(set.count);
+		for (let i = 0; i < set.count; i++) {
+			const p = probs[i * k + set.labels[i]];
+			losses[i] = -Math.log(Math.min(1 - 1e-7, Math.max(1e-7, p)));
+		}
+		return losses;
 	}
 
 	/** count x outputs: class probabilities, or standardised regression values. */

@@ -20,6 +20,11 @@ export class ActiveRound {
 	 * round does not, so the sums are not handed on and the leader folds from the store instead.
 	 */
 	tainted = false;
+	/**
+	 * Leader only: this instance lost the project's lease while the round ran. It is out of use;
+	 * updates already being checked for it are stored and handed on as a follower's would be.
+	 */
+	abandoned = false;
 	readonly acceptedHashes = new Set<string>();
 	readonly rejected = new Set<string>();
 	/** Selected devices that went offline and did not come back within the grace period. */

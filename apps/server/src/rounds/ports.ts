@@ -43,4 +43,9 @@ export interface ModelService {
 	 * count encoded samples (Uint8Array pixels, or Float32Array already standardised values).
 	 */
 	predict(model: ModelName, task: TaskSchema, weights: Float32Array, inputs: Uint8Array | Float32Array, count: number): Promise<Float32Array>;
+	/**
+	 * Cross-entropy of the weights on each of the demo data set's examples at `indices` of a split
+	 * (train or test), in that order: what a loss-threshold membership-inference attack looks at.
+	 */
+	perExampleLoss(model: ModelName, dataset: DatasetName, weights: Float32Array, split: 'train' | 'test', indices: ArrayLike<number>): Promise<Float64Array>;
 }

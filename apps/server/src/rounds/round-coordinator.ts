@@ -31,6 +31,7 @@ import { SingleInstance, type Cluster } from '../cluster/cluster';
 import { EvaluationRequests } from '../local-data/evaluation-requests';
 import { mergeStandardization } from '../local-data/standardization';
 import { ActiveRound } from './active-round';
+import { MembershipAuditor } from './membership-audit';
 import type { DashboardFeed, ModelService, ParticipantChannel } from './ports';
 import { clientPlan, selectDevices } from './round-plan';
 import { SerialQueue } from './serial-queue';
@@ -95,6 +96,8 @@ export class RoundCoordinator {
 	/** Each project's last aggregate delta, the reference for the trust score's distance. */
 	readonly #lastAggregate = new Map<string, Float32Array>();
 	readonly #evaluations: EvaluationRequests;
+	/** Demo projects: the membership-inference audit of each committed model, run after the commit. */
+	readonly #membershipAuditor: MembershipAuditor;
 	readonly #queue = new SerialQueue();
 	readonly #log: (message: string, fields?: LogFields) => void;
 	readonly #now: () => Date;
@@ -109,6 +112,7 @@ export class RoundCoordinator {
 		this.#log = deps.log ?? (() => {});
 		this.#now = deps.now ?? (() => new Date());
 		this.#evaluations = new EvaluationRequests(deps.store, deps.participants);
+		this.#membershipAuditor = new MembershipAuditor({ store: deps.store, models: deps.models, feed: deps.feed, log: this.#log });
 		this.#cluster = deps.cluster ?? new SingleInstance('local');
 		this.#listenToPeers();
 	}
@@ -122,7 +126,10 @@ export class RoundCoordinator {
 		if (this.#cluster.mode === 'cluster') {
 			await this.#claimLeaderless();
 			this.#claimTimer ??= setInterval(
-				() => void this.#claimLeaderless().catch((e: unknown) => this.#log(`claiming leaderless projects failed: ${String(e)}`)),
+				() => {
+					void this.#claimLeaderless().catch((e: unknown) => this.#log(`claiming leaderless projects failed: ${String(e)}`));
+					void this.#reconcile().catch((e: unknown) => this.#log(`reconciling rounds with the store failed: ${String(e)}`));
+				},
 				this.deps.leaseCheckMs ?? 3_000
 			);
 			return;
@@ -131,6 +138,39 @@ export class RoundCoordinator {
 			if (project.status !== 'running') continue;
 			await this.#queue.run(project.id, () => this.#resumeProject(project));
 		}
+	}
+
+	/**
+	 * Cluster: counts every durable update of the rounds this instance leads, whether or not its
+	 * notice arrived. A notice is lost when it is sent while no instance leads (the old leader died,
+	 * the new one is still rebuilding the round), and its device, acknowledged, will not send again.
+	 */
+	async #reconcile(): Promise<void> {
+		for (const active of [...this.#active.values()]) {
+			if (active.role !== 'leader' || active.finishing || active.round.status !== 'training') continue;
+			const { projectId, id: roundId } = active.round;
+			for (const record of await this.deps.store.updates.listByRound(roundId)) {
+				if (active.finishing || !active.selected.has(record.deviceId) || active.acceptedHash(record.deviceId) !== undefined || active.pending.has(record.deviceId)) continue;
+				this.#countRemote(active, record.deviceId, record.payloadSha256, record.numSamples);
+			}
+			this.#maybeFinish(projectId, active);
+		}
+	}
+
+	/** An update another instance made durable: counted toward the round, folded at the close from that instance's sums or the store. */
+	#countRemote(active: ActiveRound, deviceId: string, payloadSha256: string, numSamples: number): void {
+		active.rejected.delete(deviceId);
+		active.remote.set(deviceId, payloadSha256);
+		// Awaited by the close, like the leader's own writes, so no write to the round record races its transition.
+		const noted = this.#noteAccepted(active, deviceId, numSamples).catch((e: unknown) =>
+			this.#log(`round ${active.round.number} of ${active.round.projectId}: could not count the update of ${deviceId}: ${String(e)}`, {
+				projectId: active.round.projectId,
+				roundId: active.round.id,
+				deviceId
+			})
+		);
+		active.persisting.add(noted);
+		void noted.finally(() => active.persisting.delete(noted));
 	}
 
 	async #claimLeaderless(): Promise<void> {
@@ -341,7 +381,7 @@ export class RoundCoordinator {
 				},
 				this.deps.verifier ?? null
 			);
-			if (active.finishing) {
+			if (active.finishing && !active.abandoned) {
 				// Not the device's fault and not acknowledged: nothing of it stays in the round.
 				active.pending.delete(deviceId);
 				throw new RoundClosedWhileChecking();
@@ -390,7 +430,7 @@ export class RoundCoordinator {
 			active.pending.delete(deviceId);
 			this.#maybeFinish(projectId, active);
 		}
-		if (active.role === 'follower') {
+		if (active.role === 'follower' || active.abandoned) {
 			this.#cluster.tell('update:accepted', { projectId, roundId: round.id, deviceId, payloadSha256: envelope.payloadSha256, numSamples: envelope.numSamples });
 		}
 		return { ok: true, roundId: round.id, accepted: active.accepted.size + active.remote.size, duplicate: false };
@@ -439,7 +479,7 @@ export class RoundCoordinator {
 		// Only the leader writes the round record: MongoDB-compatible stores without atomic
 		// updates (FerretDB) lose concurrent writes to one document, and the update record above is
 		// what makes the update durable. Followers tell the leader instead.
-		if (active.role === 'follower') return;
+		if (active.role === 'follower' || active.abandoned) return;
 		await this.#noteAccepted(active, deviceId, envelope.numSamples);
 	}
 
@@ -574,7 +614,7 @@ export class RoundCoordinator {
 				await this.#fail(
 					round,
 					'open',
-					`another round would spend epsilon ${projected.epsilon.toFixed(3)} > target ${strategyConfig.targetEpsilon} (delta ${strategyConfig.delta})`
+					`another round would spend epsilon ${projected.epsilon.toFixed(3)} > target ${strategyConfig.targetEpsilon} (delta ${strategyConfig.delta}; classic conversion ${projected.epsilonClassic?.toFixed(3)})`
 				);
 				const done = await this.#updateProject(projectId, { status: 'completed' });
 				await this.#event(projectId, 'project.completed', 'privacy budget reached');
@@ -842,7 +882,7 @@ export class RoundCoordinator {
 			`round ${round.number}: ${accepted} updates (${why}), ${active.strategy.name}, ` +
 				(evaluation ? `test accuracy ${evaluation.accuracy.toFixed(4)}, ` : '') +
 				`model v${version}` +
-				(privacy ? `, epsilon ${privacy.epsilon.toFixed(3)}` : '')
+				(privacy ? `, epsilon ${privacy.epsilon.toFixed(3)} (classic ${privacy.epsilonClassic?.toFixed(3)})` : '')
 		);
 		this.#log(
 			`project ${projectId} round ${round.number} committed: ${accepted}/${active.selected.size} updates, ` +
@@ -864,6 +904,8 @@ export class RoundCoordinator {
 		void this.#evaluations
 			.committed(updatedProject, committed, next)
 			.catch((e: unknown) => this.#log(`could not ask for evaluations of model v${version}: ${String(e)}`, { projectId, roundId: round.id }));
+		// Demo data: how well a loss-threshold attack tells members from non-members (logged, never fails the round).
+		void this.#membershipAuditor.afterCommit(updatedProject, version, next);
 		await this.#dropPayloads(committed);
 	}
 
@@ -1018,8 +1060,9 @@ export class RoundCoordinator {
 		const earlier = (await this.deps.store.rounds.listByProject(project.id))
 			.filter((r) => r.status === 'committed' && r.privacy && r.id !== excludeRoundId)
 			.map((r) => r.privacy!.sampleRate);
-		const { epsilon } = epsilonAfterRounds([...earlier, sampleRate], strategy.noiseMultiplier, strategy.delta);
-		return { epsilon, delta: strategy.delta, noiseMultiplier: strategy.noiseMultiplier, sampleRate };
+		// epsilon (what the target is checked against) is the Canonne-Kamath-Steinke conversion.
+		const { epsilon, epsilonClassic } = epsilonAfterRounds([...earlier, sampleRate], strategy.noiseMultiplier, strategy.delta);
+		return { epsilon, epsilonClassic, delta: strategy.delta, noiseMultiplier: strategy.noiseMultiplier, sampleRate };
 	}
 
 	async #recordTrust(projectId: string, deviceId: string, outcome: { accepted: true; distance: number } | { accepted: false }): Promise<void> {
@@ -1089,18 +1132,16 @@ export class RoundCoordinator {
 		const cluster = this.#cluster;
 		cluster.onLost((projectId) => {
 			this.#log(`lost the lease of project ${projectId}: another instance may lead it now`, { projectId });
-			if (this.#leaderRound(projectId)) this.#dropRound(projectId);
+			const active = this.#leaderRound(projectId);
+			if (!active) return;
+			// Updates being checked for it are still stored and acknowledged, and told to whoever leads next.
+			active.abandoned = true;
+			this.#dropRound(projectId);
 		});
 		cluster.on('update:accepted', ({ projectId, roundId, deviceId, payloadSha256, numSamples }) => {
 			const active = this.#leaderRound(projectId);
-			if (!active || active.round.id !== roundId || active.finishing || active.accepted.has(deviceId)) return;
-			active.remote.set(deviceId, payloadSha256);
-			// Awaited by the close, like the leader's own writes, so no write to the round record races its transition.
-			const noted = this.#noteAccepted(active, deviceId, numSamples).catch((e: unknown) =>
-				this.#log(`round ${active.round.number} of ${projectId}: could not count the update of ${deviceId}: ${String(e)}`, { projectId, roundId, deviceId })
-			);
-			active.persisting.add(noted);
-			void noted.finally(() => active.persisting.delete(noted));
+			if (!active || active.round.id !== roundId || active.finishing || active.acceptedHash(deviceId) !== undefined) return;
+			this.#countRemote(active, deviceId, payloadSha256, numSamples);
 			this.#maybeFinish(projectId, active);
 		});
 		cluster.on('update:rejected', ({ projectId, roundId, deviceId }) => {

@@ -1,4 +1,4 @@
-import type { FederatedEvaluation, ModelRecord } from '@qflare/protocol';
+import type { FederatedEvaluation, MembershipAudit, ModelRecord } from '@qflare/protocol';
 import { randomUUID } from 'node:crypto';
 import type { BlobStore } from '../blobs';
 import type { ModelDoc } from '../collections';
@@ -32,12 +32,14 @@ export interface ModelRepository {
 	setMetrics(projectId: string, version: number, metrics: Pick<ModelRecord, 'testAccuracy' | 'testLoss'>): Promise<ModelRecord | null>;
 	/** Replaces the version's federated evaluation (re-merged as reports arrive); null when there is no such version. */
 	setFederatedEvaluation(projectId: string, version: number, evaluation: FederatedEvaluation | null): Promise<ModelRecord | null>;
+	/** Replaces the version's membership-inference audit; null when there is no such version. */
+	setMembershipAudit(projectId: string, version: number, audit: MembershipAudit | null): Promise<ModelRecord | null>;
 }
 
-/** Models committed before federated evaluation existed have none. */
+/** Models committed before federated evaluation (or the membership audit) existed have none. */
 function toModel(doc: ModelDoc): ModelRecord {
-	const { _id, blob: _blob, stateBlob: _stateBlob, federatedEvaluation, ...rest } = doc;
-	return { ...rest, id: _id, federatedEvaluation: federatedEvaluation ?? null };
+	const { _id, blob: _blob, stateBlob: _stateBlob, federatedEvaluation, membershipAudit, ...rest } = doc;
+	return { ...rest, id: _id, federatedEvaluation: federatedEvaluation ?? null, membershipAudit: membershipAudit ?? null };
 }
 
 export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore, clock: Clock): ModelRepository {
@@ -61,6 +63,7 @@ export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore,
 				testAccuracy: meta.testAccuracy ?? null,
 				testLoss: meta.testLoss ?? null,
 				federatedEvaluation: null,
+				membershipAudit: null,
 				createdAt: meta.createdAt ?? clock().toISOString(),
 				blob,
 				...(serverState ? { stateBlob: `models/${id}.state` } : {})
@@ -103,6 +106,9 @@ export function modelRepository(col: CollectionPort<ModelDoc>, blobs: BlobStore,
 		},
 		async setFederatedEvaluation(projectId, version, evaluation) {
 			return out(await col.findOneAndUpdate({ projectId, version }, { $set: { federatedEvaluation: evaluation } }));
+		},
+		async setMembershipAudit(projectId, version, audit) {
+			return out(await col.findOneAndUpdate({ projectId, version }, { $set: { membershipAudit: audit } }));
 		}
 	};
 }
