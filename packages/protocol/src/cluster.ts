@@ -94,7 +94,9 @@ export const PeerPresenceReply = z.object({
 	/** Devices ready to train on this instance. */
 	ready: z.array(Id).max(1_000_000),
 	/** Whether `deviceId` of the request has a socket on this instance. */
-	online: z.boolean()
+	online: z.boolean(),
+	/** The project's devices with a socket on this instance (ready or not). */
+	connected: z.array(Id).max(1_000_000)
 });
 export type PeerPresenceReply = z.infer<typeof PeerPresenceReply>;
 

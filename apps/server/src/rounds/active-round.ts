@@ -25,6 +25,8 @@ export class ActiveRound {
 	 * updates already being checked for it are stored and handed on as a follower's would be.
 	 */
 	abandoned = false;
+	/** When the leader last logged the devices the round waits for (cluster). */
+	waitingLoggedAt = Date.now();
 	readonly acceptedHashes = new Set<string>();
 	readonly rejected = new Set<string>();
 	/** Selected devices that went offline and did not come back within the grace period. */

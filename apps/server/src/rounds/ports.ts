@@ -16,6 +16,8 @@ export interface ParticipantChannel {
 	readyDevices(projectId: string): Promise<string[]>;
 	/** Logged in on at least one socket of any instance (it may still be loading its data or calibrating). */
 	isOnline(projectId: string, deviceId: string): Promise<boolean>;
+	/** The project's devices logged in on any instance. */
+	onlineDevices(projectId: string): Promise<string[]>;
 	/** `local`: only to this instance's sockets of the device (each instance sends its own devices' tasks). */
 	sendTask(projectId: string, deviceId: string, task: RoundTask, options?: { local?: boolean }): void;
 	/** Asks a device to score a committed model on its local hold-out (it answers with eval:report). */

@@ -77,6 +77,9 @@ class RoundClosedWhileChecking extends ProtocolError {
 	}
 }
 
+/** How often a leader logs which devices a round still waits for. */
+const WAITING_LOG_MS = 30_000;
+
 /** How long a selected device may be offline mid-round (a reload, a flaky network) before it counts as dropped. */
 export const DROPOUT_GRACE_MS = 20_000;
 
@@ -153,7 +156,20 @@ export class RoundCoordinator {
 				if (active.finishing || !active.selected.has(record.deviceId) || active.acceptedHash(record.deviceId) !== undefined || active.pending.has(record.deviceId)) continue;
 				this.#countRemote(active, record.deviceId, record.payloadSha256, record.numSamples);
 			}
+			// A device whose instance died leaves no disconnect anywhere: one offline everywhere gets the dropout grace.
+			const online = new Set(await this.deps.participants.onlineDevices(projectId));
+			for (const deviceId of active.selected) {
+				if (!online.has(deviceId) && active.isWaitingFor(deviceId) && !active.leaving.has(deviceId) && !active.pending.has(deviceId)) this.deviceLeft(projectId, deviceId);
+			}
 			this.#maybeFinish(projectId, active);
+			const waiting = [...active.selected].filter((d) => active.isWaitingFor(d));
+			if (waiting.length > 0 && Date.now() - active.waitingLoggedAt >= WAITING_LOG_MS) {
+				active.waitingLoggedAt = Date.now();
+				this.#log(`round ${active.round.number} of ${projectId} waits for ${waiting.length} of ${active.selected.size} devices (${[...active.pending].length} being checked): ${waiting.slice(0, 10).join(', ')}${waiting.length > 10 ? ', ...' : ''}`, {
+					projectId,
+					roundId
+				});
+			}
 		}
 	}
 

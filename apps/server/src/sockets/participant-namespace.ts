@@ -143,7 +143,8 @@ export class ParticipantNamespace implements ParticipantChannel {
 		this.#evaluations = new EvaluationCollector(store, dashboard);
 		cluster.answer('presence', async ({ projectId, deviceId }) => ({
 			ready: this.presence.readyDevices(projectId),
-			online: deviceId !== undefined && this.presence.isOnline(projectId, deviceId)
+			online: deviceId !== undefined && this.presence.isOnline(projectId, deviceId),
+			connected: this.presence.onlineDevices(projectId)
 		}));
 		this.#nsp = io.of(PARTICIPANT_NAMESPACE) as unknown as ParticipantNsp;
 		this.#nsp.on('connection', (socket) => this.#attach(socket));
@@ -159,6 +160,13 @@ export class ParticipantNamespace implements ParticipantChannel {
 		if (this.cluster.mode === 'single') return here;
 		const elsewhere = (await this.cluster.ask('presence', { projectId })).flatMap((r) => r.ready);
 		return [...new Set([...here, ...elsewhere])].sort();
+	}
+
+	async onlineDevices(projectId: string): Promise<string[]> {
+		const here = this.presence.onlineDevices(projectId);
+		if (this.cluster.mode === 'single') return here;
+		const elsewhere = (await this.cluster.ask('presence', { projectId })).flatMap((r) => r.connected);
+		return [...new Set([...here, ...elsewhere])];
 	}
 
 	async isOnline(projectId: string, deviceId: string): Promise<boolean> {

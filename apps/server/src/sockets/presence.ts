@@ -39,6 +39,12 @@ export class Presence {
 		return this.#sockets.has(`${projectId}/${deviceId}`);
 	}
 
+	/** Devices of the project with at least one socket. */
+	onlineDevices(projectId: string): string[] {
+		const prefix = `${projectId}/`;
+		return [...this.#sockets.keys()].filter((key) => key.startsWith(prefix)).map((key) => key.slice(prefix.length));
+	}
+
 	/** Devices with at least one socket, over all projects. */
 	get onlineCount(): number {
 		return this.#sockets.size;
