@@ -211,4 +211,31 @@ describe('acknowledged updates survive a crash', () => {
 		const got = (await server!.store.models.loadWeights(project.id, 1))!;
 		expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
 	});
+	it('an update stored while a restarted (or new leader) server lists the round is folded, not deleted, and its device is not asked again', async () => {
+		const { project, tasks } = await setUp(
+			'durability-late-record',
+			{ name: 'late record', rounds: 1, minParticipants: 3, shardCount: 3, roundTimeoutSec: 60 },
+			3
+		);
+		const length = decodeWeights(new Uint8Array(tasks[0].weights as ArrayBuffer)).values.length;
+		for (const k of [0, 1]) expect(await devices[k].participant.send(devices[k].participant.envelope(tasks[k], deltaOf(length, k), 100))).toMatchObject({ ok: true });
+		const late = devices[1].id;
+		// Device 1's record lands between the two reads of the round's updates, as another instance's would.
+		server = await server!.restart({
+			beforeStart: (store) => {
+				const list = store.updates.listWithPayloads.bind(store.updates);
+				store.updates.listWithPayloads = async (roundId) => (await list(roundId)).filter((u) => u.record.deviceId !== late);
+			}
+		});
+		for (const d of devices) d.reconnect(server.url);
+		const before = devices.map((d) => d.tasks.length);
+		for (const d of devices) await d.participant.login(project.id);
+		await devices[2].participant.task;
+		await sleep(300);
+		expect(devices.map((d, k) => d.tasks.length - before[k])).toEqual([0, 0, 1]);
+		expect(await server.store.updates.findByRoundAndDevice(tasks[0].roundId, late)).not.toBeNull();
+		expect(await devices[2].participant.send(devices[2].participant.envelope(tasks[2], deltaOf(length, 2), 100))).toMatchObject({ ok: true });
+		const round = await waitForRound(server, project.id, 1, (r) => r.status === 'committed' || r.status === 'failed');
+		expect(round).toMatchObject({ status: 'committed', totalSamples: 300 });
+	});
 });

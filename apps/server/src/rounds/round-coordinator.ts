@@ -711,6 +711,23 @@ export class RoundCoordinator {
 		let dropped = 0;
 		for (const record of await this.deps.store.updates.listByRound(round.id)) {
 			if (folded.has(record.deviceId)) continue;
+			// Stored after the listing above (another instance goes on taking updates while this one
+			// takes over): acknowledged and sound, so folded, never deleted. Only an update without a
+			// payload, or one just refused, is deleted, so its device is asked again.
+			const payload = await this.deps.store.updates.loadPayload(round.id, record.deviceId);
+			if (payload && !stored.some((s) => s.record.deviceId === record.deviceId)) {
+				try {
+					this.#foldStored(project, active, record, payload);
+					folded.add(record.deviceId);
+					continue;
+				} catch (e) {
+					this.#log(`round ${round.number} of ${project.id}: stored update of ${record.deviceId} not folded again: ${String(e)}`, {
+						projectId: project.id,
+						roundId: round.id,
+						deviceId: record.deviceId
+					});
+				}
+			}
 			dropped += await this.deps.store.updates.deleteOne(round.id, record.deviceId);
 		}
 		return dropped;

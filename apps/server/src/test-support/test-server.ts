@@ -43,7 +43,7 @@ export interface TestServer {
 	 * the store but keeps its folder, and starts a new server on the same folder with the same
 	 * owner. Use only the returned server afterwards; its close() removes the folder.
 	 */
-	restart(): Promise<TestServer>;
+	restart(options?: { beforeStart?: (store: Store) => void }): Promise<TestServer>;
 }
 
 export interface TestServerOptions {
@@ -126,7 +126,8 @@ interface Owner {
 }
 
 /** A server over `temp`: set up afresh, or (`owner` given) a restart over a store set up before. */
-async function launch(temp: TempStore, options: TestServerOptions, owner: Owner | null): Promise<TestServer> {
+async function launch(temp: TempStore, options: TestServerOptions, owner: Owner | null, beforeStart?: (store: Store) => void): Promise<TestServer> {
+	beforeStart?.(temp.store);
 	const logs: string[] = [];
 	let server: QflareServer;
 	try {
@@ -177,10 +178,10 @@ async function launch(temp: TempStore, options: TestServerOptions, owner: Owner 
 				return res.json.token;
 			},
 			close,
-			async restart() {
+			async restart(restartOptions = {}) {
 				await server.close();
 				await temp.store.close();
-				return launch(await openTempStoreIn(temp.dataDir), options, { organisationId, ownerKey, ownerCookie: cookie });
+				return launch(await openTempStoreIn(temp.dataDir), options, { organisationId, ownerKey, ownerCookie: cookie }, restartOptions.beforeStart);
 			}
 		};
 	} catch (error) {
