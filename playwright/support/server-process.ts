@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BrowserContext } from '@playwright/test';
@@ -13,16 +12,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Registrations per address per minute: simulations register dozens of devices from one address. */
 const JOIN_RATE_LIMIT = '100000';
 
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = createServer();
-		srv.once('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address() as { port: number };
-			srv.close(() => resolve(port));
-		});
-	});
-}
+export { freePort } from '../../apps/server/src/test-support/free-port';
 
 export function freshDataDir(): string {
 	return mkdtempSync(path.join(tmpdir(), 'qflare-e2e-'));

@@ -156,11 +156,7 @@ export class RoundCoordinator {
 				if (active.finishing || !active.selected.has(record.deviceId) || active.acceptedHash(record.deviceId) !== undefined || active.pending.has(record.deviceId)) continue;
 				this.#countRemote(active, record.deviceId, record.payloadSha256, record.numSamples);
 			}
-			// A device whose instance died leaves no disconnect anywhere: one offline everywhere gets the dropout grace.
-			const online = new Set(await this.deps.participants.onlineDevices(projectId));
-			for (const deviceId of active.selected) {
-				if (!online.has(deviceId) && active.isWaitingFor(deviceId) && !active.leaving.has(deviceId) && !active.pending.has(deviceId)) this.deviceLeft(projectId, deviceId);
-			}
+			await this.#graceOffline(active);
 			this.#maybeFinish(projectId, active);
 			const waiting = [...active.selected].filter((d) => active.isWaitingFor(d));
 			if (waiting.length > 0 && Date.now() - active.waitingLoggedAt >= WAITING_LOG_MS) {
@@ -170,6 +166,19 @@ export class RoundCoordinator {
 					roundId
 				});
 			}
+		}
+	}
+
+	/**
+	 * Selected devices still owing an update that are offline on every instance get the dropout
+	 * grace, as if they had just left: a device that left during a restart, or whose instance died
+	 * (which leaves no disconnect anywhere).
+	 */
+	async #graceOffline(active: ActiveRound): Promise<void> {
+		const projectId = active.round.projectId;
+		const online = new Set(await this.deps.participants.onlineDevices(projectId));
+		for (const deviceId of active.selected) {
+			if (!online.has(deviceId) && active.isWaitingFor(deviceId) && !active.leaving.has(deviceId) && !active.pending.has(deviceId)) this.deviceLeft(projectId, deviceId);
 		}
 	}
 
@@ -695,42 +704,38 @@ export class RoundCoordinator {
 	async #restoreUpdates(project: Project, active: ActiveRound): Promise<number> {
 		const round = active.round;
 		const stored = await this.deps.store.updates.listWithPayloads(round.id);
+		const listed = new Set(stored.map(({ record }) => record.deviceId));
 		const folded = new Set<string>();
-		for (const { record, payload } of stored) {
-			try {
-				this.#foldStored(project, active, record, payload);
-				folded.add(record.deviceId);
-			} catch (e) {
-				this.#log(`round ${round.number} of ${project.id}: stored update of ${record.deviceId} not folded again: ${String(e)}`, {
-					projectId: project.id,
-					roundId: round.id,
-					deviceId: record.deviceId
-				});
-			}
-		}
+		for (const { record, payload } of stored) if (this.#tryFoldStored(project, active, record, payload)) folded.add(record.deviceId);
 		let dropped = 0;
 		for (const record of await this.deps.store.updates.listByRound(round.id)) {
 			if (folded.has(record.deviceId)) continue;
 			// Stored after the listing above (another instance goes on taking updates while this one
 			// takes over): acknowledged and sound, so folded, never deleted. Only an update without a
-			// payload, or one just refused, is deleted, so its device is asked again.
-			const payload = await this.deps.store.updates.loadPayload(round.id, record.deviceId);
-			if (payload && !stored.some((s) => s.record.deviceId === record.deviceId)) {
-				try {
-					this.#foldStored(project, active, record, payload);
-					folded.add(record.deviceId);
-					continue;
-				} catch (e) {
-					this.#log(`round ${round.number} of ${project.id}: stored update of ${record.deviceId} not folded again: ${String(e)}`, {
-						projectId: project.id,
-						roundId: round.id,
-						deviceId: record.deviceId
-					});
-				}
+			// payload, or one refused, is deleted, so its device is asked again.
+			const payload = listed.has(record.deviceId) ? null : await this.deps.store.updates.loadPayload(round.id, record.deviceId);
+			if (payload && this.#tryFoldStored(project, active, record, payload)) {
+				folded.add(record.deviceId);
+				continue;
 			}
 			dropped += await this.deps.store.updates.deleteOne(round.id, record.deviceId);
 		}
 		return dropped;
+	}
+
+	/** #foldStored that logs instead of throwing; whether the update was folded. */
+	#tryFoldStored(project: Project, active: ActiveRound, record: UpdateRecord, payload: UpdatePayload): boolean {
+		try {
+			this.#foldStored(project, active, record, payload);
+			return true;
+		} catch (e) {
+			this.#log(`round ${active.round.number} of ${project.id}: stored update of ${record.deviceId} not folded again: ${String(e)}`, {
+				projectId: project.id,
+				roundId: active.round.id,
+				deviceId: record.deviceId
+			});
+			return false;
+		}
 	}
 
 	/** Folds a stored update through the same screening as on arrival; throws when the strategy cannot use it. */
@@ -784,18 +789,8 @@ export class RoundCoordinator {
 		const round = active.round;
 		this.#active.set(project.id, active);
 		this.deps.feed.round(round);
-		for (const deviceId of round.selected) {
-			if (!active.isWaitingFor(deviceId)) continue;
-			this.#sendTask(active, deviceId);
-			// A device offline everywhere (its instance died with the old leader, or it left during a
-			// restart) gets the dropout grace to come back, as if it had just left.
-			void this.deps.participants.isOnline(project.id, deviceId).then(
-				(online) => {
-					if (!online) this.deviceLeft(project.id, deviceId);
-				},
-				() => this.deviceLeft(project.id, deviceId)
-			);
-		}
+		for (const deviceId of round.selected) if (active.isWaitingFor(deviceId)) this.#sendTask(active, deviceId);
+		void this.#graceOffline(active).catch((e: unknown) => this.#log(`could not tell which devices are online: ${String(e)}`, { projectId: project.id }));
 		const ms = Math.max(0, new Date(round.deadline).getTime() - this.#now().getTime());
 		active.timer = setTimeout(() => this.#finish(project.id, active, 'deadline'), ms);
 		// A resumed round may already hold every selected device's update.
@@ -997,7 +992,7 @@ export class RoundCoordinator {
 		for (const reply of replies) {
 			if (!reply || reply.partial === null || reply.devices.length === 0 || reply.roundId !== round.id) continue;
 			const merged = this.#mergePartial(active, reply, durable, folded);
-			if (merged !== null) this.#log(`round ${round.number} of ${project.id}: ${reply.instance}: ${merged}`, { projectId: project.id, roundId: round.id });
+			this.#log(`round ${round.number} of ${project.id}: ${reply.instance}: ${merged}`, { projectId: project.id, roundId: round.id });
 			for (const { deviceId } of merged === 'merged' ? reply.devices : []) folded.add(deviceId);
 		}
 		const missing = [...durable].filter((deviceId) => !folded.has(deviceId));

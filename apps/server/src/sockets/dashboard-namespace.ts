@@ -145,23 +145,21 @@ export class DashboardNamespace implements DashboardFeed, DashboardDisconnects {
 	 */
 	round(r: Round): void {
 		const last = this.#roundsSent.get(r.id);
-		if (last?.status === r.status && last.due !== null) {
-			last.due = r;
-			return;
-		}
 		if (last?.status === r.status) {
-			const entry = { status: r.status, due: r as Round | null };
-			this.#roundsSent.set(r.id, entry);
+			// Only counts changed: the newest state goes out when the delay ends.
+			const scheduled = last.due !== null;
+			last.due = r;
+			if (scheduled) return;
 			setTimeout(() => {
-				if (this.#roundsSent.get(r.id) !== entry || !entry.due) return;
-				this.#nsp.to(room(r.projectId)).emit('round', entry.due);
-				entry.due = null;
+				if (this.#roundsSent.get(r.id) !== last || !last.due) return;
+				this.#nsp.to(room(r.projectId)).emit('round', last.due);
+				last.due = null;
 			}, DEVICE_LIST_DELAY_MS);
 			return;
 		}
-		this.#roundsSent.set(r.id, { status: r.status, due: null });
-		// Ended rounds do not change again: forget them.
+		// A new status goes out at once and supersedes a state still waiting; ended rounds do not change again.
 		if (r.status === 'committed' || r.status === 'failed') this.#roundsSent.delete(r.id);
+		else this.#roundsSent.set(r.id, { status: r.status, due: null });
 		this.#nsp.to(room(r.projectId)).emit('round', r);
 	}
 

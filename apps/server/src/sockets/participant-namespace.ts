@@ -22,6 +22,7 @@ import {
 	type ParticipantClientEvents,
 	type ParticipantProjectView,
 	type ParticipantServerEvents,
+	type PeerPresenceReply,
 	type Project,
 	type RotateKeyReply,
 	type RoundClosed,
@@ -155,18 +156,19 @@ export class ParticipantNamespace implements ParticipantChannel {
 		this.#coordinator = coordinator;
 	}
 
-	async readyDevices(projectId: string): Promise<string[]> {
-		const here = this.presence.readyDevices(projectId);
-		if (this.cluster.mode === 'single') return here;
-		const elsewhere = (await this.cluster.ask('presence', { projectId })).flatMap((r) => r.ready);
-		return [...new Set([...here, ...elsewhere])].sort();
+	readyDevices(projectId: string): Promise<string[]> {
+		return this.#everywhere(projectId, this.presence.readyDevices(projectId), (r) => r.ready);
 	}
 
-	async onlineDevices(projectId: string): Promise<string[]> {
-		const here = this.presence.onlineDevices(projectId);
-		if (this.cluster.mode === 'single') return here;
-		const elsewhere = (await this.cluster.ask('presence', { projectId })).flatMap((r) => r.connected);
-		return [...new Set([...here, ...elsewhere])];
+	onlineDevices(projectId: string): Promise<string[]> {
+		return this.#everywhere(projectId, this.presence.onlineDevices(projectId), (r) => r.connected);
+	}
+
+	/** This instance's devices of a list and the other instances' (one presence request), sorted. */
+	async #everywhere(projectId: string, here: string[], pick: (reply: PeerPresenceReply) => string[]): Promise<string[]> {
+		if (this.cluster.mode === 'single') return here.sort();
+		const elsewhere = (await this.cluster.ask('presence', { projectId })).flatMap(pick);
+		return [...new Set([...here, ...elsewhere])].sort();
 	}
 
 	async isOnline(projectId: string, deviceId: string): Promise<boolean> {
