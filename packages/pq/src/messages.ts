@@ -51,3 +51,18 @@ export function rotateKeyMessage({ projectId, deviceId, newPublicKey }: RotateKe
 		`qflare/rotate-key/v1\n${field('projectId', projectId)}\n${field('deviceId', deviceId)}\n${field('newPublicKey', newPublicKey)}`
 	);
 }
+
+export interface SecaggKeysMessageFields {
+	roundId: string;
+	deviceId: string;
+	/** Base64 of the ML-KEM public keys the device made for this round. */
+	maskPublicKey: string;
+	channelPublicKey: string;
+}
+
+/** Signed by a device over the keys it advertises for a secure round, so neighbours know them to be its own. */
+export function secaggKeysMessage({ roundId, deviceId, maskPublicKey, channelPublicKey }: SecaggKeysMessageFields): Uint8Array {
+	return encoder.encode(
+		`qflare/secagg-keys/v1\n${field('roundId', roundId)}\n${field('deviceId', deviceId)}\n${field('maskPublicKey', maskPublicKey)}\n${field('channelPublicKey', channelPublicKey)}`
+	);
+}

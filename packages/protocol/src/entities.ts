@@ -111,6 +111,39 @@ export const UpdateScreening = z.object({
 });
 export type UpdateScreening = z.infer<typeof UpdateScreening>;
 
+/**
+ * How participants put their update delta on the wire (weight codec dtypes): f32 as is, f16,
+ * int8 with one scale per tensor and stochastic rounding, or top-k: the largest `fraction` of
+ * coordinates by magnitude as (index, f32 value) pairs, the rest kept on the device as error
+ * feedback and added to the next round's delta. Secure projects always use their fixed-point
+ * encoding and must leave this at f32.
+ */
+export const UpdateEncoding = z.discriminatedUnion('kind', [
+	z.object({ kind: z.literal('f32') }),
+	z.object({ kind: z.literal('f16') }),
+	z.object({ kind: z.literal('int8') }),
+	z.object({ kind: z.literal('top-k'), fraction: z.number().gt(0).max(1) })
+]);
+export type UpdateEncoding = z.infer<typeof UpdateEncoding>;
+
+/**
+ * Secure aggregation (SecAgg+): the server learns only the sum of the round's updates. Each
+ * coordinate of a delta is clipped to [-clip, clip] and encoded in fixed point modulo 2^32 with
+ * its sample count (capped at maxSamplesPerClient); the tighter both bounds, the finer the
+ * quantum. `degree`: neighbours per participant on the round's random graph; null picks
+ * min(n - 1, 4 ceil(log2 n)) rounded down to even. A strict majority of a participant's
+ * neighbours must answer the unmasking request for its masks to come off.
+ */
+export const SecureAggregationConfig = z.object({
+	clip: z.number().positive().max(1_000),
+	maxSamplesPerClient: z.number().int().min(1).max(1_000_000),
+	degree: z.number().int().min(2).max(1_000).nullable()
+});
+export type SecureAggregationConfig = z.infer<typeof SecureAggregationConfig>;
+
+/** Strategies a secure project can use: they need only the (weighted) sum of the updates. */
+export const SECURE_STRATEGIES: readonly StrategyName[] = ['fedavg', 'fedavgm', 'fedadagrad', 'fedadam', 'fedyogi', 'dp-fedavg'];
+
 /** What a coordinator fills in to create a project (HTTP body of POST /api/v1/projects). */
 export const ProjectConfig = TrainingHyperparams.extend({
 	name: z.string().trim().min(1).max(120),
@@ -134,12 +167,44 @@ export const ProjectConfig = TrainingHyperparams.extend({
 	/** What local data looks like; required when dataSource is local, null for demo data. */
 	task: TaskSchema.nullable(),
 	/** Share of each participant's data held out (by seed) for federated evaluation; 0 = none. */
-	holdOutFraction: z.number().min(0).max(0.5)
+	holdOutFraction: z.number().min(0).max(0.5),
+	updateEncoding: UpdateEncoding,
+	/** null: the server sees each update (needed by robust strategies, screening and trust scores). */
+	secureAggregation: SecureAggregationConfig.nullable()
 });
 export type ProjectConfig = z.infer<typeof ProjectConfig>;
 
 /** Cross-field rules a project config must also satisfy; empty when it is consistent. */
-export function projectConfigProblems(config: Pick<ProjectConfig, 'dataSource' | 'task' | 'model'>): string[] {
+export function projectConfigProblems(
+	config: Pick<ProjectConfig, 'dataSource' | 'task' | 'model'> & Partial<Pick<ProjectConfig, 'strategy' | 'screening' | 'updateEncoding' | 'secureAggregation' | 'minParticipants'>>
+): string[] {
+	return [...dataProblems(config), ...secureAggregationProblems(config)];
+}
+
+/** Why a secure project's other settings cannot work without seeing individual updates; empty when they can. */
+export function secureAggregationProblems(
+	config: Partial<Pick<ProjectConfig, 'strategy' | 'screening' | 'updateEncoding' | 'secureAggregation' | 'minParticipants'>>
+): string[] {
+	if (!config.secureAggregation) return [];
+	const problems: string[] = [];
+	if (config.minParticipants !== undefined && config.minParticipants < 3) {
+		problems.push('minParticipants: secure aggregation needs at least 3 participants per round (with 2, each learns the other\'s update from the sum)');
+	}
+	if (config.strategy && !SECURE_STRATEGIES.includes(config.strategy.name)) {
+		problems.push(
+			`strategy: ${config.strategy.name} needs each participant's update, which secure aggregation hides from the server; use ${SECURE_STRATEGIES.join(', ')}`
+		);
+	}
+	if (config.screening && config.screening.maxUpdateNorm !== null) {
+		problems.push('screening: per-update norm screening needs each update in the clear; secure aggregation hides them (set maxUpdateNorm to null)');
+	}
+	if (config.updateEncoding && config.updateEncoding.kind !== 'f32') {
+		problems.push(`updateEncoding: secure projects send their fixed-point encoding; ${config.updateEncoding.kind} cannot be masked (leave it at f32)`);
+	}
+	return problems;
+}
+
+function dataProblems(config: Pick<ProjectConfig, 'dataSource' | 'task' | 'model'>): string[] {
 	if (config.dataSource === 'demo') {
 		const problems: string[] = [];
 		if (config.task !== null) problems.push('task: demo projects use the data set\'s own task; set dataSource "local" to declare one');

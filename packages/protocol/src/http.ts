@@ -22,7 +22,9 @@ export const PROJECT_DEFAULTS: Omit<ProjectConfig, 'name'> = {
 	screening: { maxUpdateNorm: null, normPolicy: 'reject' },
 	dataSource: 'demo',
 	task: null,
-	holdOutFraction: 0.15
+	holdOutFraction: 0.15,
+	updateEncoding: { kind: 'f32' },
+	secureAggregation: null
 };
 
 /** POST /api/v1/projects: omitted fields take PROJECT_DEFAULTS. */

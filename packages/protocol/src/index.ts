@@ -8,3 +8,4 @@ export * from './shard-codec';
 export * from './task-schema';
 export * from './access';
 export * from './cluster';
+export * from './secure-aggregation';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BinaryPayload } from './binary';
-import { BackendName, ModelName, RoundStatus } from './entities';
+import { BackendName, ModelName, RoundStatus, type UpdateEncoding } from './entities';
+import type { SecureKeysMessage, SecureNeighbours, SecureRelay, SecureRevealMessage, SecureRoundSetup, SecureSharesMessage, SecureUnmaskRequest } from './secure-aggregation';
 import { EvaluationReport, FeatureStatsReport, type DataSource, type Standardization, type TaskSchema } from './task-schema';
 import type { ClientTrainingPlan, Device, ModelRecord, Project, Round, RoundMetrics } from './entities';
 import type { ErrorReply } from './errors';
@@ -157,6 +158,10 @@ export interface RoundTask {
 	standardization: Standardization | null;
 	/** Global weights in the weight codec's format. */
 	weights: Uint8Array | ArrayBuffer;
+	/** How to encode the update (absent: f32). Ignored in secure rounds, which send 'u32' masked words. */
+	updateEncoding?: UpdateEncoding;
+	/** Present when the project uses secure aggregation. */
+	secure?: SecureRoundSetup;
 }
 
 /** `model:evaluate`: score a committed global model on the local hold-out and answer with `eval:report`. */
@@ -199,6 +204,9 @@ export interface ParticipantClientEvents {
 	/** Local data: the statistics of the device's training rows, before the project starts. */
 	'data:stats': (s: FeatureStatsReport, ack: Ack<{ ok: true }>) => void;
 	'eval:report': (r: EvaluationReportMessage, ack: Ack<{ ok: true }>) => void;
+	'secagg:keys': (m: SecureKeysMessage, ack: Ack<{ ok: true }>) => void;
+	'secagg:shares': (m: SecureSharesMessage, ack: Ack<{ ok: true }>) => void;
+	'secagg:reveal': (m: SecureRevealMessage, ack: Ack<{ ok: true }>) => void;
 }
 export interface ParticipantServerEvents {
 	'round:task': (task: RoundTask) => void;
@@ -206,6 +214,9 @@ export interface ParticipantServerEvents {
 	'model:evaluate': (t: EvaluationTask) => void;
 	'project:status': (p: ParticipantProjectView) => void;
 	'device:revoked': (r: DeviceRevoked) => void;
+	'secagg:neighbours': (m: SecureNeighbours) => void;
+	'secagg:relay': (m: SecureRelay) => void;
+	'secagg:unmask': (m: SecureUnmaskRequest) => void;
 }
 
 export interface DashboardClientEvents {

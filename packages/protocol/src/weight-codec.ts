@@ -4,19 +4,21 @@ import { ErrorCode, ProtocolError } from './errors';
  * Binary wire format of a weight vector (an update delta or a global model):
  *   0  "QFW1" magic
  *   4  u8 format version (1)
- *   5  u8 dtype: 0 float32, 1 float16, 2 int8 with one per-vector scale
+ *   5  u8 dtype: 0 float32, 1 float16, 2 int8 with one per-vector scale, 3 u32 (masked
+ *      fixed-point words of a secure round: decodeMaskedWords, never decodeWeights)
  *   6  u16 reserved (0)
  *   8  u32 element count
  *  12  f32 scale (int8 only; 1 otherwise)
  *  16  payload, little-endian
  */
 export type WeightDtype = 'f32' | 'f16' | 'int8';
+type WireDtype = WeightDtype | 'u32';
 
 const MAGIC = [0x51, 0x46, 0x57, 0x31];
 const HEADER_BYTES = 16;
-const DTYPE_CODES: Record<WeightDtype, number> = { f32: 0, f16: 1, int8: 2 };
-const DTYPE_NAMES: WeightDtype[] = ['f32', 'f16', 'int8'];
-const BYTES_PER: Record<WeightDtype, number> = { f32: 4, f16: 2, int8: 1 };
+const DTYPE_CODES: Record<WireDtype, number> = { f32: 0, f16: 1, int8: 2, u32: 3 };
+const DTYPE_NAMES: WireDtype[] = ['f32', 'f16', 'int8', 'u32'];
+const BYTES_PER: Record<WireDtype, number> = { f32: 4, f16: 2, int8: 1, u32: 4 };
 
 export interface DecodedWeights {
 	dtype: WeightDtype;
@@ -35,7 +37,7 @@ export interface DecodeOptions {
 	share?: boolean;
 }
 
-export function encodedWeightBytes(count: number, dtype: WeightDtype = 'f32'): number {
+export function encodedWeightBytes(count: number, dtype: WireDtype = 'f32'): number {
 	return HEADER_BYTES + count * BYTES_PER[dtype];
 }
 
@@ -67,11 +69,25 @@ export function encodeWeights(values: Float32Array, dtype: WeightDtype = 'f32'):
 	return out;
 }
 
-/** Decodes and validates; throws ProtocolError(DECODE_FAILED) on any malformed input. */
-export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): DecodedWeights {
-	const fail = (why: string): never => {
-		throw new ProtocolError(ErrorCode.DecodeFailed, `weight payload: ${why}`);
-	};
+/** A secure round's masked words (uint32, modulo 2^32) in the weight format, dtype u32. */
+export function encodeMaskedWords(words: Uint32Array): Uint8Array {
+	const out = new Uint8Array(encodedWeightBytes(words.length, 'u32'));
+	const view = new DataView(out.buffer);
+	out.set(MAGIC, 0);
+	view.setUint8(4, 1);
+	view.setUint8(5, DTYPE_CODES.u32);
+	view.setUint32(8, words.length, true);
+	view.setFloat32(12, 1, true);
+	for (let i = 0; i < words.length; i++) view.setUint32(HEADER_BYTES + 4 * i, words[i], true);
+	return out;
+}
+
+function fail(why: string): never {
+	throw new ProtocolError(ErrorCode.DecodeFailed, `weight payload: ${why}`);
+}
+
+/** Validates the header; returns the dtype, element count and scale. */
+function readHeader(bytes: Uint8Array): { dtype: WireDtype; count: number; scale: number } {
 	if (bytes.byteLength < HEADER_BYTES) fail(`${bytes.byteLength} bytes is shorter than the header`);
 	for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) fail('bad magic');
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -83,6 +99,23 @@ export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): D
 	if (bytes.byteLength !== expected) fail(`length ${bytes.byteLength}, expected ${expected} for ${count} ${dtype}`);
 	const scale = view.getFloat32(12, true);
 	if (!Number.isFinite(scale) || scale <= 0) fail(`invalid scale ${scale}`);
+	return { dtype, count, scale };
+}
+
+/** The words of a u32 payload (a copy); throws ProtocolError(DECODE_FAILED) on anything else. */
+export function decodeMaskedWords(bytes: Uint8Array): Uint32Array {
+	const { dtype, count } = readHeader(bytes);
+	if (dtype !== 'u32') fail(`expected masked u32 words, got ${dtype}`);
+	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+	const words = new Uint32Array(count);
+	for (let i = 0; i < count; i++) words[i] = view.getUint32(HEADER_BYTES + 4 * i, true);
+	return words;
+}
+
+/** Decodes and validates; throws ProtocolError(DECODE_FAILED) on any malformed input. */
+export function decodeWeights(bytes: Uint8Array, options: DecodeOptions = {}): DecodedWeights {
+	const { dtype, count, scale } = readHeader(bytes);
+	if (dtype === 'u32') fail('masked u32 words are not weights (a secure round\'s payload)');
 
 	if (dtype === 'f32' && options.share && (bytes.byteOffset + HEADER_BYTES) % 4 === 0) {
 		return { dtype, values: new Float32Array(bytes.buffer, bytes.byteOffset + HEADER_BYTES, count), copied: false };
