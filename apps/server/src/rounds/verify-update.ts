@@ -39,6 +39,19 @@ export async function verifyUpdate(
 	expect: UpdateExpectations,
 	pool?: VerifierPool | null
 ): Promise<VerifiedUpdate> {
+	await verifySignedEnvelope(envelope, expect, pool);
+	return screenPayload(envelope.payload, expect);
+}
+
+/**
+ * The checks every update passes whatever its payload (a secure round's masked words too): round,
+ * model version, the device's signature and the payload's hash. Throws ProtocolError.
+ */
+export async function verifySignedEnvelope(
+	envelope: ParsedUpdateEnvelope,
+	expect: Pick<UpdateExpectations, 'roundId' | 'modelVersion' | 'devicePublicKey'>,
+	pool?: VerifierPool | null
+): Promise<void> {
 	if (envelope.roundId !== expect.roundId) {
 		throw new ProtocolError(ErrorCode.WrongRound, `update is for round ${envelope.roundId}, the open round is ${expect.roundId}`);
 	}
@@ -76,7 +89,6 @@ export async function verifyUpdate(
 	if (verdict === 'hash-mismatch') {
 		throw new ProtocolError(ErrorCode.HashMismatch, 'payload does not match the signed SHA-256');
 	}
-	return screenPayload(envelope.payload, expect);
 }
 
 /**
