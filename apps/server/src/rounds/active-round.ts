@@ -1,5 +1,6 @@
 import type { AggregationStrategy, ClientUpdate } from '@qflare/fl';
 import type { PeerTrainSums, Round } from '@qflare/protocol';
+import type { SecureAggregationRound } from './secure-round';
 
 /**
  * In-memory state of the one round a project is training. Only accepted updates reach the
@@ -40,6 +41,11 @@ export class ActiveRound {
 	readonly selected: Set<string>;
 	finishing = false;
 	timer: NodeJS.Timeout | null = null;
+	/**
+	 * Secure projects: the round's SecAgg+ protocol. Masked updates are summed there, not folded
+	 * into the strategy, which gets the unmasked sum at the close.
+	 */
+	secure: SecureAggregationRound | null = null;
 	/** Fold position of the next update; stored with each payload so a rebuilt round adds in the same order. */
 	#nextFold = 0;
 	#weight = 0;
@@ -74,17 +80,37 @@ export class ActiveRound {
 	): number {
 		const { foldIndex, shared = false } = options;
 		this.strategy.add(shared && this.strategy.keepsUpdates ? { ...update, delta: update.delta.slice() } : update);
+		return this.count(deviceId, payloadSha256, update.numSamples, loss, accuracy, foldIndex);
+	}
+
+	/**
+	 * Records an accepted update without folding it: what fold() does besides the strategy, and all
+	 * a secure round's masked update gets here (its words go to `secure`).
+	 */
+	count(deviceId: string, payloadSha256: string, numSamples: number, loss: number, accuracy: number | null, foldIndex?: number): number {
 		const index = foldIndex ?? this.#nextFold;
 		this.#nextFold = Math.max(this.#nextFold, index + 1);
 		this.accepted.set(deviceId, payloadSha256);
 		this.acceptedHashes.add(payloadSha256);
-		this.#weight += update.numSamples;
-		this.#lossSum += loss * update.numSamples;
+		this.#weight += numSamples;
+		this.#lossSum += loss * numSamples;
 		if (accuracy !== null) {
-			this.#accuracyWeight += update.numSamples;
-			this.#accuracySum += accuracy * update.numSamples;
+			this.#accuracyWeight += numSamples;
+			this.#accuracySum += accuracy * numSamples;
 		}
 		return index;
+	}
+
+	/** The device is done for the round without an update in it (it left, or was revoked). */
+	drop(deviceId: string): void {
+		this.dropped.add(deviceId);
+		this.secure?.markGone(deviceId);
+	}
+
+	/** The device's update was refused: nothing of it stays, and the round stops waiting for it. */
+	reject(deviceId: string): void {
+		this.rejected.add(deviceId);
+		this.secure?.markGone(deviceId);
 	}
 
 	/** Adds another instance's training-metric sums for the updates its partial aggregate holds. */
@@ -126,6 +152,7 @@ export class ActiveRound {
 
 	clearTimers(): void {
 		if (this.timer) clearTimeout(this.timer);
+		this.secure?.dispose();
 		for (const t of this.leaving.values()) clearTimeout(t);
 		this.leaving.clear();
 	}

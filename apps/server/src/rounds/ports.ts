@@ -1,5 +1,6 @@
 import type {
 	DatasetName,
+	ParticipantServerEvents,
 	EvaluationTask,
 	ModelName,
 	ModelRecord,
@@ -9,6 +10,8 @@ import type {
 	RoundTask,
 	TaskSchema
 } from '@qflare/protocol';
+
+export type SecureEvent = 'secagg:neighbours' | 'secagg:relay' | 'secagg:unmask';
 
 /** How the coordinator reaches participants; implemented over Socket.IO in sockets/. */
 export interface ParticipantChannel {
@@ -22,6 +25,8 @@ export interface ParticipantChannel {
 	sendTask(projectId: string, deviceId: string, task: RoundTask, options?: { local?: boolean }): void;
 	/** Asks a device to score a committed model on its local hold-out (it answers with eval:report). */
 	sendEvaluation(projectId: string, deviceId: string, task: EvaluationTask): void;
+	/** Secure aggregation's messages to one device (its keys, relays and the unmasking request). */
+	sendSecure<E extends SecureEvent>(projectId: string, deviceId: string, event: E, message: Parameters<ParticipantServerEvents[E]>[0]): void;
 	announceRoundClosed(projectId: string, closed: RoundClosed): void;
 	announceProject(project: Project): void;
 }

@@ -12,6 +12,9 @@ import {
 	PARTICIPANT_NAMESPACE,
 	ProtocolError,
 	RotateKeyRequest,
+	SecureKeysMessage,
+	SecureRevealMessage,
+	SecureSharesMessage,
 	TrainingProgress,
 	UpdateEnvelope,
 	API_PREFIX,
@@ -39,7 +42,7 @@ import { EvaluationCollector } from '../local-data/evaluation-collector';
 import { featureStatsProblems } from '../local-data/report-checks';
 import type { Log } from '../logging';
 import type { RoundCoordinator } from '../rounds/round-coordinator';
-import type { ParticipantChannel } from '../rounds/ports';
+import type { ParticipantChannel, SecureEvent } from '../rounds/ports';
 import { SerialQueue } from '../rounds/serial-queue';
 import type { DashboardNamespace } from './dashboard-namespace';
 import { Presence } from './presence';
@@ -181,6 +184,11 @@ export class ParticipantNamespace implements ParticipantChannel {
 		(options.local ? this.#nsp.local : this.#nsp).to(deviceRoom(projectId, deviceId)).emit('round:task', task);
 	}
 
+	sendSecure<E extends SecureEvent>(projectId: string, deviceId: string, event: E, message: Parameters<ParticipantServerEvents[E]>[0]): void {
+		// Socket.IO's typed emit cannot relate a generic event to its argument.
+		(this.#nsp.to(deviceRoom(projectId, deviceId)).emit as (event: SecureEvent, message: unknown) => boolean)(event, message);
+	}
+
 	sendEvaluation(projectId: string, deviceId: string, task: EvaluationTask): void {
 		this.#nsp.to(deviceRoom(projectId, deviceId)).emit('model:evaluate', task);
 	}
@@ -266,6 +274,29 @@ export class ParticipantNamespace implements ParticipantChannel {
 				const reply = await this.#evaluations.submit(projectId, deviceId, report);
 				this.#coordinator?.evaluationReported(projectId, report.roundId, deviceId);
 				return reply;
+			})
+		);
+
+		// Secure aggregation's exchange: validated here, checked against the round by the coordinator.
+		socket.on(
+			'secagg:keys',
+			safeHandler(log, async (payload) => {
+				const { projectId, deviceId } = this.#session(socket);
+				return this.#secureCoordinator().secureKeys(projectId, deviceId, SecureKeysMessage.parse(payload));
+			})
+		);
+		socket.on(
+			'secagg:shares',
+			safeHandler(log, async (payload) => {
+				const { projectId, deviceId } = this.#session(socket);
+				return this.#secureCoordinator().secureShares(projectId, deviceId, SecureSharesMessage.parse(payload));
+			})
+		);
+		socket.on(
+			'secagg:reveal',
+			safeHandler(log, async (payload) => {
+				const { projectId, deviceId } = this.#session(socket);
+				return this.#secureCoordinator().secureReveal(projectId, deviceId, SecureRevealMessage.parse(payload));
 			})
 		);
 
@@ -537,6 +568,11 @@ export class ParticipantNamespace implements ParticipantChannel {
 		const project = await this.store.projects.get(projectId);
 		if (!project) throw new ProtocolError(ErrorCode.UnknownProject, `no project ${projectId}`);
 		return project;
+	}
+
+	#secureCoordinator(): RoundCoordinator {
+		if (!this.#coordinator) throw new ProtocolError(ErrorCode.Internal, 'coordinator not ready');
+		return this.#coordinator;
 	}
 
 	#session(socket: ParticipantSocket): { projectId: string; deviceId: string } {
