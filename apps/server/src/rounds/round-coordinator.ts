@@ -10,6 +10,7 @@ import {
 	updateTrust
 } from '@qflare/fl';
 import {
+	decodeMaskedWords,
 	encodeWeights,
 	ErrorCode,
 	projectTask,
@@ -23,6 +24,9 @@ import {
 	type Round,
 	type RoundPrivacy,
 	type RoundStatus,
+	type SecureKeysMessage,
+	type SecureRevealMessage,
+	type SecureSharesMessage,
 	type UpdateAccepted,
 	type UpdateRecord
 } from '@qflare/protocol';
@@ -36,7 +40,9 @@ import type { DashboardFeed, ModelService, ParticipantChannel } from './ports';
 import { clientPlan, selectDevices } from './round-plan';
 import { SerialQueue } from './serial-queue';
 import { failpoint } from './failpoints';
-import { screenPayload, verifyUpdate } from './verify-update';
+import { screenPayload, verifySignedEnvelope, verifyUpdate } from './verify-update';
+import { SecureAggregationRound, type SecureChannel } from './secure-round';
+import { randomBytes } from 'node:crypto';
 import type { VerifierPool } from './verifier-pool';
 
 /** Ids a log line is about, for structured logs; a plain logger may ignore them. */
@@ -259,6 +265,11 @@ export class RoundCoordinator {
 			if (project.modelVersion >= project.rounds) {
 				throw new ProtocolError(ErrorCode.Conflict, `project already ran its ${project.rounds} rounds`);
 			}
+			if (project.secureAggregation && this.#cluster.mode === 'cluster') {
+				// The key exchange and the masked sum live in the leader's memory, and devices on other
+				// instances would need every relay forwarded: not built.
+				throw new ProtocolError(ErrorCode.Conflict, 'secure aggregation runs on a single instance; this server runs several (REDIS_URL)');
+			}
 			if (project.dataSource === 'local' && project.standardization === null) {
 				const standardization = await mergeStandardization(this.deps.store, project);
 				if (standardization) {
@@ -326,9 +337,38 @@ export class RoundCoordinator {
 		if (active.round.status === 'training' && !active.finishing && active.isWaitingFor(deviceId)) this.#sendTask(active, deviceId);
 	}
 
-	/** A device logged in on a new socket, which has seen no evaluation request (see EvaluationRequests). */
+	/** A device logged in on a new socket, which has seen no evaluation request (see EvaluationRequests) nor a secure round's relays. */
 	deviceLoggedIn(projectId: string, deviceId: string): void {
 		this.#evaluations.deviceLoggedIn(projectId, deviceId);
+		this.#leaderRound(projectId)?.secure?.resend(deviceId);
+	}
+
+	/** Secure aggregation, phase 1: a device's signed ML-KEM keys. */
+	async secureKeys(projectId: string, deviceId: string, message: SecureKeysMessage): Promise<{ ok: true }> {
+		const secure = this.#secureRound(projectId, message.roundId);
+		const device = await this.deps.store.devices.get(projectId, deviceId);
+		if (!device) throw new ProtocolError(ErrorCode.UnknownDevice, 'device is not registered in this project');
+		secure.acceptKeys(deviceId, device.publicKey, message);
+		return { ok: true };
+	}
+
+	/** Secure aggregation, phase 2: a device's ciphertexts and sealed share envelopes for its neighbours. */
+	secureShares(projectId: string, deviceId: string, message: SecureSharesMessage): { ok: true } {
+		this.#secureRound(projectId, message.roundId).acceptShares(deviceId, message);
+		return { ok: true };
+	}
+
+	/** Secure aggregation, phase 4: a survivor's shares for removing the masks from the sum. */
+	secureReveal(projectId: string, deviceId: string, message: SecureRevealMessage): { ok: true } {
+		this.#secureRound(projectId, message.roundId).acceptReveal(deviceId, message);
+		return { ok: true };
+	}
+
+	#secureRound(projectId: string, roundId: string): SecureAggregationRound {
+		const active = this.#leaderRound(projectId);
+		if (!active || active.round.id !== roundId) throw new ProtocolError(ErrorCode.RoundClosed, `round ${roundId} is not running here`);
+		if (!active.secure) throw new ProtocolError(ErrorCode.Conflict, 'this round does not use secure aggregation');
+		return active.secure;
 	}
 
 	/** A device's evaluation of a committed round was stored: it is no longer waited for. */
@@ -391,7 +431,27 @@ export class RoundCoordinator {
 		active.pending.add(deviceId);
 		let distance: number | null = null;
 		let foldIndex: number;
+		let masked: Uint32Array | null = null;
 		try {
+			if (active.secure) {
+				const secure = active.secure;
+				secure.checkUpload(deviceId);
+				await verifySignedEnvelope(
+					envelope,
+					{ roundId: round.id, modelVersion: round.baseModelVersion, devicePublicKey: Buffer.from(device.publicKey, 'base64') },
+					this.deps.verifier ?? null
+				);
+				if (active.finishing) {
+					active.pending.delete(deviceId);
+					throw new RoundClosedWhileChecking();
+				}
+				const words = decodeMaskedWords(envelope.payload);
+				secure.addMasked(deviceId, words);
+				masked = words;
+				// The sample count travels masked (the envelope's is a placeholder): the training metrics weigh devices equally.
+				foldIndex = active.count(deviceId, envelope.payloadSha256, 1, envelope.trainLoss, envelope.trainAccuracy);
+				return await this.#persistAccepted(projectId, active, deviceId, envelope, null, foldIndex, masked);
+			}
 			const verifyStart = performance.now();
 			// Signature and digest may be checked on a worker thread: the round can move on meanwhile.
 			const verified = await verifyUpdate(
@@ -402,6 +462,7 @@ export class RoundCoordinator {
 					parameterCount: active.globalWeights.length,
 					devicePublicKey: Buffer.from(device.publicKey, 'base64'),
 					screening: project.screening,
+					encoding: project.updateEncoding ?? { kind: 'f32' },
 					reference: this.#lastAggregate.get(projectId) ?? null
 				},
 				this.deps.verifier ?? null
@@ -426,17 +487,33 @@ export class RoundCoordinator {
 			// Measured in verifyUpdate's screening pass, against the aggregate the old code used here.
 			distance = verified.distance;
 		} catch (e) {
-			if (e instanceof RoundClosedWhileChecking) throw e;
+			if (e instanceof RoundClosedWhileChecking || masked !== null) throw e;
 			active.pending.delete(deviceId);
-			active.rejected.add(deviceId);
+			active.reject(deviceId);
 			if (active.role === 'follower') this.#cluster.tell('update:rejected', { projectId, roundId: round.id, deviceId });
 			this.#log(`round ${round.number} of ${projectId}: rejected update from ${deviceId}: ${String(e)}`, { projectId, roundId: round.id, deviceId });
 			await this.#recordTrust(projectId, deviceId, { accepted: false });
 			this.#maybeFinish(projectId, active);
 			throw e instanceof ProtocolError ? e : new ProtocolError(ErrorCode.SchemaInvalid, (e as Error).message);
 		}
-		// The device stays pending until its update is on record, so the round cannot commit
-		// (and stop taking record of accepted devices) in between.
+		return this.#persistAccepted(projectId, active, deviceId, envelope, distance, foldIndex, null);
+	}
+
+	/**
+	 * Stores an update folded (or, `masked`, summed) into the round and answers the device. The
+	 * device stays pending until its update is on record, so the round cannot commit (and stop
+	 * taking record of accepted devices) in between.
+	 */
+	async #persistAccepted(
+		projectId: string,
+		active: ActiveRound,
+		deviceId: string,
+		envelope: ParsedUpdateEnvelope,
+		distance: number | null,
+		foldIndex: number,
+		masked: Uint32Array | null
+	): Promise<UpdateResult> {
+		const round = active.round;
 		const persisted = this.#recordAccepted(projectId, active, deviceId, envelope, distance, foldIndex);
 		active.persisting.add(persisted);
 		try {
@@ -444,8 +521,10 @@ export class RoundCoordinator {
 			failpoint('update-durable');
 		} catch (e) {
 			// Folded but not on record: the device is asked to send it again (it gets no ack), and
-			// the round's sums are rebuilt from the store at the close (ActiveRound.tainted).
-			active.tainted = true;
+			// the round's sums are rebuilt from the store at the close (ActiveRound.tainted). A masked
+			// update comes out of the modular sum exactly instead.
+			if (masked) active.secure?.removeMasked(deviceId, masked);
+			else active.tainted = true;
 			active.accepted.delete(deviceId);
 			active.acceptedHashes.delete(envelope.payloadSha256);
 			this.#log(`round ${round.number} of ${projectId}: update of ${deviceId} folded but not stored: ${String(e)}`, { projectId, roundId: round.id, deviceId });
@@ -536,7 +615,7 @@ export class RoundCoordinator {
 						active.leaving.delete(deviceId);
 						// Back on a socket but still loading or calibrating (which can take longer than the grace).
 						if (online || active.finishing || !active.isWaitingFor(deviceId)) return;
-						active.dropped.add(deviceId);
+						active.drop(deviceId);
 						this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} dropped out`, { projectId, roundId: active.round.id, deviceId });
 						this.#maybeFinish(projectId, active);
 					},
@@ -561,7 +640,7 @@ export class RoundCoordinator {
 		const leaving = active.leaving.get(deviceId);
 		if (leaving) clearTimeout(leaving);
 		active.leaving.delete(deviceId);
-		active.dropped.add(deviceId);
+		active.drop(deviceId);
 		this.#log(`round ${active.round.number} of ${projectId}: ${deviceId} revoked`, { projectId, roundId: active.round.id, deviceId });
 		this.#maybeFinish(projectId, active);
 	}
@@ -574,7 +653,7 @@ export class RoundCoordinator {
 		const active = this.#active.get(projectId);
 		if (!active || active.finishing || !active.selected.has(deviceId)) return;
 		if (active.acceptedHash(deviceId) !== undefined || active.pending.has(deviceId) || active.rejected.has(deviceId)) return;
-		active.rejected.add(deviceId);
+		active.reject(deviceId);
 		if (active.role === 'follower') this.#cluster.tell('update:rejected', { projectId, roundId: active.round.id, deviceId });
 		await this.#recordTrust(projectId, deviceId, { accepted: false });
 		this.#maybeFinish(projectId, active);
@@ -663,6 +742,13 @@ export class RoundCoordinator {
 	 * training round gets a fresh deadline; an aggregating one is finished at once.
 	 */
 	async #resumeRound(project: Project, round: Round): Promise<void> {
+		if (project.secureAggregation) {
+			// The key exchange lived in the old process's memory and the devices' secrets in theirs:
+			// the stored masked updates can never be unmasked. A new round starts instead.
+			await this.#fail(round, round.status, 'interrupted by a restart: a secure round cannot be resumed (its key exchange was in memory)');
+			await this.#openNextRound(project.id);
+			return;
+		}
 		const active = await this.#prepare(project, round);
 		const dropped = await this.#restoreUpdates(project, active);
 		const kept = active.accepted.size;
@@ -741,7 +827,11 @@ export class RoundCoordinator {
 	/** Folds a stored update through the same screening as on arrival; throws when the strategy cannot use it. */
 	#foldStored(project: Project, active: ActiveRound, record: UpdateRecord, payload: UpdatePayload): void {
 		if (!active.selected.has(record.deviceId)) throw new Error('device is not selected for the round');
-		const { delta, owned } = screenPayload(payload.bytes, { parameterCount: active.globalWeights.length, screening: project.screening });
+		const { delta, owned } = screenPayload(payload.bytes, {
+			parameterCount: active.globalWeights.length,
+			screening: project.screening,
+			encoding: project.updateEncoding ?? { kind: 'f32' }
+		});
 		active.fold(
 			record.deviceId,
 			record.payloadSha256,
@@ -767,7 +857,40 @@ export class RoundCoordinator {
 
 	/** Holds a training round in memory with its strategy, sends tasks and arms the deadline. */
 	async #activate(project: Project, round: Round): Promise<void> {
-		this.#launch(project, await this.#prepare(project, round));
+		const active = await this.#prepare(project, round);
+		if (project.secureAggregation) active.secure = this.#secureAggregation(project, active);
+		this.#launch(project, active);
+	}
+
+	/** A fresh SecAgg+ run for a new round: a random graph over the selected devices, its own timers. */
+	#secureAggregation(project: Project, active: ActiveRound): SecureAggregationRound {
+		const { id: projectId } = project;
+		const participants = this.deps.participants;
+		const channel: SecureChannel = {
+			neighbours: (deviceId, message) => participants.sendSecure(projectId, deviceId, 'secagg:neighbours', message),
+			relay: (deviceId, message) => participants.sendSecure(projectId, deviceId, 'secagg:relay', message),
+			unmask: (deviceId, message) => participants.sendSecure(projectId, deviceId, 'secagg:unmask', message)
+		};
+		const strategy = project.strategy;
+		// Each exchange phase gets a sixth of the round (5 to 60 s); the unmasking as long.
+		const phaseMs = Math.min(60_000, Math.max(5_000, (project.roundTimeoutSec * 1000) / 6));
+		return new SecureAggregationRound({
+			roundId: active.round.id,
+			roster: active.round.selected,
+			config: project.secureAggregation!,
+			parameterCount: active.globalWeights.length,
+			graphSeed: new Uint8Array(randomBytes(32)),
+			dp: strategy.name === 'dp-fedavg' ? { clipNorm: strategy.clipNorm, noiseMultiplier: strategy.noiseMultiplier } : null,
+			channel,
+			phaseMs,
+			unmaskMs: phaseMs,
+			onExchanged: (excluded) => {
+				// Devices that did not finish the key exchange cannot upload: the round stops waiting for them.
+				for (const deviceId of excluded) if (active.isWaitingFor(deviceId)) active.drop(deviceId);
+				this.#maybeFinish(projectId, active);
+			},
+			log: (message) => this.#log(message, { projectId, roundId: active.round.id })
+		});
 	}
 
 	/** The in-memory round with its strategy (the same construction for a new and a resumed round), not yet registered. */
@@ -776,8 +899,10 @@ export class RoundCoordinator {
 		if (!weights) throw new Error(`model v${round.baseModelVersion} of ${project.id} has no weights`);
 		const savedState = await this.deps.store.models.loadServerState(project.id, round.baseModelVersion);
 		const config = project.strategy;
+		// Secure DP-FedAvg is distributed DP: the devices clip and add the noise, the server averages the unmasked sum.
+		const secureDp = project.secureAggregation && config.name === 'dp-fedavg';
 		const strategy = createStrategy(
-			config.name === 'dp-fedavg' ? { ...config, expectedClients: round.selected.length } : config,
+			secureDp ? { name: 'fedavg' } : config.name === 'dp-fedavg' ? { ...config, expectedClients: round.selected.length } : config,
 			weights.length,
 			savedState ? decodeServerOptimizerState(savedState) : undefined
 		);
@@ -832,7 +957,9 @@ export class RoundCoordinator {
 					deadline,
 					seed: project.seed + r.number,
 					standardization: project.standardization,
-					weights: active.encodedGlobal
+					weights: active.encodedGlobal,
+					updateEncoding: project.updateEncoding ?? { kind: 'f32' },
+					...(active.secure ? { secure: active.secure.setup } : {})
 				};
 				for (const deviceId of deviceIds) this.deps.participants.sendTask(r.projectId, deviceId, task, { local });
 			},
@@ -881,6 +1008,22 @@ export class RoundCoordinator {
 		this.deps.feed.round(aggregating);
 		const active = await this.#gather(project, leader, aggregating);
 		const accepted = active.accepted.size;
+		let totalSamples = active.totalSamples;
+		if (active.secure) {
+			const sum = await active.secure.unmask();
+			// DP-FedAvg divides the noisy sum by the expected number of devices, as the central version does.
+			const dp = project.strategy.name === 'dp-fedavg';
+			const delta = dp ? sum.mean.map((v) => (v * sum.uploaded) / round.selected.length) : sum.mean;
+			active.strategy.add({ delta, numSamples: dp ? 1 : sum.totalSamples, steps: 1 });
+			totalSamples = sum.totalSamples;
+			const stats = active.secure.stats;
+			await this.#event(
+				projectId,
+				'round.unmasked',
+				`round ${round.number}: secure sum of ${sum.uploaded} masked updates unmasked (${sum.droppedBeforeUpload} dropped before uploading, ` +
+					`${stats.revealed} devices revealed shares, ${stats.unmaskMs?.toFixed(0)} ms)`
+			);
+		}
 
 		const version = round.baseModelVersion + 1;
 		const saved = await this.#resultModel(projectId, round, active, version);
@@ -893,7 +1036,7 @@ export class RoundCoordinator {
 			'aggregating',
 			'committed',
 			// What was folded: the round record's counts during training may have missed concurrent writes.
-			{ resultModelVersion: version, metrics, privacy, accepted: [...active.accepted.keys()], totalSamples: active.totalSamples },
+			{ resultModelVersion: version, metrics, privacy, accepted: [...active.accepted.keys()], totalSamples },
 			this.#fence(projectId)
 		);
 		if (!committed) throw new Error('round changed state during aggregation');
@@ -1175,7 +1318,7 @@ export class RoundCoordinator {
 		cluster.on('update:rejected', ({ projectId, roundId, deviceId }) => {
 			const active = this.#leaderRound(projectId);
 			if (!active || active.round.id !== roundId || active.finishing || active.acceptedHash(deviceId) !== undefined) return;
-			active.rejected.add(deviceId);
+			active.reject(deviceId);
 			this.#maybeFinish(projectId, active);
 		});
 		cluster.on('device:event', ({ projectId, deviceId, kind }) => {
