@@ -38,7 +38,15 @@ describe('strategy summary', () => {
 
 	it('describes partition, FedProx and screening', () => {
 		const items = describeSetup({ fraction: 0.5, partition: 'dirichlet:0.3', proximalMu: 0, screening: { maxUpdateNorm: 10, normPolicy: 'clip' } });
-		expect(items.map((i) => i.value)).toEqual(['0.5', 'Dirichlet α = 0.3', 'off', '10 (clip)']);
+		expect(items.map((i) => i.value)).toEqual(['0.5', 'Dirichlet α = 0.3', 'off', '10 (clip)', 'f32', 'off']);
+	});
+
+	it('names the update encoding and secure aggregation', () => {
+		const base = { fraction: 1, partition: 'iid', proximalMu: 0, screening: { maxUpdateNorm: null, normPolicy: 'reject' as const } };
+		const topK = describeSetup({ ...base, updateEncoding: { kind: 'top-k', fraction: 0.1 }, secureAggregation: null });
+		expect(topK.slice(4).map((i) => i.value)).toEqual(['top-k 10%', 'off']);
+		const secure = describeSetup({ ...base, updateEncoding: { kind: 'f32' }, secureAggregation: { clip: 0.5, maxSamplesPerClient: 1000, degree: null } });
+		expect(secure.slice(4).map((i) => i.value)).toEqual(['fixed point (secure)', 'on (clip ±0.5, degree auto)']);
 	});
 });
 

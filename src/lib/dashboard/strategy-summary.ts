@@ -31,15 +31,28 @@ export function describeStrategy(config: StrategyConfig): { label: string; summa
 }
 
 /** The rest of the training setup that shapes what the strategy sees. */
-export function describeSetup(project: Pick<Project, 'fraction' | 'partition' | 'proximalMu' | 'screening'>): SummaryItem[] {
+export function describeSetup(
+	project: Pick<Project, 'fraction' | 'partition' | 'proximalMu' | 'screening'> & Partial<Pick<Project, 'updateEncoding' | 'secureAggregation'>>
+): SummaryItem[] {
 	const partition = project.partition.startsWith('dirichlet:')
 		? `Dirichlet α = ${formatParam(Number(project.partition.slice('dirichlet:'.length)))}`
 		: 'IID';
 	const { maxUpdateNorm, normPolicy } = project.screening;
+	const encoding = project.updateEncoding ?? { kind: 'f32' };
+	const secure = project.secureAggregation ?? null;
 	return [
 		{ label: 'Fraction', value: formatParam(project.fraction) },
 		{ label: 'Partition', value: partition },
 		{ label: 'FedProx μ', value: project.proximalMu > 0 ? formatParam(project.proximalMu) : 'off' },
-		{ label: 'Update norm bound', value: maxUpdateNorm === null ? 'none' : `${formatParam(maxUpdateNorm)} (${normPolicy})` }
+		{ label: 'Update norm bound', value: maxUpdateNorm === null ? 'none' : `${formatParam(maxUpdateNorm)} (${normPolicy})` },
+		{
+			label: 'Update encoding',
+			value: secure ? 'fixed point (secure)' : encoding.kind === 'top-k' ? `top-k ${formatParam(encoding.fraction * 100)}%` : encoding.kind
+		},
+		{
+			label: 'Secure aggregation',
+			value: secure ? `on (clip ±${formatParam(secure.clip)}, ${secure.degree === null ? 'degree auto' : `degree ${secure.degree}`})` : 'off',
+			hint: secure ? 'The server sees only the sum of each round\'s updates (SecAgg+ with ML-KEM).' : undefined
+		}
 	];
 }
