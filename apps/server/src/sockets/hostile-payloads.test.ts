@@ -106,7 +106,18 @@ describe('hostile socket payloads never crash the server or get an internal erro
 		return p;
 	}
 
-	const participantEvents = ['auth:challenge', 'auth:login', 'auth:rotate-key', 'device:status', 'data:stats', 'eval:report', 'round:update'];
+	const participantEvents = [
+		'auth:challenge',
+		'auth:login',
+		'auth:rotate-key',
+		'device:status',
+		'data:stats',
+		'eval:report',
+		'round:update',
+		'secagg:keys',
+		'secagg:shares',
+		'secagg:reveal'
+	];
 
 	for (const event of participantEvents) {
 		it(`participant ${event}: every garbage case is refused with a client error code, anonymous or logged in`, async () => {
