@@ -18,6 +18,9 @@ export class NodeTrainer implements SessionTrainer {
 	private stopped = false;
 	private running = false;
 
+	/** `onResult` sees each local result before the session encodes it (simulations check secure sums against it). */
+	constructor(private readonly onResult?: (result: LocalTrainResult) => void) {}
+
 	async init(model: ModelName, task: TaskSchema, _batchSize: number, seed: number): Promise<Calibration> {
 		const spec = modelSpec(model, task);
 		const chosen = await nodeBackendFor(spec);
@@ -44,7 +47,9 @@ export class NodeTrainer implements SessionTrainer {
 				if (this.stopped) throw new TrainerStoppedError('training stopped');
 			});
 			// Compute time only: waits for other participants in this process are not this device's cost.
-			return { ...update, trainMs: Math.max(0, update.trainMs - waitedMs) };
+			const result = { ...update, trainMs: Math.max(0, update.trainMs - waitedMs) };
+			this.onResult?.(result);
+			return result;
 		} finally {
 			this.running = false;
 			// A stop() during training left the model for this run to free.

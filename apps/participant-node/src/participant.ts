@@ -6,6 +6,7 @@ import {
 	ParticipantSession,
 	ProjectDataProvider,
 	SocketIoParticipantSocket,
+	type LocalTrainResult,
 	type ParticipantState,
 	type StateListener
 } from '@qflare/participant';
@@ -44,6 +45,11 @@ export interface NodeParticipantOptions {
 	reconnectionDelayMaxMs?: number;
 	/** Injected HTTP client for the shard download and the project lookup (tests count calls). */
 	fetch?: typeof fetch;
+	/**
+	 * Sees each round's local result (the plain delta) on this machine before it is encoded, masked
+	 * or sent: simulations compare the server's secure sum with the plain mean of these.
+	 */
+	onLocalResult?: (result: LocalTrainResult) => void;
 }
 
 export interface NodeParticipant {
@@ -90,7 +96,7 @@ export async function startNodeParticipant(options: NodeParticipantOptions): Pro
 		await preparedStore.save(options.project, imported);
 		options.log?.(`prepared ${describePrepared(imported)}; kept in ${preparedStore.pathOf(options.project)}`);
 	}
-	const trainer = new NodeTrainer();
+	const trainer = new NodeTrainer(options.onLocalResult);
 	const session = new ParticipantSession({
 		projectId: options.project,
 		socket: new SocketIoParticipantSocket(options.server, {

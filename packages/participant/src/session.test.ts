@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+	decodeMaskedWords,
 	encodeShard,
 	encodeWeights,
 	decodeWeights,
@@ -13,6 +14,10 @@ import {
 	type ParticipantProjectView,
 	type ParticipantServerEvents,
 	type RoundTask,
+	type SecureKeysMessage,
+	type SecureRevealMessage,
+	type SecureRoundSetup,
+	type SecureSharesMessage,
 	type Standardization,
 	type TabularTask,
 	type TrainingProgress,
@@ -30,8 +35,11 @@ import {
 	toBase64,
 	updateMessage,
 	verifySignature,
+	secaggKeysMessage,
 	type DeviceKeypair
 } from '@qflare/pq';
+import { chooseFixedPoint, combineShares, createNeighbourGraph, decodeShare, decodeSum, sumModular, unmaskSum } from '@qflare/fl';
+import { SecureRoundClient } from './secure-aggregation';
 import { ParticipantSession, type ParticipantState } from './session';
 import { DemoDataProvider, shardCacheKey } from './demo-data';
 import { LocalDataProvider, ProjectDataProvider } from './local-data';
@@ -1113,5 +1121,175 @@ describe('ParticipantSession with local data', () => {
 		await until(() => h.session.snapshot.phase === 'needs-data', 'the refusal');
 		expect(h.session.snapshot.error).toMatch(/cannot be read \(bad cache\): import it again/);
 		nothingAboutData(h);
+	});
+});
+
+describe('ParticipantSession update encodings', () => {
+	it('encodes the update as the task asks (f16 here), signing the encoded payload', async () => {
+		const h = harness();
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', { ...task('r1', 2), updateEncoding: { kind: 'f16' } });
+		await until(() => h.session.snapshot.upload === 'accepted', 'the update');
+		const [update] = h.socket.sent('round:update') as UpdateEnvelope[];
+		const payload = new Uint8Array(update.payload as ArrayBuffer);
+		expect(decodeWeights(payload).dtype).toBe('f16');
+		// 0.25, -0.5, 1 and 0.125 are exact in f16.
+		expect(Array.from(decodeWeights(payload).values)).toEqual([0.25, -0.5, 1, 0.125]);
+		expect(update.payloadSha256).toBe(sha256Hex(payload));
+		expect(update.numSamples).toBe(17);
+	});
+});
+
+describe('ParticipantSession in a secure round', () => {
+	// The harness device is roster entry 1 of 4 on a ring (degree 2, threshold 2); three
+	// SecureRoundClients play the other devices, the test plays the server.
+	const others = [11, 12, 13].map((n) => generateDeviceKeypair(new Uint8Array(32).fill(n)));
+	const me = generateDeviceKeypair(SEED);
+	const devices = [others[0], me, others[1], others[2]];
+	const roster = devices.map((d) => deviceIdFromPublicKey(d.publicKey));
+	const graphSeed = new Uint8Array(32).fill(5);
+	const graph = createNeighbourGraph(4, 2, graphSeed);
+	const fixedPoint = chooseFixedPoint({ maxClients: 4, maxSamplesPerClient: 100, clip: 1 });
+	const setup: SecureRoundSetup = {
+		roster,
+		graphSeed: toBase64(graphSeed),
+		degree: 2,
+		threshold: 2,
+		fixedPoint,
+		weighting: 'samples',
+		noiseStd: null
+	};
+	const secureTask = (): RoundTask => ({ ...task('s1', 3), secure: setup });
+	const otherDelta = (i: number) => new Float32Array([0.1 * i, -0.2, 0.3, 0.05 * i]);
+
+	function secureHarness() {
+		const h = harness();
+		h.socket.replies.set('secagg:keys', async () => ({ ok: true }));
+		h.socket.replies.set('secagg:shares', async () => ({ ok: true }));
+		h.socket.replies.set('secagg:reveal', async () => ({ ok: true }));
+		h.socket.replies.set('round:update', async () => ({ ok: true, roundId: 's1', accepted: 1 }));
+		const clients = new Map(
+			[0, 2, 3].map((i) => [i, new SecureRoundClient({ roundId: 's1', setup, deviceId: roster[i], deviceSecretKey: devices[i].secretKey })])
+		);
+		return { h, clients };
+	}
+
+	const neighbours = (u: number, keys: ReadonlyMap<number, SecureKeysMessage>) => ({
+		roundId: 's1',
+		neighbours: graph.neighbours(u).map((v) => ({ index: v, deviceId: roster[v], devicePublicKey: toBase64(devices[v].publicKey), ...keys.get(v)! }))
+	});
+	const relay = (u: number, shares: ReadonlyMap<number, SecureSharesMessage>) => ({
+		roundId: 's1',
+		active: [...graph.neighbours(u)],
+		ciphertexts: graph.neighbours(u).flatMap((v) => shares.get(v)!.ciphertexts.filter((c) => c.to === u).map((c) => ({ from: v, ciphertext: c.ciphertext }))),
+		envelopes: graph.neighbours(u).flatMap((v) => shares.get(v)!.envelopes.filter((e) => e.to === u).map((e) => ({ from: v, envelope: e.envelope })))
+	});
+
+	it('sends signed keys with the task, shares on the neighbours, and a masked update after training and the relay that unmasks to the weighted mean', async () => {
+		const { h, clients } = secureHarness();
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', secureTask());
+		await until(() => h.socket.sent('secagg:keys').length === 1, 'the keys');
+		const [myKeys] = h.socket.sent('secagg:keys') as SecureKeysMessage[];
+		const signed = secaggKeysMessage({ roundId: 's1', deviceId: roster[1], maskPublicKey: myKeys.maskPublicKey, channelPublicKey: myKeys.channelPublicKey });
+		expect(verifySignature(me.publicKey, signed, fromBase64(myKeys.signature))).toBe(true);
+		expect(h.session.snapshot.secure).toEqual({ roundId: 's1', phase: 'keys', neighbours: 0 });
+
+		const keys = new Map<number, SecureKeysMessage>([[1, myKeys], ...[...clients].map(([i, c]) => [i, c.keysMessage()] as const)]);
+		h.socket.send('secagg:neighbours', neighbours(1, keys));
+		await until(() => h.socket.sent('secagg:shares').length === 1, 'the shares');
+		// Trained meanwhile, but nothing goes out before the relay.
+		await until(() => h.trainer.trained.length === 1 && h.session.snapshot.phase === 'waiting', 'the training');
+		expect(h.socket.sent('round:update')).toEqual([]);
+		expect(h.session.snapshot.secure).toEqual({ roundId: 's1', phase: 'shares', neighbours: 2 });
+		// A re-sent neighbours message (after a reconnect) gets the very same shares.
+		h.socket.send('secagg:neighbours', neighbours(1, keys));
+		await until(() => h.socket.sent('secagg:shares').length === 2, 'the repeated shares');
+		const [mine, again] = h.socket.sent('secagg:shares') as SecureSharesMessage[];
+		expect(again).toEqual(mine);
+
+		const shares = new Map<number, SecureSharesMessage>([[1, mine]]);
+		for (const [i, c] of clients) shares.set(i, (await c.onNeighbours(neighbours(i, keys)))!);
+		for (const [i, c] of clients) expect(await c.onRelay(relay(i, shares))).toBe(true);
+		h.socket.send('secagg:relay', relay(1, shares));
+		await until(() => h.session.snapshot.upload === 'accepted', 'the masked update');
+
+		const [update] = h.socket.sent('round:update') as UpdateEnvelope[];
+		const payload = new Uint8Array(update.payload as ArrayBuffer);
+		expect(update.numSamples).toBe(1);
+		expect(update.payloadSha256).toBe(sha256Hex(payload));
+		expect(verifySignature(me.publicKey, updateMessage({ roundId: 's1', modelVersion: 3, payloadSha256: update.payloadSha256 }), fromBase64(update.signature))).toBe(true);
+		expect(() => decodeWeights(payload)).toThrow();
+		expect(h.session.snapshot.secure).toEqual({ roundId: 's1', phase: 'masked', neighbours: 2 });
+
+		const masked = [decodeMaskedWords(payload), ...[...clients].map(([i, c]) => decodeMaskedWords(c.maskedPayload(otherDelta(i), 10 * i, null)))];
+		const request = { roundId: 's1', uploaded: [0, 1, 2, 3], dropped: [] };
+		h.socket.send('secagg:unmask', request);
+		await until(() => h.socket.sent('secagg:reveal').length === 1, 'the reveal');
+		const reveals = [...(h.socket.sent('secagg:reveal') as SecureRevealMessage[]), ...[...clients.values()].map((c) => c.reveal(request)!)];
+		const selfSeeds = [0, 1, 2, 3].map((u) =>
+			combineShares(reveals.flatMap((r) => r.shares.filter((s) => s.of === u && s.kind === 'self').map((s) => decodeShare(fromBase64(s.share)))))
+		);
+		const { mean, totalSamples } = decodeSum(unmaskSum(sumModular(masked), { selfSeeds, droppedPairs: [] }), fixedPoint);
+		// This device: Δ = (0.25, -0.5, 1, 0.125) on 17 rows; device i: otherDelta(i) on 10 i rows.
+		expect(totalSamples).toBe(17 + 10 * (0 + 2 + 3));
+		const expected = [0, 1, 2, 3].map((j) => (17 * [0.25, -0.5, 1, 0.125][j] + [0, 2, 3].reduce((s, i) => s + 10 * i * otherDelta(i)[j], 0)) / 67);
+		mean.forEach((m, j) => expect(Math.abs(m - expected[j])).toBeLessThan(1e-6));
+		expect(h.session.snapshot.secure?.phase).toBe('revealed');
+
+		// Naming a participant the other way round later is refused: nothing more is revealed.
+		h.socket.send('secagg:unmask', { roundId: 's1', uploaded: [0, 1, 3], dropped: [2] });
+		await new Promise((r) => setTimeout(r, 5));
+		expect(h.socket.sent('secagg:reveal')).toHaveLength(1);
+		const messages = h.session.snapshot.log.map((e) => e.message);
+		expect(messages).toContain('round 1: secure round: unmasking request refused: participant 2 was named uploaded before');
+		expect(messages).toContain('round 1: 2 shares revealed for unmasking the sum');
+
+		h.socket.send('round:closed', closedRound('s1', 1));
+		expect(h.session.snapshot.secure).toBeNull();
+		expect(h.session.snapshot.results[0]).toMatchObject({ roundId: 's1', contributed: true });
+		// The secrets are gone: a late message for the round is ignored.
+		h.socket.send('secagg:unmask', request);
+		await new Promise((r) => setTimeout(r, 5));
+		expect(h.socket.sent('secagg:reveal')).toHaveLength(1);
+	});
+
+	it('ignores messages for other rounds and malformed ones, and sends keys again when the task is re-sent before they were acknowledged', async () => {
+		const { h } = secureHarness();
+		let keyCalls = 0;
+		h.socket.replies.set('secagg:keys', async () => {
+			if (++keyCalls === 1) throw new Error('operation has timed out');
+			return { ok: true };
+		});
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', secureTask());
+		await until(() => h.trainer.trained.length === 1 && h.session.snapshot.phase === 'waiting', 'the training');
+		h.socket.send('round:task', secureTask());
+		await until(() => keyCalls === 2, 'the keys again');
+		const [first, second] = h.socket.sent('secagg:keys');
+		expect(second).toEqual(first);
+		expect(h.trainer.trained).toHaveLength(1);
+
+		h.socket.send('secagg:neighbours', { roundId: 'other', neighbours: [] });
+		h.socket.send('secagg:relay', { roundId: 's1', active: 'all' } as never);
+		await new Promise((r) => setTimeout(r, 5));
+		expect(h.socket.sent('secagg:shares')).toEqual([]);
+		expect(h.session.snapshot.log[0].message).toBe('malformed secure relay message ignored');
+	});
+
+	it('does not train a secure round it is not listed in', async () => {
+		const { h } = secureHarness();
+		await h.session.start();
+		await ready(h);
+		h.socket.send('round:task', { ...secureTask(), secure: { ...setup, roster: [roster[0], roster[2], roster[3]] } });
+		await new Promise((r) => setTimeout(r, 5));
+		expect(h.trainer.trained).toEqual([]);
+		expect(h.socket.sent('secagg:keys')).toEqual([]);
+		expect(h.session.snapshot.log[0].message).toBe(
+			"round 1: cannot take part in secure aggregation (this device is not in the round's roster); not training"
+		);
 	});
 });

@@ -1,5 +1,9 @@
 import {
 	decodeWeights,
+	SecureNeighbours,
+	SecureRelay,
+	SecureRoundSetup,
+	SecureUnmaskRequest,
 	type BackendName,
 	type DeviceRevoked,
 	type ErrorReply,
@@ -14,6 +18,7 @@ import {
 	type UpdateEnvelope
 } from '@qflare/protocol';
 import { targetScale } from '@qflare/data-import';
+import { modelSpec, parameterSegments } from '@qflare/trainer';
 import {
 	deviceIdFromPublicKey,
 	generateDeviceKeypair,
@@ -30,6 +35,7 @@ import type {
 	DeviceIdentity,
 	IdentityStore,
 	LocalProgress,
+	LocalTrainResult,
 	ParticipantSocket,
 	ReplyOf,
 	RequestOf,
@@ -42,8 +48,11 @@ import { describeEvaluation, EvaluationReports, scoredModel, type LocalEvaluatio
 import { StandardizedSplit } from './standardized-split';
 import { ProgressThrottle } from './training-progress';
 import { signedUpdate } from './update-envelope';
+import { UpdateCompressor } from './update-compression';
+import { SecureRoundClient, type SecureRoundStatus } from './secure-aggregation';
 
 export { describeEvaluation, type LocalEvaluation } from './evaluation-reports';
+export type { SecurePhase, SecureRoundStatus } from './secure-aggregation';
 
 export type SessionPhase =
 	| 'starting'
@@ -136,6 +145,8 @@ export interface ParticipantState {
 	error: string | null;
 	/** Set when the session stopped because the server refuses this device for good. */
 	refused: Refusal | null;
+	/** The running round's secure-aggregation step; null outside secure rounds. */
+	secure: SecureRoundStatus | null;
 	log: LogEntry[];
 }
 
@@ -174,6 +185,14 @@ interface PendingUpload {
 	sends: number;
 }
 
+/** A secure round this device takes part in: its protocol state and, once trained, the result to mask. */
+interface SecureRound {
+	client: SecureRoundClient;
+	task: RoundTask;
+	keysAcknowledged: boolean;
+	result: LocalTrainResult | null;
+}
+
 /** Work for the one trainer, done in arrival order: a round's training or a model's evaluation. */
 type Job = { kind: 'train'; task: RoundTask } | { kind: 'evaluate'; task: EvaluationTask };
 
@@ -205,6 +224,16 @@ function describe(error: unknown): string {
 
 function weightsOf(payload: Uint8Array | ArrayBuffer): Float32Array {
 	return decodeWeights(payload instanceof Uint8Array ? payload : new Uint8Array(payload)).values;
+}
+
+/** The model's tensor sizes (int8 scales each on its own); undefined when they do not add up to the delta. */
+function segmentsOf(task: RoundTask, schema: TaskSchema, length: number): number[] | undefined {
+	try {
+		const segments = parameterSegments(modelSpec(task.model, schema));
+		return segments.reduce((a, b) => a + b, 0) === length ? segments : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 /** ": test accuracy 91.2%, loss 0.312" when the server evaluated the model, else "". */
@@ -266,6 +295,10 @@ export class ParticipantSession {
 	private readonly reports: EvaluationReports;
 	private loginRetry: ReturnType<typeof setTimeout> | null = null;
 	private readonly throttle: ProgressThrottle;
+	/** Keeps the top-k residual across rounds. */
+	private readonly compressor = new UpdateCompressor();
+	/** Secrets of the running secure round, in memory only; dropped when it closes or a newer task comes. */
+	private secureRound: SecureRound | null = null;
 
 	constructor(options: ParticipantSessionOptions) {
 		this.opts = {
@@ -311,6 +344,7 @@ export class ParticipantSession {
 			globalModel: null,
 			error: null,
 			refused: null,
+			secure: null,
 			log: []
 		};
 	}
@@ -351,6 +385,9 @@ export class ParticipantSession {
 		socket.on('round:closed', (closed) => this.onRoundClosed(closed));
 		socket.on('project:status', (project) => this.update({ project }));
 		socket.on('device:revoked', (notice) => this.onRevoked(notice));
+		socket.on('secagg:neighbours', (message) => void this.onSecureNeighbours(message));
+		socket.on('secagg:relay', (message) => void this.onSecureRelay(message));
+		socket.on('secagg:unmask', (message) => void this.onSecureUnmask(message));
 		this.update({ phase: 'connecting', connection: 'connecting' });
 		socket.connect();
 	}
@@ -360,6 +397,7 @@ export class ParticipantSession {
 		this.stopped = true;
 		this.connectionGen++;
 		if (this.loginRetry) clearTimeout(this.loginRetry);
+		this.dropSecure();
 		this.opts.socket.disconnect();
 		const final = this.state.phase === 'failed' || this.state.phase === 'needs-data' ? this.state.phase : 'stopped';
 		this.update({ phase: final, connection: 'offline' });
@@ -665,12 +703,19 @@ export class ParticipantSession {
 
 	private onTask(task: RoundTask): void {
 		if (this.stopped || this.acceptedRounds.has(task.roundId)) return;
+		const secure = this.secureRound?.task.roundId === task.roundId ? this.secureRound : null;
+		// The server re-sent a secure task after a reconnect: the keys again if unanswered.
+		if (secure && !secure.keysAcknowledged) void this.sendSecureKeys(secure);
+		// A newer task: the last round's secrets go.
+		if (!secure) this.dropSecure();
 		if (this.pending?.envelope.roundId === task.roundId) {
 			// The server re-sent the task after a reconnect: our update is still on its way.
 			void this.flush();
 			return;
 		}
-		if (this.trainingRoundId === task.roundId) return;
+		// Trained already (a secure round waits for its relay) or training now: never a second run.
+		if (secure?.result || this.trainingRoundId === task.roundId) return;
+		if (task.secure !== undefined && !secure && !this.beginSecure(task)) return;
 		this.keepGlobalModel(task.modelVersion, task.standardization, task.weights);
 		// Only the newest waiting task is kept: an older round is over by the time a newer one starts.
 		this.dropJobs((job) => job.kind === 'train');
@@ -761,10 +806,166 @@ export class ParticipantSession {
 				trainMs: result.trainMs
 			}
 		});
+		if (task.secure !== undefined) {
+			const round = this.secureRound;
+			if (round?.task.roundId !== roundId) {
+				this.note(`round ${roundNumber}: the secure round ended during training; nothing sent`);
+				return;
+			}
+			round.result = result;
+			if (!round.client.readyToMask) this.note(`round ${roundNumber}: trained; the update is masked once the neighbours' shares arrive`);
+			this.uploadSecure(round);
+			return;
+		}
 		const keypair = this.identity;
 		if (!keypair) throw new Error('no device identity');
-		this.pending = { envelope: signedUpdate(task, result, keypair), roundNumber, sends: 0 };
+		const payload = this.compressor.encode(result.delta, task.updateEncoding ?? { kind: 'f32' }, segmentsOf(task, dataset.task, result.delta.length));
+		this.pending = { envelope: signedUpdate(task, result, keypair, payload), roundNumber, sends: 0 };
 		void this.flush();
+	}
+
+	// secure aggregation
+
+	/** Sets up the round's secure client and sends its keys (while training runs); false when this device cannot take part. */
+	private beginSecure(task: RoundTask): boolean {
+		const setup = SecureRoundSetup.safeParse(task.secure);
+		const identity = this.identity;
+		const deviceId = this.state.deviceId;
+		let client: SecureRoundClient;
+		try {
+			if (!setup.success) throw new Error(`malformed setup: ${setup.error.issues[0]?.message ?? 'invalid'}`);
+			if (!identity || !deviceId) throw new Error('no device identity');
+			client = new SecureRoundClient({
+				roundId: task.roundId,
+				setup: setup.data,
+				deviceId,
+				deviceSecretKey: identity.secretKey,
+				note: (message) => this.note(`round ${task.roundNumber}: ${message}`)
+			});
+		} catch (error) {
+			this.note(`round ${task.roundNumber}: cannot take part in secure aggregation (${describe(error)}); not training`);
+			return false;
+		}
+		const round: SecureRound = { client, task, keysAcknowledged: false, result: null };
+		this.secureRound = round;
+		this.secureChanged(round);
+		this.note(`round ${task.roundNumber}: secure aggregation, ${setup.data.roster.length} participants; keys sent`);
+		void this.sendSecureKeys(round);
+		return true;
+	}
+
+	private async sendSecureKeys(round: SecureRound): Promise<void> {
+		const { roundNumber } = round.task;
+		try {
+			const reply = await this.request('secagg:keys', round.client.keysMessage());
+			if (isError(reply)) this.note(`round ${roundNumber}: secure keys refused (${reply.code} ${reply.message})`);
+			else round.keysAcknowledged = true;
+		} catch (error) {
+			this.note(`round ${roundNumber}: secure keys not acknowledged (${describe(error)})`);
+		}
+	}
+
+	/** The server's message for the running secure round, parsed; null (noted when malformed) otherwise. */
+	private secureMessage<T extends { roundId: string }>(
+		schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+		raw: unknown,
+		what: string
+	): { round: SecureRound; message: T } | null {
+		if (this.stopped) return null;
+		const parsed = schema.safeParse(raw);
+		if (!parsed.success) {
+			this.note(`malformed secure ${what} message ignored`);
+			return null;
+		}
+		const round = this.secureRound;
+		// A message for a round this device is not in.
+		if (!round || round.task.roundId !== parsed.data.roundId) return null;
+		return { round, message: parsed.data };
+	}
+
+	/** Repeats (the server re-sends after a reconnect) get the same shares again. */
+	private async onSecureNeighbours(raw: unknown): Promise<void> {
+		const got = this.secureMessage(SecureNeighbours, raw, 'neighbours');
+		if (!got) return;
+		const { round, message } = got;
+		const { roundNumber } = round.task;
+		try {
+			const shares = await round.client.onNeighbours(message);
+			if (!shares) return;
+			this.secureChanged(round);
+			const reply = await this.request('secagg:shares', shares);
+			if (isError(reply)) this.note(`round ${roundNumber}: secure shares refused (${reply.code} ${reply.message})`);
+			else this.note(`round ${roundNumber}: shares sent to ${shares.envelopes.length} neighbours`);
+		} catch (error) {
+			this.note(`round ${roundNumber}: secure shares not sent (${describe(error)})`);
+		}
+	}
+
+	private async onSecureRelay(raw: unknown): Promise<void> {
+		const got = this.secureMessage(SecureRelay, raw, 'relay');
+		if (!got) return;
+		const { round, message } = got;
+		let ok: boolean | null;
+		try {
+			ok = await round.client.onRelay(message);
+		} catch (error) {
+			// The shares step itself failed; its error was noted then.
+			this.note(`round ${round.task.roundNumber}: secure relay not used (${describe(error)})`);
+			return;
+		}
+		this.secureChanged(round);
+		if (ok) this.uploadSecure(round);
+	}
+
+	/** After training and the relay, whichever comes last: masks the update and sends it like any other. */
+	private uploadSecure(round: SecureRound): void {
+		const { task, result, client } = round;
+		if (!result || !client.readyToMask || this.secureRound !== round) return;
+		try {
+			const keypair = this.identity;
+			if (!keypair) throw new Error('no device identity');
+			const payload = client.maskedPayload(result.delta, result.numSamples, task.hyperparams.clipNorm);
+			// The real sample count travels masked, as the last word of the payload: the envelope's
+			// numSamples is 1 so it says nothing about this device.
+			const envelope = signedUpdate(task, { ...result, numSamples: 1 }, keypair, payload);
+			this.pending = { envelope, roundNumber: task.roundNumber, sends: 0 };
+			this.note(`round ${task.roundNumber}: update masked with ${client.status.neighbours} neighbours' pair masks`);
+		} catch (error) {
+			this.update({ error: `round ${task.roundNumber}: masking failed: ${describe(error)}` });
+			this.note(`round ${task.roundNumber}: masking failed: ${describe(error)}`);
+			return;
+		} finally {
+			this.secureChanged(round);
+		}
+		void this.flush();
+	}
+
+	private async onSecureUnmask(raw: unknown): Promise<void> {
+		const got = this.secureMessage(SecureUnmaskRequest, raw, 'unmask');
+		if (!got) return;
+		const { round, message } = got;
+		const { roundNumber } = round.task;
+		const answer = round.client.reveal(message);
+		this.secureChanged(round);
+		if (!answer) return;
+		try {
+			const reply = await this.request('secagg:reveal', answer);
+			if (isError(reply)) this.note(`round ${roundNumber}: revealed shares refused (${reply.code} ${reply.message})`);
+			else this.note(`round ${roundNumber}: ${answer.shares.length} shares revealed for unmasking the sum`);
+		} catch (error) {
+			this.note(`round ${roundNumber}: revealed shares not acknowledged (${describe(error)})`);
+		}
+	}
+
+	private secureChanged(round: SecureRound): void {
+		if (this.secureRound === round) this.update({ secure: round.client.status });
+	}
+
+	private dropSecure(): void {
+		if (!this.secureRound) return;
+		this.secureRound.client.dispose();
+		this.secureRound = null;
+		this.update({ secure: null });
 	}
 
 	/** Scores a committed model on the hold-out and reports loss, the task's metric counts and n. */
@@ -856,6 +1057,7 @@ export class ParticipantSession {
 		// An update of the closed round still waiting for its answer stays pending: the server
 		// acknowledges a re-send of an update it counted, and refuses one it did not.
 		this.dropJobs((job) => job.kind === 'train' && job.task.roundId === closed.roundId);
+		if (this.secureRound?.task.roundId === closed.roundId) this.dropSecure();
 		const result: RoundResult = {
 			roundId: closed.roundId,
 			roundNumber: closed.roundNumber,

@@ -1,4 +1,4 @@
-import { encodeWeights, type RoundTask, type UpdateEnvelope } from '@qflare/protocol';
+import type { RoundTask, UpdateEnvelope } from '@qflare/protocol';
 import { sha256Hex, signMessage, toBase64, updateMessage, type DeviceKeypair } from '@qflare/pq';
 import type { LocalTrainResult } from './ports';
 
@@ -11,14 +11,18 @@ function exactBuffer(bytes: Uint8Array): ArrayBuffer {
 		: (bytes.slice().buffer as ArrayBuffer);
 }
 
-/** A round's local result as the server takes it: the f32 delta, its hash, and the device's signature over both. */
+/**
+ * A round's local result as the server takes it: `payload` (the delta as the session encoded it:
+ * f32, compressed by UpdateCompressor, or a secure round's masked words), its hash, and the
+ * device's signature over both. `result.delta` is not read: only the payload goes out.
+ */
 export function signedUpdate(
 	round: Pick<RoundTask, 'roundId' | 'modelVersion'>,
-	result: LocalTrainResult,
-	keypair: DeviceKeypair
+	result: Omit<LocalTrainResult, 'delta'>,
+	keypair: DeviceKeypair,
+	payload: Uint8Array
 ): UpdateEnvelope {
 	const { roundId, modelVersion } = round;
-	const payload = encodeWeights(result.delta, 'f32');
 	const payloadSha256 = sha256Hex(payload);
 	const signature = toBase64(signMessage(keypair.secretKey, updateMessage({ roundId, modelVersion, payloadSha256 })));
 	return {

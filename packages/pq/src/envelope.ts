@@ -1,4 +1,5 @@
-import { ENVELOPE_KEY_BYTES, ENVELOPE_NONCE_BYTES, ENVELOPE_TAG_BYTES } from './sizes';
+import { kemDecapsulate, kemEncapsulate } from './kem';
+import { ENVELOPE_KEY_BYTES, ENVELOPE_NONCE_BYTES, ENVELOPE_TAG_BYTES, ML_KEM768_CIPHERTEXT_BYTES } from './sizes';
 
 // AES-256-GCM through WebCrypto (browsers and Node 20 both expose globalThis.crypto.subtle).
 // Layout: nonce (12) || ciphertext || tag (16).
@@ -45,4 +46,30 @@ export async function openEnvelope(key32: Uint8Array, envelope: Uint8Array, aad?
 	} catch {
 		throw new Error('envelope authentication failed: wrong key, aad or tampered bytes');
 	}
+}
+
+/**
+ * Seals to an ML-KEM-768 public key: a fresh encapsulation's ciphertext (1088 bytes), then an
+ * envelope under its shared secret. Only the holder of the secret key opens it; the relay in
+ * between (the server, for SecAgg share envelopes) learns nothing but the length.
+ */
+export async function sealToPublicKey(publicKey: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array> {
+	const { cipherText, sharedSecret } = kemEncapsulate(publicKey);
+	const envelope = await sealEnvelope(sharedSecret, plaintext, aad);
+	const out = new Uint8Array(cipherText.length + envelope.length);
+	out.set(cipherText, 0);
+	out.set(envelope, cipherText.length);
+	return out;
+}
+
+/**
+ * Opens what sealToPublicKey made for this secret key; throws when the key, aad or any byte
+ * differ (a tampered KEM ciphertext decapsulates to an unrelated secret, so the envelope fails).
+ */
+export async function openSealed(secretKey: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Promise<Uint8Array> {
+	if (!(sealed instanceof Uint8Array) || sealed.length < ML_KEM768_CIPHERTEXT_BYTES + ENVELOPE_NONCE_BYTES + ENVELOPE_TAG_BYTES) {
+		throw new Error('sealed envelope too short');
+	}
+	const sharedSecret = kemDecapsulate(sealed.slice(0, ML_KEM768_CIPHERTEXT_BYTES), secretKey);
+	return openEnvelope(sharedSecret, sealed.subarray(ML_KEM768_CIPHERTEXT_BYTES), aad);
 }

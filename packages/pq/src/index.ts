@@ -7,4 +7,4 @@ export type { LoginMessageFields, RotateKeyMessageFields, SecaggKeysMessageField
 export { toBase64, fromBase64 } from './base64';
 export { kemKeygen, kemEncapsulate, kemDecapsulate } from './kem';
 export type { KemKeypair, KemEncapsulation } from './kem';
-export { sealEnvelope, openEnvelope } from './envelope';
+export { sealEnvelope, openEnvelope, sealToPublicKey, openSealed } from './envelope';

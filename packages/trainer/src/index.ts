@@ -9,6 +9,7 @@ export {
 	MODEL_SPECS,
 	modelSpec,
 	parameterCount,
+	parameterSegments,
 	layerShapes,
 	inputSize,
 	outputSize

@@ -2,9 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeTf } from './node';
 import type { Tf } from './tf';
 import { MODELS_FOR_TASK, type TaskSchema } from '@qflare/protocol';
-import { MODEL_SPECS, modelSpec, parameterCount } from './spec';
+import { MODEL_SPECS, modelSpec, parameterCount, parameterSegments } from './spec';
 import { buildModel } from './model';
-import { flattenWeights, setFlatWeights } from './weights';
+import { flattenWeights, setFlatWeights, weightSizes } from './weights';
 
 let tf: Tf;
 beforeAll(async () => {
@@ -35,6 +35,7 @@ describe('buildModel', () => {
 				const model = buildModel(tf, spec, 7);
 				expect({ task: task.kind, name, params: model.countParams() }).toEqual({ task: task.kind, name, params: parameterCount(spec) });
 				expect(flattenWeights(model).length).toBe(parameterCount(spec));
+				expect({ task: task.kind, name, sizes: weightSizes(model) }).toEqual({ task: task.kind, name, sizes: parameterSegments(spec) });
 				model.dispose();
 			}
 		}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { demoTask, MODELS_FOR_TASK, ModelName, type TaskSchema } from '@qflare/protocol';
-import { MODEL_SPECS, type ModelSpec, layerShapes, modelSpec, outputSize, parameterCount } from './spec';
+import { MODEL_SPECS, type ModelSpec, layerShapes, modelSpec, outputSize, parameterCount, parameterSegments } from './spec';
 
 const images32: TaskSchema = { kind: 'image-classification', classes: ['a', 'b', 'c', 'd', 'e'], width: 32, height: 32, channels: 3 };
 const features = [
@@ -18,6 +18,12 @@ describe('model specs', () => {
 	it('count the parameters of the FedAvg paper models', () => {
 		expect(parameterCount(MODEL_SPECS.mlp)).toBe(199_210);
 		expect(parameterCount(MODEL_SPECS.cnn)).toBe(1_663_370);
+	});
+
+	it('list the weight tensors\' sizes in getWeights() order', () => {
+		expect(parameterSegments(MODEL_SPECS.mlp)).toEqual([784 * 200, 200, 200 * 200, 200, 200 * 10, 10]);
+		expect(parameterSegments(MODEL_SPECS.cnn)).toEqual([5 * 5 * 32, 32, 5 * 5 * 32 * 64, 64, 3136 * 512, 512, 5120, 10]);
+		expect(parameterSegments(modelSpec('gru', series))).toEqual([2 * 96, 32 * 96, 96, 32 * 3, 3]);
 	});
 
 	it('infer the CNN shapes (same padding, pool stride = pool size)', () => {

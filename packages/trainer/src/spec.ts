@@ -164,19 +164,27 @@ function checkHead(spec: ModelSpec, out: number[] | undefined): void {
 
 /** Number of trainable parameters, from the spec alone (equals tfjs's countParams()). */
 export function parameterCount(spec: ModelSpec): number {
+	return parameterSegments(spec).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Sizes of the model's weight tensors in getWeights() order (the flat vector's order), from the
+ * spec alone: what int8 update encoding scales one by one. Equals weightSizes(buildModel(spec)).
+ */
+export function parameterSegments(spec: ModelSpec): number[] {
 	const shapes = layerShapes(spec);
-	let count = 0;
+	const sizes: number[] = [];
 	let input = spec.inputShape;
 	spec.layers.forEach((layer, i) => {
 		const channels = input[input.length - 1];
-		if (layer.type === 'dense') count += input[0] * layer.units + layer.units;
-		if (layer.type === 'conv2d') count += layer.kernelSize * layer.kernelSize * channels * layer.filters + layer.filters;
-		if (layer.type === 'conv1d') count += layer.kernelSize * channels * layer.filters + layer.filters;
+		if (layer.type === 'dense') sizes.push(input[0] * layer.units, layer.units);
+		if (layer.type === 'conv2d') sizes.push(layer.kernelSize * layer.kernelSize * channels * layer.filters, layer.filters);
+		if (layer.type === 'conv1d') sizes.push(layer.kernelSize * channels * layer.filters, layer.filters);
 		// Kernel [in, 3u], recurrent kernel [u, 3u], bias [3u] (tfjs has no resetAfter, so one bias).
-		if (layer.type === 'gru') count += 3 * (layer.units * (channels + layer.units) + layer.units);
+		if (layer.type === 'gru') sizes.push(channels * 3 * layer.units, layer.units * 3 * layer.units, 3 * layer.units);
 		input = shapes[i];
 	});
-	return count;
+	return sizes;
 }
 
 /** Number of values one input sample has (e.g. 784 for 28x28x1). */

@@ -1,4 +1,4 @@
-import type { ConnectionState, SessionPhase, UploadState } from '@qflare/participant';
+import type { ConnectionState, ParticipantState, SessionPhase, UploadState } from '@qflare/participant';
 import type { ImportProgress } from '../worker/trainer-api';
 
 // Words the participant page shows for the session's state.
@@ -31,6 +31,24 @@ export const UPLOAD_LABELS: Record<UploadState, string> = {
 	accepted: 'update accepted',
 	rejected: 'update rejected'
 };
+
+type SecureStatus = NonNullable<ParticipantState['secure']>;
+
+const SECURE_LABELS: Record<SecureStatus['phase'], string> = {
+	keys: 'keys sent',
+	shares: 'seed shares sent',
+	ready: 'pair masks agreed',
+	masked: 'update masked',
+	revealed: 'shares revealed to unmask the sum',
+	aborted: 'given up for this round'
+};
+
+/** "Secure aggregation: update masked (4 neighbours)"; '' outside secure rounds. */
+export function secureLabel(secure: ParticipantState['secure']): string {
+	if (!secure) return '';
+	const neighbours = secure.neighbours > 0 ? ` (${secure.neighbours} neighbour${secure.neighbours === 1 ? '' : 's'})` : '';
+	return `Secure aggregation: ${SECURE_LABELS[secure.phase]}${neighbours}`;
+}
 
 /** "Decoding images: 120 of 1000" and the like, for the import progress bar. */
 export function importStageLabel(progress: ImportProgress | null): string {

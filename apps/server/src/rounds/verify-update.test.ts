@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDeviceKeypair, signMessage, toBase64, updateMessage } from '@qflare/pq';
-import { encodeWeights, ErrorCode, ProtocolError, type ParsedUpdateEnvelope } from '@qflare/protocol';
+import { encodeTopK, encodeWeights, ErrorCode, ProtocolError, type ParsedUpdateEnvelope } from '@qflare/protocol';
 import { VerifierPool } from './verifier-pool';
-import { verifyUpdate, type UpdateExpectations } from './verify-update';
+import { screenPayload, verifyUpdate, type UpdateExpectations } from './verify-update';
 
 const keys = generateDeviceKeypair(new Uint8Array(32).fill(3));
 const N = 10_000;
@@ -37,7 +37,8 @@ const expectations: UpdateExpectations = {
 	modelVersion: 4,
 	parameterCount: N,
 	devicePublicKey: keys.publicKey,
-	screening: { maxUpdateNorm: null, normPolicy: 'reject' }
+	screening: { maxUpdateNorm: null, normPolicy: 'reject' },
+	encoding: { kind: 'f32' }
 };
 
 /** The verdict as a comparable value: the screened update's figures, or the error's code and message. */
@@ -96,5 +97,68 @@ describe('verifyUpdate with and without a VerifierPool', () => {
 		const short = encodeWeights(delta(2).subarray(0, N - 1));
 		await expect(verifyUpdate(envelope(short), expectations, pool)).rejects.toBeInstanceOf(ProtocolError);
 		expect(await outcome(() => verifyUpdate(envelope(short), expectations, pool))).toEqual(await outcome(() => verifyUpdate(envelope(short), expectations)));
+	});
+});
+
+describe('screenPayload checks the project\'s update encoding', () => {
+	const base = { parameterCount: N, screening: expectations.screening };
+	const refusal = (run: () => unknown) => {
+		try {
+			run();
+		} catch (e) {
+			expect(e).toBeInstanceOf(ProtocolError);
+			return { code: (e as ProtocolError).code, message: (e as Error).message };
+		}
+		return null;
+	};
+	/** The first k indices of delta(1) as a top-k payload. */
+	const topK = (k: number) =>
+		encodeTopK(N, Uint32Array.from({ length: k }, (_, i) => i), delta(1).subarray(0, k));
+
+	it('accepts each encoding in its own project and decodes it to the dense delta', () => {
+		const f16 = screenPayload(encodeWeights(delta(1), 'f16'), { ...base, encoding: { kind: 'f16' } });
+		expect(f16.delta.length).toBe(N);
+		expect(f16.owned).toBe(true);
+		const int8 = screenPayload(encodeWeights(delta(1), 'int8', { segments: [N - 10, 10], random: () => 0.5 }), { ...base, encoding: { kind: 'int8' } });
+		expect(int8.delta[1]).toBeCloseTo(delta(1)[1], 4);
+		// 0.1 of 10 000 values: at most 1000 kept.
+		const sparse = screenPayload(topK(1000), { ...base, encoding: { kind: 'top-k', fraction: 0.1 } });
+		expect(sparse.delta[999]).toBe(delta(1)[999]);
+		expect(sparse.delta[1000]).toBe(0);
+	});
+
+	it('refuses a payload whose dtype is not the project\'s, naming both', () => {
+		expect(refusal(() => screenPayload(encodeWeights(delta(1)), { ...base, encoding: { kind: 'int8' } }))).toEqual({
+			code: ErrorCode.SchemaInvalid,
+			message: "update payload is f32, the project's update encoding is int8"
+		});
+		expect(refusal(() => screenPayload(topK(10), { ...base, encoding: { kind: 'f32' } }))).toMatchObject({
+			message: "update payload is top-k, the project's update encoding is f32"
+		});
+		expect(refusal(() => screenPayload(encodeWeights(delta(1), 'f16'), { ...base, encoding: { kind: 'top-k', fraction: 0.5 } }))).toMatchObject({
+			code: ErrorCode.SchemaInvalid
+		});
+	});
+
+	it('refuses a top-k payload keeping more than ceil(fraction * count)', () => {
+		expect(refusal(() => screenPayload(topK(1001), { ...base, encoding: { kind: 'top-k', fraction: 0.1 } }))).toEqual({
+			code: ErrorCode.SchemaInvalid,
+			message: 'top-k update keeps 1001 values, the project allows 1000 (fraction 0.1 of 10000)'
+		});
+		// ceil(0.00005 * 10 000) = 1.
+		expect(refusal(() => screenPayload(topK(1), { ...base, encoding: { kind: 'top-k', fraction: 0.00005 } }))).toBeNull();
+		expect(refusal(() => screenPayload(topK(2), { ...base, encoding: { kind: 'top-k', fraction: 0.00005 } }))).toMatchObject({ code: ErrorCode.SchemaInvalid });
+	});
+
+	it('refuses a malformed payload in the right dtype with DECODE_FAILED', () => {
+		const bad = topK(3);
+		new DataView(bad.buffer).setUint32(24, 0, true); // indices 0, 0, 2: not ascending
+		expect(refusal(() => screenPayload(bad, { ...base, encoding: { kind: 'top-k', fraction: 0.1 } }))).toMatchObject({ code: ErrorCode.DecodeFailed });
+	});
+
+	it('runs the same checks through verifyUpdate', async () => {
+		const env = envelope(encodeWeights(delta(1), 'f16'));
+		await expect(verifyUpdate(env, expectations)).rejects.toThrow("update payload is f16, the project's update encoding is f32");
+		await expect(verifyUpdate(env, { ...expectations, encoding: { kind: 'f16' } })).resolves.toMatchObject({ clipped: false });
 	});
 });

@@ -1,5 +1,14 @@
 import { fromBase64, updateMessage } from '@qflare/pq';
-import { decodeWeights, ErrorCode, ProtocolError, type ParsedUpdateEnvelope, type UpdateScreening } from '@qflare/protocol';
+import {
+	decodeWeights,
+	ErrorCode,
+	ProtocolError,
+	readWeightHeader,
+	topKCount,
+	type ParsedUpdateEnvelope,
+	type UpdateEncoding,
+	type UpdateScreening
+} from '@qflare/protocol';
 import { screenAndMeasure } from '@qflare/fl';
 import { checkInline, type VerifierPool, type VerifyJob } from './verifier-pool';
 
@@ -9,6 +18,8 @@ export interface UpdateExpectations {
 	parameterCount: number;
 	devicePublicKey: Uint8Array;
 	screening: UpdateScreening;
+	/** The project's update encoding: a payload in another dtype, or top-k keeping more, is refused. */
+	encoding: UpdateEncoding;
 	/** The project's last aggregate delta: the trust distance is measured to it (same pass as screening). */
 	reference?: Float32Array | null;
 }
@@ -97,8 +108,9 @@ export async function verifySignedEnvelope(
  */
 export function screenPayload(
 	payload: Uint8Array,
-	expect: Pick<UpdateExpectations, 'parameterCount' | 'screening' | 'reference'>
+	expect: Pick<UpdateExpectations, 'parameterCount' | 'screening' | 'reference' | 'encoding'>
 ): VerifiedUpdate {
+	checkEncoding(payload, expect.encoding, expect.parameterCount);
 	// No copy when the f32 values are 4-byte aligned in the payload's buffer (the usual case for
 	// a large Socket.IO attachment: ws joins its frames into a fresh buffer at offset 0).
 	const { values, copied } = decodeWeights(payload, { share: true });
@@ -117,4 +129,24 @@ export function screenPayload(
 		clipped: screened.clipped,
 		distance: screened.distance
 	};
+}
+
+/**
+ * The payload is in the project's encoding: its dtype, and for top-k at most ceil(fraction *
+ * count) coordinates. Reads the header only; the body is validated by decoding. Throws ProtocolError.
+ */
+export function checkEncoding(payload: Uint8Array, encoding: UpdateEncoding, parameterCount: number): void {
+	const { dtype, kept } = readWeightHeader(payload);
+	if (dtype !== encoding.kind) {
+		throw new ProtocolError(ErrorCode.SchemaInvalid, `update payload is ${dtype}, the project's update encoding is ${encoding.kind}`);
+	}
+	if (encoding.kind === 'top-k' && kept !== null) {
+		const allowed = topKCount(encoding.fraction, parameterCount);
+		if (kept > allowed) {
+			throw new ProtocolError(
+				ErrorCode.SchemaInvalid,
+				`top-k update keeps ${kept} values, the project allows ${allowed} (fraction ${encoding.fraction} of ${parameterCount})`
+			);
+		}
+	}
 }

@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chooseFixedPoint, decodeSum, encodeWeighted, quantisationErrorBound } from '@qflare/fl';
+import { decodeMaskedWords, type Project, type Round } from '@qflare/protocol';
+import { startQflareServer, type QflareServer } from '@qflare/server';
+import { openStore, type Store, type UpdatePayload } from '@qflare/store';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startNodeParticipant, type NodeParticipant } from './participant';
+import type { LocalTrainResult } from '@qflare/participant';
+import { bootstrapOwner } from './test-support/owner-api';
+import { until } from './test-support/until';
+
+// Seven headless participants against the real server, secure aggregation on, two rounds of the
+// MNIST MLP. In round 2 one participant stops after the key exchange, while training (so before its
+// masked upload), and one
+// right after its masked update was acknowledged (so it never answers the unmasking request).
+// Both rounds must commit the plain FedAvg of the uploaded updates within the quantisation error,
+// and nothing the server stored or logged may hold an unmasked update.
+
+const root = mkdtempSync(path.join(tmpdir(), 'qflare-secure-'));
+const N = 7;
+const CLIP = 1;
+const MAX_SAMPLES = 10_000;
+
+interface Trained {
+	round: number;
+	result: LocalTrainResult;
+}
+
+describe('secure aggregation with Node participants', () => {
+	let store: Store | null = null;
+	let server: QflareServer | null = null;
+	const participants: NodeParticipant[] = [];
+	const logs: string[] = [];
+	const stored: { deviceId: string; roundId: string; bytes: Uint8Array }[] = [];
+
+	afterAll(async () => {
+		for (const p of participants) p.stop();
+		await server?.close();
+		await store?.close();
+		rmSync(root, { recursive: true, force: true });
+	});
+
+	it('commits the plain FedAvg of the uploaded updates, whoever left before or after uploading', async () => {
+		store = await openStore({ dataDir: path.join(root, 'server') });
+		const insert = store.updates.insert.bind(store.updates);
+		// Everything the server writes as an update payload.
+		store.updates.insert = (record, payload?: UpdatePayload) => {
+			if (payload) stored.push({ deviceId: record.deviceId, roundId: record.roundId, bytes: payload.bytes.slice() });
+			return insert(record, payload);
+		};
+		server = await startQflareServer({
+			store,
+			port: 0,
+			appHandler: null,
+			dropoutGraceMs: 300,
+			log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields ?? {})}`)
+		});
+		const url = server.url;
+		const owner = await bootstrapOwner(() => url, server.setupToken);
+		const project = await owner.createProject({
+			name: 'secure',
+			dataset: 'mnist',
+			model: 'mlp',
+			rounds: 2,
+			minParticipants: 5,
+			shardCount: 40,
+			batchSize: 100,
+			learningRate: 0.1,
+			roundTimeoutSec: 120,
+			holdOutFraction: 0,
+			secureAggregation: { clip: CLIP, maxSamplesPerClient: MAX_SAMPLES, degree: null }
+		});
+		const joinToken = await owner.joinToken(project.id);
+
+		const trained = new Map<string, Trained[]>();
+		for (let i = 0; i < N; i++) {
+			let handle: NodeParticipant | null = null;
+			const mine: Trained[] = [];
+			handle = await startNodeParticipant({
+				server: url,
+				project: project.id,
+				dataDir: path.join(root, `device-${i}`),
+				name: `secure-${i}`,
+				joinToken,
+				reconnectionDelayMs: 200,
+				reconnectionDelayMaxMs: 1_000,
+				onLocalResult: (result) => mine.push({ round: handle?.state().currentRound?.roundNumber ?? 0, result })
+			});
+			trained.set(handle.deviceId, mine);
+			participants.push(handle);
+		}
+		await until('all devices ready', async () => ((await owner.call<{ backend: string | null }[]>('GET', `/projects/${project.id}/devices`)).filter((d) => d.backend).length === N ? true : undefined), 120_000);
+
+		// Round 2: participant 5 leaves after the key exchange, while training; participant 6 once its
+		// masked update is acknowledged.
+		const [before, after] = [participants[5], participants[6]];
+		before.subscribe((s) => {
+			if (s.currentRound?.roundNumber === 2 && s.secure?.roundId === s.currentRound.roundId && s.secure.phase === 'ready') before.stop();
+		});
+		after.subscribe((s) => {
+			if (s.upload === 'accepted' && s.currentRound?.roundNumber === 2) after.stop();
+		});
+
+		await owner.call('POST', `/projects/${project.id}/start`);
+		await until('the project to complete', async () => ((await owner.call<Project>('GET', `/projects/${project.id}`)).status === 'completed' ? true : undefined), 240_000);
+
+		const rounds = (await owner.call<Round[]>('GET', `/projects/${project.id}/rounds`)).sort((a, b) => a.number - b.number);
+		expect(rounds.map((r) => r.status)).toEqual(['committed', 'committed']);
+		expect(rounds[0].accepted).toHaveLength(N);
+		// Participant 5 sent nothing in round 2; participant 6's masked update is in the sum.
+		expect(rounds[1].accepted.sort()).toEqual(participants.filter((p) => p !== before).map((p) => p.deviceId).sort());
+
+		for (const round of rounds) {
+			const params = chooseFixedPoint({ maxClients: round.selected.length, maxSamplesPerClient: MAX_SAMPLES, clip: CLIP });
+			const previous = (await store.models.loadWeights(project.id, round.baseModelVersion))!;
+			const next = (await store.models.loadWeights(project.id, round.resultModelVersion!))!;
+			const updates = round.accepted.map((deviceId) => trained.get(deviceId)!.find((t) => t.round === round.number)!.result);
+			const weights = updates.map((u) => Math.min(u.numSamples, MAX_SAMPLES));
+			const total = weights.reduce((a, b) => a + b, 0);
+			expect(round.totalSamples).toBe(total);
+			const bound = quantisationErrorBound(params, updates.length, total);
+			let worst = 0;
+			for (let j = 0; j < next.length; j++) {
+				let sum = 0;
+				for (let k = 0; k < updates.length; k++) sum += weights[k] * Math.max(-CLIP, Math.min(CLIP, updates[k].delta[j]));
+				const plain = previous[j] + sum / total;
+				// Adding the mean to the float32 weights rounds once more: half an ulp of the result.
+				const ulp = Math.abs(plain) * 2 ** -23;
+				worst = Math.max(worst, Math.abs(next[j] - plain) - ulp);
+			}
+			expect(worst).toBeLessThanOrEqual(bound);
+			// A real model moved: the check above is not comparing a model with itself.
+			expect(next.some((v, j) => Math.abs(v - previous[j]) > 1e-3)).toBe(true);
+		}
+
+		// What the server stored: masked words only, each looking nothing like the device's plain encoding.
+		expect(stored).toHaveLength(N + N - 1);
+		for (const { deviceId, roundId, bytes } of stored) {
+			const round = rounds.find((r) => r.id === roundId)!;
+			const params = chooseFixedPoint({ maxClients: round.selected.length, maxSamplesPerClient: MAX_SAMPLES, clip: CLIP });
+			const words = decodeMaskedWords(bytes);
+			expect(() => decodeSum(words, params)).toThrow(/masks not fully removed/);
+			const plain = trained.get(deviceId)!.find((t) => t.round === round.number)!.result;
+			const encoded = encodeWeighted(plain.delta, Math.min(plain.numSamples, MAX_SAMPLES), params);
+			let same = 0;
+			for (let j = 0; j < words.length; j++) if (words[j] === encoded[j]) same++;
+			expect(same / words.length).toBeLessThan(0.001);
+		}
+		// Nor did any log line or stored event carry a value of an update.
+		const events = await store.events.listRecent(project.id, { limit: 1000 });
+		const text = [...logs, ...events.map((e) => JSON.stringify(e))].join('\n');
+		for (const list of trained.values()) {
+			for (const { result } of list) {
+				for (const v of result.delta.subarray(0, 50)) if (Math.abs(v) > 1e-4) expect(text).not.toContain(String(v).slice(0, 9));
+			}
+		}
+		expect(text).toContain('secure sum of 6 masked updates unmasked (1 dropped before uploading');
+	}, 300_000);
+});
