@@ -28,7 +28,7 @@ export default defineConfig({
 				test: {
 					name: 'node',
 					environment: 'node',
-					include: ['packages/**/*.test.ts', 'apps/**/*.test.ts', 'datasets/**/*.test.ts', 'src/**/*.test.ts'],
+					include: ['packages/**/*.test.ts', 'apps/**/*.test.ts', 'datasets/**/*.test.ts', 'src/**/*.test.ts', 'playwright/sim/**/*.test.ts'],
 					exclude: ['**/node_modules/**', 'src/**/*.svelte.test.ts'],
 					testTimeout: 60_000
 				}

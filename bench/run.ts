@@ -12,9 +12,11 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
 	training: async () => (await import('./sections/training')).training,
 	'data-import': async () => (await import('./sections/data-import')).dataImport,
 	'time-to-accuracy': async () => (await import('./sections/time-to-accuracy')).timeToAccuracy,
+	compression: async () => (await import('./sections/compression')).compression,
+	'secure-aggregation': async () => (await import('./sections/secure-aggregation')).secureAggregation,
 	'post-quantum': async () => (await import('./sections/post-quantum')).postQuantum
 };
-const ALIASES: Record<string, string> = { pq: 'post-quantum', tta: 'time-to-accuracy', agg: 'aggregation', import: 'data-import', durable: 'durability' };
+const ALIASES: Record<string, string> = { pq: 'post-quantum', tta: 'time-to-accuracy', agg: 'aggregation', import: 'data-import', durable: 'durability', compress: 'compression', secagg: 'secure-aggregation' };
 
 function parseArgs(argv: string[]): { only: string[]; quick: boolean } {
 	let only = Object.keys(SECTIONS);

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXAMPLE_NAMES, EXAMPLE_TASKS, isExampleName, SPLIT_TASK, type ExampleName } from '@qflare/datasets/examples';
-import { DatasetName, ModelName, PartitionSpec, projectConfigProblems, StrategyConfig, TaskSchema } from '@qflare/protocol';
+import {
+	DatasetName,
+	ModelName,
+	PartitionSpec,
+	projectConfigProblems,
+	StrategyConfig,
+	TaskSchema,
+	UpdateEncoding,
+	type SecureAggregationConfig
+} from '@qflare/protocol';
 
 export interface SimOptions {
 	browsers: number;
@@ -28,7 +37,14 @@ export interface SimOptions {
 	nodesPerProcess: number;
 	/** Local data (--data-dir or --example): each participant trains on its own files; null = demo shards. */
 	local: LocalDataOptions | null;
+	/** How participants send updates (--encoding). */
+	updateEncoding: UpdateEncoding;
+	/** --secure: SECURE_SIM_SETTINGS; null = updates in the clear. */
+	secureAggregation: SecureAggregationConfig | null;
 }
+
+/** --secure's settings: coordinates clipped to [-1, 1], up to 10 000 samples per client, auto degree. */
+export const SECURE_SIM_SETTINGS: SecureAggregationConfig = { clip: 1, maxSamplesPerClient: 10_000, degree: null };
 
 export interface LocalDataOptions {
 	/** One CSV file or image folder per participant (sorted by name; browsers take the first ones). */
@@ -85,6 +101,10 @@ export const SIM_USAGE = `usage: npm run sim -- [options]
   --round-timeout SEC     round deadline (default 900 for cnn, 300 for cnn-small and gru, else 60)
   --pages-per-browser K   pages per Chromium process (default 8)
   --nodes-per-process J   Node participants per child process; 0 = all in this process (default 0)
+  --encoding E            update encoding: f32 | f16 | int8 | top-k:FRACTION, e.g. top-k:0.1
+                          (default f32)
+  --secure                secure aggregation (clip 1, 10 000 samples per client, auto degree);
+                          needs a strategy that uses only the sum, no norm screening, f32
   -h, --help              show this help`;
 
 /** Server-side parameters for the strategies that need them; --strategy accepts JSON to override. */
@@ -104,6 +124,15 @@ export function parseStrategy(text: string): StrategyConfig {
 	const raw: unknown = text.trim().startsWith('{') ? JSON.parse(text) : { name: text, ...(STRATEGY_DEFAULTS[text] ?? {}) };
 	const parsed = StrategyConfig.safeParse(raw);
 	if (!parsed.success) throw new SimUsageError(`--strategy ${text}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+	return parsed.data;
+}
+
+/** `f32`, `f16`, `int8` or `top-k:FRACTION`. */
+export function parseEncoding(text: string): UpdateEncoding {
+	const topK = /^top-k:(.+)$/.exec(text);
+	const raw = topK ? { kind: 'top-k', fraction: Number(topK[1]) } : { kind: text };
+	const parsed = UpdateEncoding.safeParse(raw);
+	if (!parsed.success) throw new SimUsageError(`--encoding must be f32, f16, int8 or top-k:FRACTION with FRACTION in (0, 1], got ${text}`);
 	return parsed.data;
 }
 
@@ -206,6 +235,8 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
 				task: { type: 'string' },
 				example: { type: 'string' },
 				'hold-out': { type: 'string' },
+				encoding: { type: 'string' },
+				secure: { type: 'boolean' },
 				help: { type: 'boolean', short: 'h' }
 			},
 			strict: true,
@@ -228,6 +259,9 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
 	if (!model.success) throw new SimUsageError(`--model must be one of ${ModelName.options.join(', ')}, got ${s('model')}`);
 	const problems = projectConfigProblems({ dataSource: local ? 'local' : 'demo', task: local?.task ?? null, model: model.data });
 	if (problems.length) throw new SimUsageError(`--model ${model.data}: ${problems.join('; ')}`);
+	const updateEncoding = parseEncoding(s('encoding') ?? 'f32');
+	const secureAggregation = values.secure === true ? SECURE_SIM_SETTINGS : null;
+	const strategy = parseStrategy(s('strategy') ?? 'fedavg');
 	const partition = PartitionSpec.safeParse(s('partition') ?? 'iid');
 	if (!partition.success) throw new SimUsageError(`--partition must be iid or dirichlet:ALPHA, got ${s('partition')}`);
 	const fraction = num('fraction', s('fraction'), 1, (n) => n > 0 && n <= 1, 'in (0, 1]');
@@ -237,6 +271,17 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
 	const countsFromData = local !== null && local.example === null && !countsGiven;
 	// With counts from a data folder the total is known only once the folder is read (resolveParticipants).
 	if (minParticipants > total && !countsFromData) throw new SimUsageError(`--min-participants ${minParticipants} exceeds the ${total} participants`);
+	// The server's own check, so a clash is a usage error here rather than a refused project later.
+	const secureProblems = projectConfigProblems({
+		dataSource: local ? 'local' : 'demo',
+		task: local?.task ?? null,
+		model: model.data,
+		strategy,
+		updateEncoding,
+		secureAggregation,
+		minParticipants
+	});
+	if (secureProblems.length) throw new SimUsageError(`--secure: ${secureProblems.join('; ')}`);
 
 	return {
 		help: false,
@@ -252,7 +297,7 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
 			batchSize: int('batch', s('batch'), 10, 1),
 			learningRate: num('lr', s('lr'), 0.1, (n) => n > 0 && n <= 10, 'in (0, 10]'),
 			dropout,
-			strategy: parseStrategy(s('strategy') ?? 'fedavg'),
+			strategy,
 			seed: int('seed', s('seed'), 1, 0),
 			out: s('out') ?? 'sim-out',
 			minParticipants,
@@ -263,7 +308,9 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
 				...local,
 				countsFromData,
 				explicitMinParticipants: s('min-participants') === undefined ? null : minParticipants
-			}
+			},
+			updateEncoding,
+			secureAggregation
 		}
 	};
 }

@@ -118,6 +118,8 @@ export async function runSimulation(requested: SimOptions, log: (line: string) =
 			batchSize: options.batchSize,
 			learningRate: options.learningRate,
 			strategy: options.strategy,
+			updateEncoding: options.updateEncoding,
+			secureAggregation: options.secureAggregation,
 			roundTimeoutSec: options.roundTimeoutSec,
 			seed: options.seed
 		});

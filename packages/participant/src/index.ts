@@ -43,3 +43,5 @@ export { ProjectDataFacts, fetchProjectFacts } from './project-facts';
 export { sameJson } from './dataset-check';
 export { ProgressThrottle, isFinalBatch, progressFraction } from './training-progress';
 export { SocketIoParticipantSocket, type SocketIoParticipantOptions } from './socket-transport';
+export { SecureRoundClient, type SecurePhase, type SecureRoundClientOptions, type SecureRoundStatus } from './secure-aggregation';
+export { UpdateCompressor } from './update-compression';

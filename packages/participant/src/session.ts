@@ -52,7 +52,6 @@ import { UpdateCompressor } from './update-compression';
 import { SecureRoundClient, type SecureRoundStatus } from './secure-aggregation';
 
 export { describeEvaluation, type LocalEvaluation } from './evaluation-reports';
-export type { SecurePhase, SecureRoundStatus } from './secure-aggregation';
 
 export type SessionPhase =
 	| 'starting'

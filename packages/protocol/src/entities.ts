@@ -122,7 +122,8 @@ export const UpdateEncoding = z.discriminatedUnion('kind', [
 	z.object({ kind: z.literal('f32') }),
 	z.object({ kind: z.literal('f16') }),
 	z.object({ kind: z.literal('int8') }),
-	z.object({ kind: z.literal('top-k'), fraction: z.number().gt(0).max(1) })
+	// Above half the coordinates, (index, value) pairs take more bytes than the dense f32 vector.
+	z.object({ kind: z.literal('top-k'), fraction: z.number().gt(0).max(0.5) })
 ]);
 export type UpdateEncoding = z.infer<typeof UpdateEncoding>;
 

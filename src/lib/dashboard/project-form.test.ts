@@ -8,7 +8,9 @@ import {
 	modelOptions,
 	partitionSpec,
 	parsePartition,
+	secureAggregationInput,
 	strategyInput,
+	updateEncodingInput,
 	validateProject,
 	visibleFields
 } from './project-form';
@@ -17,7 +19,7 @@ import { taskTemplate, taskText } from './task-templates';
 
 describe('project form', () => {
 	it('has an input or a group for every ProjectConfig key', () => {
-		const covered = [...PROJECT_FIELDS.map((f) => f.key), 'partition', 'strategy', 'screening', 'task'];
+		const covered = [...PROJECT_FIELDS.map((f) => f.key), 'partition', 'strategy', 'screening', 'task', 'updateEncoding', 'secureAggregation'];
 		expect(covered.sort()).toEqual(Object.keys(ProjectConfig.shape).sort());
 	});
 
@@ -157,5 +159,59 @@ describe('project form', () => {
 		const result = validateProject(values);
 		expect(result.ok).toBe(false);
 		if (!result.ok) expect(Object.keys(result.errors)).toEqual(['screening.maxUpdateNorm']);
+	});
+
+	it('sends the update encoding, with the top-k fraction only for top-k', () => {
+		const values = { ...initialValues(), name: 'x' };
+		expect(values.updateEncoding).toEqual({ kind: 'f32', fraction: 0.1 });
+		expect(validateProject(values)).toMatchObject({ ok: true, body: { updateEncoding: { kind: 'f32' } } });
+		values.updateEncoding.kind = 'int8';
+		expect(updateEncodingInput(values.updateEncoding)).toEqual({ kind: 'int8' });
+		values.updateEncoding = { kind: 'top-k', fraction: 0.05 };
+		expect(validateProject(values)).toMatchObject({ ok: true, body: { updateEncoding: { kind: 'top-k', fraction: 0.05 } } });
+		values.updateEncoding.fraction = 1.5;
+		const tooLarge = validateProject(values);
+		expect(tooLarge.ok).toBe(false);
+		if (!tooLarge.ok) expect(Object.keys(tooLarge.errors)).toEqual(['updateEncoding.fraction']);
+		values.updateEncoding.fraction = null;
+		const emptied = validateProject(values);
+		if (!emptied.ok) expect(emptied.errors['updateEncoding.fraction']).toBe('Required');
+		expect(emptied.ok).toBe(false);
+	});
+
+	it('sends secure aggregation with its defaults when ticked, and null when not', () => {
+		const values = { ...initialValues(), name: 'x', minParticipants: 3 };
+		expect(values.secureAggregation).toEqual({ enabled: false, clip: 1, maxSamplesPerClient: 10_000, degree: null });
+		expect(validateProject(values)).toMatchObject({ ok: true, body: { secureAggregation: null } });
+		values.secureAggregation.enabled = true;
+		expect(secureAggregationInput(values.secureAggregation)).toEqual({ clip: 1, maxSamplesPerClient: 10_000, degree: null });
+		expect(validateProject(values)).toMatchObject({ ok: true, body: { secureAggregation: { clip: 1, maxSamplesPerClient: 10_000, degree: null } } });
+		values.secureAggregation.degree = 1;
+		const lowDegree = validateProject(values);
+		if (!lowDegree.ok) expect(Object.keys(lowDegree.errors)).toEqual(['secureAggregation.degree']);
+		expect(lowDegree.ok).toBe(false);
+		values.secureAggregation.degree = null;
+		values.secureAggregation.clip = null;
+		const emptied = validateProject(values);
+		if (!emptied.ok) expect(emptied.errors['secureAggregation.clip']).toBe('Required');
+		expect(emptied.ok).toBe(false);
+	});
+
+	it('shows the server\'s secure aggregation clashes under each setting and beside the box', () => {
+		const values = { ...initialValues(), name: 'x', minParticipants: 2, screening: { maxUpdateNorm: 5, normPolicy: 'reject' as const } };
+		values.strategy.name = 'median';
+		values.updateEncoding.kind = 'int8';
+		values.secureAggregation.enabled = true;
+		const result = validateProject(values);
+		expect(result.ok).toBe(false);
+		if (result.ok) return;
+		expect(result.errors.minParticipants).toMatch(/at least 3 participants/);
+		expect(result.errors.strategy).toMatch(/^median needs each participant's update/);
+		expect(result.errors.screening).toMatch(/^per-update norm screening/);
+		expect(result.errors.updateEncoding).toBe('secure projects send their fixed-point encoding; int8 cannot be masked (leave it at f32)');
+		expect(result.errors.secureAggregation).toBe('Does not work with the devices per round, strategy, update screening, update encoding chosen (see there)');
+		// Unticked, the same settings are fine.
+		values.secureAggregation.enabled = false;
+		expect(validateProject(values).ok).toBe(true);
 	});
 });

@@ -9,13 +9,14 @@ import {
 	PROJECT_DEFAULTS,
 	type ProjectConfig,
 	type StrategyName,
+	type UpdateEncoding,
 	type UpdateScreening
 } from '@qflare/protocol';
 import { STRATEGY_LIST, strategyDefaults, strategyInfo } from './strategy-catalog';
 import { parseTaskText, TASK_TEMPLATES, taskTemplate, taskText } from './task-templates';
 
 /** Config fields with their own group in the form (not a single input each). */
-type GroupedKey = 'partition' | 'strategy' | 'screening' | 'task';
+type GroupedKey = 'partition' | 'strategy' | 'screening' | 'task' | 'updateEncoding' | 'secureAggregation';
 type FlatConfig = Omit<ProjectConfig, GroupedKey>;
 export type FieldKey = keyof FlatConfig;
 
@@ -94,7 +95,22 @@ export type ProjectFormValues = { [K in FieldKey]: Nullable<FlatConfig[K]> } & {
 	screening: { maxUpdateNorm: number | null; normPolicy: UpdateScreening['normPolicy'] };
 	/** Local data: the task schema as JSON text, and the template it started from ('custom' once edited away). */
 	task: { template: string; text: string };
+	/** The top-k fraction is kept while another kind is chosen, so switching back keeps the edit. */
+	updateEncoding: { kind: UpdateEncoding['kind']; fraction: number | null };
+	/** Settings are kept while the box is unchecked; degree null = auto. */
+	secureAggregation: { enabled: boolean; clip: number | null; maxSamplesPerClient: number | null; degree: number | null };
 };
+
+/** The encodings offered, with what each costs on the wire (per value of the delta). */
+export const UPDATE_ENCODINGS: readonly { kind: UpdateEncoding['kind']; label: string }[] = [
+	{ kind: 'f32', label: 'float32 (4 bytes per value)' },
+	{ kind: 'f16', label: 'float16 (2 bytes)' },
+	{ kind: 'int8', label: 'int8, per-tensor scale (1 byte)' },
+	{ kind: 'top-k', label: 'top-k sparse with error feedback' }
+];
+export const DEFAULT_TOP_K_FRACTION = 0.1;
+/** Secure aggregation's starting settings: coordinates clipped to [-1, 1], up to 10 000 samples per client. */
+export const SECURE_AGGREGATION_DEFAULTS = { clip: 1, maxSamplesPerClient: 10_000, degree: null } as const;
 
 /** Fields a local-data project ignores (its devices bring their own data). */
 const DEMO_ONLY: readonly FieldKey[] = ['dataset', 'shardCount'];
@@ -132,7 +148,11 @@ export function fittingModel(values: Pick<ProjectFormValues, 'dataSource' | 'tas
 }
 
 /** Where an error shows: a field, a strategy or screening parameter, or the form as a whole. */
-export type ErrorKey = FieldKey | GroupedKey | `strategy.${string}` | `screening.${string}` | 'form';
+export type ErrorKey =
+	| FieldKey
+	| GroupedKey
+	| `${'strategy' | 'screening' | 'updateEncoding' | 'secureAggregation'}.${string}`
+	| 'form';
 export type FormErrors = Partial<Record<ErrorKey, string>>;
 
 function paramValues(config: object): StrategyParamValues {
@@ -151,7 +171,7 @@ export function partitionSpec(partition: ProjectFormValues['partition']): string
 }
 
 export function initialValues(): ProjectFormValues {
-	const { partition, strategy, screening, ...flat } = PROJECT_DEFAULTS;
+	const { partition, strategy, screening, updateEncoding, secureAggregation, ...flat } = PROJECT_DEFAULTS;
 	const params = Object.fromEntries(STRATEGY_LIST.map((s) => [s.name, paramValues(strategyDefaults(s.name))])) as Record<
 		StrategyName,
 		StrategyParamValues
@@ -164,8 +184,21 @@ export function initialValues(): ProjectFormValues {
 		partition: parsePartition(partition),
 		strategy: { name: strategy.name, params },
 		screening: { ...screening },
-		task: { template: template.id, text: taskText(template.task) }
+		task: { template: template.id, text: taskText(template.task) },
+		updateEncoding: { kind: updateEncoding.kind, fraction: updateEncoding.kind === 'top-k' ? updateEncoding.fraction : DEFAULT_TOP_K_FRACTION },
+		secureAggregation: { enabled: secureAggregation !== null, ...(secureAggregation ?? SECURE_AGGREGATION_DEFAULTS) }
 	};
+}
+
+/** The encoding as the API expects it (the fraction only for top-k). */
+export function updateEncodingInput(encoding: ProjectFormValues['updateEncoding']): Record<string, unknown> {
+	return encoding.kind === 'top-k' ? { kind: 'top-k', fraction: encoding.fraction } : { kind: encoding.kind };
+}
+
+/** Secure aggregation as the API expects it: null when off; an empty degree means auto. */
+export function secureAggregationInput(secure: ProjectFormValues['secureAggregation']): Record<string, unknown> | null {
+	if (!secure.enabled) return null;
+	return { clip: secure.clip, maxSamplesPerClient: secure.maxSamplesPerClient, degree: secure.degree };
 }
 
 /** The selected strategy as the API expects it; emptied optional parameters become null. */
@@ -189,14 +222,29 @@ function emptiedKeys(values: ProjectFormValues): ErrorKey[] {
 	for (const param of strategyInfo(values.strategy.name).params) {
 		if (!param.optional && (current[param.key] === null || current[param.key] === undefined)) keys.push(`strategy.${param.key}`);
 	}
+	if (values.updateEncoding.kind === 'top-k' && values.updateEncoding.fraction === null) keys.push('updateEncoding.fraction');
+	if (values.secureAggregation.enabled) {
+		if (values.secureAggregation.clip === null) keys.push('secureAggregation.clip');
+		if (values.secureAggregation.maxSamplesPerClient === null) keys.push('secureAggregation.maxSamplesPerClient');
+	}
 	return keys;
 }
 
 function errorKey(path: readonly PropertyKey[]): ErrorKey {
 	const [head, sub] = path;
-	if (head === 'strategy' || head === 'screening') return typeof sub === 'string' && sub !== 'name' ? `${head}.${sub}` : head;
+	if (head === 'strategy' || head === 'screening' || head === 'updateEncoding' || head === 'secureAggregation') {
+		return typeof sub === 'string' && sub !== 'name' && sub !== 'kind' ? `${head}.${sub}` : head;
+	}
 	return typeof head === 'string' ? (head as ErrorKey) : 'form';
 }
+
+/** Settings secureAggregationProblems names when they do not work with secure aggregation. */
+const SECURE_CLASHES: Readonly<Record<string, string>> = {
+	minParticipants: 'devices per round',
+	strategy: 'strategy',
+	screening: 'update screening',
+	updateEncoding: 'update encoding'
+};
 
 export type ValidationResult = { ok: true; body: ProjectConfig } | { ok: false; errors: FormErrors };
 
@@ -216,16 +264,23 @@ export function validateProject(values: ProjectFormValues): ValidationResult {
 		partition: partitionSpec(values.partition),
 		strategy: strategyInput(values.strategy),
 		screening: { ...values.screening },
-		task
+		task,
+		updateEncoding: updateEncodingInput(values.updateEncoding),
+		secureAggregation: secureAggregationInput(values.secureAggregation)
 	};
 	const parsed = CreateProjectBody.safeParse(input);
 	if (!parsed.success) {
+		const clashes: string[] = [];
 		for (const issue of parsed.error.issues) {
-			// Cross-field problems come without a path and name their field first ("model: ...").
-			const named = issue.path.length === 0 ? /^(task|model): (.*)$/s.exec(issue.message) : null;
+			// Cross-field problems come without a path and name their field first ("model: ...");
+			// those of secure aggregation name the setting it cannot work with.
+			const named = issue.path.length === 0 ? /^(task|model|minParticipants|strategy|screening|updateEncoding): (.*)$/s.exec(issue.message) : null;
 			if (named) errors[named[1] as ErrorKey] ??= named[2];
 			else errors[errorKey(issue.path)] ??= issue.message;
+			if (named && values.secureAggregation.enabled && SECURE_CLASHES[named[1]]) clashes.push(SECURE_CLASHES[named[1]]);
 		}
+		// The box just ticked is what the settings above clash with: say so beside it too.
+		if (clashes.length > 0) errors.secureAggregation ??= `Does not work with the ${clashes.join(', ')} chosen (see there)`;
 		return { ok: false, errors };
 	}
 	if (errors.task) return { ok: false, errors };
