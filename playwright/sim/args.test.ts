@@ -16,8 +16,8 @@ describe('sim args: --encoding and --secure', () => {
 		expect(options(['--encoding', 'f16']).updateEncoding).toEqual({ kind: 'f16' });
 		expect(options(['--encoding', 'int8']).updateEncoding).toEqual({ kind: 'int8' });
 		expect(options(['--encoding', 'top-k:0.1']).updateEncoding).toEqual({ kind: 'top-k', fraction: 0.1 });
-		expect(parseEncoding('top-k:1')).toEqual({ kind: 'top-k', fraction: 1 });
-		for (const bad of ['top-k', 'top-k:', 'top-k:0', 'top-k:1.5', 'top-k:x', 'int4', 'f16:0.1']) {
+		expect(parseEncoding('top-k:0.5')).toEqual({ kind: 'top-k', fraction: 0.5 });
+		for (const bad of ['top-k', 'top-k:', 'top-k:0', 'top-k:0.6', 'top-k:1.5', 'top-k:x', 'int4', 'f16:0.1']) {
 			expect(() => parseEncoding(bad), bad).toThrow(SimUsageError);
 		}
 	});

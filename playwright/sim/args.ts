@@ -132,7 +132,7 @@ export function parseEncoding(text: string): UpdateEncoding {
 	const topK = /^top-k:(.+)$/.exec(text);
 	const raw = topK ? { kind: 'top-k', fraction: Number(topK[1]) } : { kind: text };
 	const parsed = UpdateEncoding.safeParse(raw);
-	if (!parsed.success) throw new SimUsageError(`--encoding must be f32, f16, int8 or top-k:FRACTION with FRACTION in (0, 1], got ${text}`);
+	if (!parsed.success) throw new SimUsageError(`--encoding must be f32, f16, int8 or top-k:FRACTION with FRACTION in (0, 0.5], got ${text}`);
 	return parsed.data;
 }
 

@@ -11,7 +11,7 @@ import {
 	type RandomBytes
 } from '@qflare/fl';
 import { generateDeviceKeypair, secaggKeysMessage, signMessage, toBase64, type DeviceKeypair } from '@qflare/pq';
-import { secureRoundContext, type SecureNeighbours, type SecureRelay, type SecureUnmaskRequest } from '@qflare/protocol';
+import { secureRoundContext, type SecureAggregationConfig, type SecureNeighbours, type SecureRelay, type SecureUnmaskRequest } from '@qflare/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SecureAggregationRound, SHARE_ENVELOPE_BYTES, secureDegree, secureThreshold, type SecureChannel } from './secure-round';
 
@@ -77,11 +77,14 @@ afterEach(() => {
 	rounds = [];
 });
 
-function start(devices: Device[], options: { phaseMs?: number; unmaskMs?: number; onExchanged?: (ids: string[]) => void } = {}) {
+function start(
+	devices: Device[],
+	options: { phaseMs?: number; unmaskMs?: number; onExchanged?: (ids: string[]) => void; config?: SecureAggregationConfig } = {}
+) {
 	const round = new SecureAggregationRound({
 		roundId: ROUND,
 		roster: devices.map((d) => d.id),
-		config: { clip: 1, maxSamplesPerClient: 1000, degree: null },
+		config: options.config ?? { clip: 1, maxSamplesPerClient: 1000, degree: null },
 		parameterCount: LENGTH,
 		graphSeed: bytes32(7),
 		dp: null,
@@ -263,6 +266,34 @@ describe('SecureAggregationRound', () => {
 		expect(excluded).toEqual([['dev-5']]);
 		expect(round.expects('dev-5')).toBe(false);
 		expect(() => round.checkUpload('dev-5')).toThrow(/did not complete the key exchange/);
+	});
+
+	it('leaves out a device that kept fewer active neighbours than the threshold, and nobody masks with it', async () => {
+		const devices = makeDevices(7);
+		const excluded: string[][] = [];
+		const round = start(devices, { config: { clip: 1, maxSamplesPerClient: 1000, degree: 4 }, onExchanged: (ids) => excluded.push(ids) });
+		expect(round.setup.threshold).toBe(3);
+		// Two of device 0's four neighbours never send their shares: it keeps 2 < 3.
+		const [a, b] = round.graph.neighbours(0);
+		exchange(round, devices, [a, b]);
+		round.markGone(devices[a].id);
+		round.markGone(devices[b].id);
+		expect(round.phase).toBe('upload');
+		const out = excluded[0];
+		expect(out).toEqual(expect.arrayContaining([devices[a].id, devices[b].id, devices[0].id]));
+		expect(devices[0].inbox.relay).toBeUndefined();
+		expect(() => round.checkUpload(devices[0].id)).toThrow(/did not complete the key exchange/);
+		const members = devices.filter((d) => !out.includes(d.id));
+		for (const d of members) {
+			applyRelay(d);
+			expect(d.inbox.relay!.active).not.toContain(0);
+		}
+		if (members.length < 3) return;
+		for (const d of members) round.addMasked(d.id, maskedOf(round, d));
+		const unmasking = round.unmask();
+		for (const d of members) round.acceptReveal(d.id, revealOf(d));
+		const sum = await unmasking;
+		expect(sum.totalSamples).toBe(members.reduce((s, d) => s + samples[d.index], 0));
 	});
 
 	it('takes back a masked update exactly', async () => {

@@ -150,6 +150,12 @@ export class SecureAggregationRound {
 	/** Each member of U1's neighbours whose pair seeds it masks with (symmetric). */
 	readonly #active = new Map<number, number[]>();
 	readonly #relays = new Map<number, SecureRelay>();
+	/**
+	 * Sent shares but kept fewer active neighbours than the threshold: neither of its seeds could
+	 * be rebuilt, so it is left out of the round as if it had sent nothing (the device refuses such
+	 * a relay too), and nobody masks with it.
+	 */
+	readonly #isolated = new Set<number>();
 	/** U2: masked update in the sum. */
 	readonly #uploaded = new Set<number>();
 	readonly #sum: Uint32Array;
@@ -354,6 +360,7 @@ export class SecureAggregationRound {
 			this.#phase = 'upload';
 			this.#computeActive();
 			this.#log(`shares from ${this.#shared.size} of ${this.#keys.size} devices (${why}); ${this.#active.size} may upload`);
+			for (const i of this.#isolated) this.#log(`${this.#opts.roster[i]} kept fewer active neighbours than the threshold ${this.setup.threshold}: left out`);
 			for (const [i, active] of this.#active) {
 				const relay = this.#relayFor(i, active);
 				this.#relays.set(i, relay);
@@ -376,20 +383,26 @@ export class SecureAggregationRound {
 	 * An edge masks on both sides only if both ends sent their shares and each end sent the other
 	 * everything the edge needs (the lower end's ciphertext, an envelope each way). A device that
 	 * refused a neighbour's keys leaves that edge out on both sides, so the masks still cancel.
+	 * Members left with fewer active neighbours than the threshold are taken out, which can leave
+	 * others short in turn, until none is.
 	 */
 	#computeActive(): void {
+		const members = new Set(this.#shared.keys());
 		const complete = (u: number, v: number): boolean =>
-			this.#shared.has(u) &&
-			this.#shared.has(v) &&
+			members.has(u) &&
+			members.has(v) &&
 			this.#ciphertexts.has(edgeKey(u, v)) &&
 			this.#envelopes.get(u)?.has(v) === true &&
 			this.#envelopes.get(v)?.has(u) === true;
-		for (const u of this.#shared.keys()) {
-			this.#active.set(
-				u,
-				this.graph.neighbours(u).filter((v) => complete(u, v))
-			);
+		for (;;) {
+			const short = [...members].filter((u) => this.graph.neighbours(u).filter((v) => complete(u, v)).length < this.setup.threshold);
+			if (short.length === 0) break;
+			for (const u of short) {
+				members.delete(u);
+				this.#isolated.add(u);
+			}
 		}
+		for (const u of members) this.#active.set(u, this.graph.neighbours(u).filter((v) => complete(u, v)));
 	}
 
 	#relayFor(i: number, active: number[]): SecureRelay {
