@@ -34,6 +34,7 @@ describe('secure aggregation with Node participants', () => {
 	const participants: NodeParticipant[] = [];
 	const logs: string[] = [];
 	const stored: { deviceId: string; roundId: string; bytes: Uint8Array }[] = [];
+	let owner: Awaited<ReturnType<typeof bootstrapOwner>>;
 
 	afterAll(async () => {
 		for (const p of participants) p.stop();
@@ -58,7 +59,7 @@ describe('secure aggregation with Node participants', () => {
 			log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields ?? {})}`)
 		});
 		const url = server.url;
-		const owner = await bootstrapOwner(() => url, server.setupToken);
+		owner = await bootstrapOwner(() => url, server.setupToken);
 		const project = await owner.createProject({
 			name: 'secure',
 			dataset: 'mnist',
@@ -157,5 +158,75 @@ describe('secure aggregation with Node participants', () => {
 			}
 		}
 		expect(text).toContain('secure sum of 6 masked updates unmasked (1 dropped before uploading');
+	}, 300_000);
+
+	it('adds distributed DP noise on the devices and divides by the expected devices, as central DP-FedAvg does', async () => {
+		const clipNorm = 1;
+		const noiseMultiplier = 1;
+		const project = await owner.createProject({
+			name: 'secure dp',
+			dataset: 'mnist',
+			model: 'mlp',
+			rounds: 1,
+			minParticipants: 5,
+			shardCount: 40,
+			batchSize: 100,
+			learningRate: 0.1,
+			roundTimeoutSec: 120,
+			holdOutFraction: 0,
+			strategy: { name: 'dp-fedavg', clipNorm, noiseMultiplier, delta: 1e-5, targetEpsilon: null },
+			// Each device's noise has std zC/sqrt(7) = 0.38: a range of ±8 clips none of it.
+			secureAggregation: { clip: 8, maxSamplesPerClient: MAX_SAMPLES, degree: null }
+		});
+		const joinToken = await owner.joinToken(project.id);
+		const results = new Map<string, LocalTrainResult>();
+		for (let i = 0; i < N; i++) {
+			let handle: NodeParticipant | null = null;
+			handle = await startNodeParticipant({
+				server: server!.url,
+				project: project.id,
+				dataDir: path.join(root, `dp-device-${i}`),
+				joinToken,
+				onLocalResult: (result) => results.set(handle!.deviceId, result)
+			});
+			participants.push(handle);
+		}
+		// One device leaves after the key exchange: 6 noise shares reach the sum, which is still divided by 7.
+		const leaver = participants[participants.length - N];
+		leaver.subscribe((s) => {
+			if (s.secure?.phase === 'ready') leaver.stop();
+		});
+		await until('all devices ready', async () => ((await owner.call<{ backend: string | null }[]>('GET', `/projects/${project.id}/devices`)).filter((d) => d.backend).length === N ? true : undefined), 120_000);
+		await owner.call('POST', `/projects/${project.id}/start`);
+		await until('the project to complete', async () => ((await owner.call<Project>('GET', `/projects/${project.id}`)).status === 'completed' ? true : undefined), 240_000);
+		const [round] = await owner.call<Round[]>('GET', `/projects/${project.id}/rounds`);
+		expect(round.status).toBe('committed');
+		expect(round.accepted).toHaveLength(N - 1);
+		expect(round.accepted).not.toContain(leaver.deviceId);
+		expect(round.privacy?.epsilon).toBeGreaterThan(0);
+		const previous = (await store!.models.loadWeights(project.id, 0))!;
+		const next = (await store!.models.loadWeights(project.id, 1))!;
+		// What the model would be without noise: the fixed-denominator mean of the L2-clipped deltas.
+		const clipped = round.accepted.map((id) => {
+			const delta = results.get(id)!.delta;
+			const norm = Math.sqrt(delta.reduce((s, v) => s + v * v, 0));
+			return norm > clipNorm ? delta.map((v) => (v * clipNorm) / norm) : delta;
+		});
+		let sum = 0;
+		let squares = 0;
+		for (let j = 0; j < next.length; j++) {
+			let mean = 0;
+			for (const c of clipped) mean += c[j];
+			const residual = next[j] - previous[j] - mean / N;
+			sum += residual;
+			squares += residual * residual;
+		}
+		const mean = sum / next.length;
+		const std = Math.sqrt(squares / next.length - mean * mean);
+		// Six shares of N(0, (zC)^2 / 7) each, divided by the 7 expected devices (dividing by the 6 that
+		// uploaded would make this 17% larger).
+		const expected = (noiseMultiplier * clipNorm * Math.sqrt((N - 1) / N)) / N;
+		expect(Math.abs(std - expected) / expected).toBeLessThan(0.02);
+		expect(Math.abs(mean)).toBeLessThan((4 * expected) / Math.sqrt(next.length));
 	}, 300_000);
 });
