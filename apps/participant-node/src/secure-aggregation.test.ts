@@ -36,6 +36,54 @@ describe('secure aggregation with Node participants', () => {
 	const stored: { deviceId: string; roundId: string; bytes: Uint8Array }[] = [];
 	let owner: Awaited<ReturnType<typeof bootstrapOwner>>;
 
+	/**
+	 * A secure MNIST MLP project (with `extra` settings) joined by N fresh Node devices, all ready;
+	 * `onResult` sees each device's plain local results.
+	 */
+	async function secureProject(
+		name: string,
+		extra: Record<string, unknown>,
+		onResult: (device: NodeParticipant, result: LocalTrainResult) => void
+	): Promise<{ project: Project; devices: NodeParticipant[] }> {
+		const project = await owner.createProject({
+			name,
+			dataset: 'mnist',
+			model: 'mlp',
+			minParticipants: 5,
+			shardCount: 40,
+			batchSize: 100,
+			learningRate: 0.1,
+			roundTimeoutSec: 120,
+			holdOutFraction: 0,
+			...extra
+		});
+		const joinToken = await owner.joinToken(project.id);
+		const devices: NodeParticipant[] = [];
+		for (let i = 0; i < N; i++) {
+			const device: NodeParticipant = await startNodeParticipant({
+				server: server!.url,
+				project: project.id,
+				dataDir: path.join(root, `${project.id}-${i}`),
+				joinToken,
+				reconnectionDelayMs: 200,
+				reconnectionDelayMaxMs: 1_000,
+				onLocalResult: (result) => onResult(device, result)
+			});
+			devices.push(device);
+			participants.push(device);
+		}
+		const ready = async () => (await owner.call<{ backend: string | null }[]>('GET', `/projects/${project.id}/devices`)).filter((d) => d.backend).length;
+		await until('all devices ready', async () => ((await ready()) === N ? true : undefined), 120_000);
+		return { project, devices };
+	}
+
+	async function runToCompletion(projectId: string): Promise<Round[]> {
+		await owner.call('POST', `/projects/${projectId}/start`);
+		const status = async () => (await owner.call<Project>('GET', `/projects/${projectId}`)).status;
+		await until('the project to complete', async () => ((await status()) === 'completed' ? true : undefined), 240_000);
+		return (await owner.call<Round[]>('GET', `/projects/${projectId}/rounds`)).sort((a, b) => a.number - b.number);
+	}
+
 	afterAll(async () => {
 		for (const p of participants) p.stop();
 		await server?.close();
@@ -60,43 +108,20 @@ describe('secure aggregation with Node participants', () => {
 		});
 		const url = server.url;
 		owner = await bootstrapOwner(() => url, server.setupToken);
-		const project = await owner.createProject({
-			name: 'secure',
-			dataset: 'mnist',
-			model: 'mlp',
-			rounds: 2,
-			minParticipants: 5,
-			shardCount: 40,
-			batchSize: 100,
-			learningRate: 0.1,
-			roundTimeoutSec: 120,
-			holdOutFraction: 0,
-			secureAggregation: { clip: CLIP, maxSamplesPerClient: MAX_SAMPLES, degree: null }
-		});
-		const joinToken = await owner.joinToken(project.id);
-
 		const trained = new Map<string, Trained[]>();
-		for (let i = 0; i < N; i++) {
-			let handle: NodeParticipant | null = null;
-			const mine: Trained[] = [];
-			handle = await startNodeParticipant({
-				server: url,
-				project: project.id,
-				dataDir: path.join(root, `device-${i}`),
-				name: `secure-${i}`,
-				joinToken,
-				reconnectionDelayMs: 200,
-				reconnectionDelayMaxMs: 1_000,
-				onLocalResult: (result) => mine.push({ round: handle?.state().currentRound?.roundNumber ?? 0, result })
-			});
-			trained.set(handle.deviceId, mine);
-			participants.push(handle);
-		}
-		await until('all devices ready', async () => ((await owner.call<{ backend: string | null }[]>('GET', `/projects/${project.id}/devices`)).filter((d) => d.backend).length === N ? true : undefined), 120_000);
+		const { project, devices } = await secureProject(
+			'secure',
+			{ rounds: 2, secureAggregation: { clip: CLIP, maxSamplesPerClient: MAX_SAMPLES, degree: null } },
+			(device, result) => {
+				const mine = trained.get(device.deviceId) ?? [];
+				trained.set(device.deviceId, mine);
+				mine.push({ round: device.state().currentRound?.roundNumber ?? 0, result });
+			}
+		);
 
 		// Round 2: participant 5 leaves after the key exchange, while training; participant 6 once its
 		// masked update is acknowledged.
-		const [before, after] = [participants[5], participants[6]];
+		const [before, after] = [devices[5], devices[6]];
 		before.subscribe((s) => {
 			if (s.currentRound?.roundNumber === 2 && s.secure?.roundId === s.currentRound.roundId && s.secure.phase === 'ready') before.stop();
 		});
@@ -104,14 +129,11 @@ describe('secure aggregation with Node participants', () => {
 			if (s.upload === 'accepted' && s.currentRound?.roundNumber === 2) after.stop();
 		});
 
-		await owner.call('POST', `/projects/${project.id}/start`);
-		await until('the project to complete', async () => ((await owner.call<Project>('GET', `/projects/${project.id}`)).status === 'completed' ? true : undefined), 240_000);
-
-		const rounds = (await owner.call<Round[]>('GET', `/projects/${project.id}/rounds`)).sort((a, b) => a.number - b.number);
+		const rounds = await runToCompletion(project.id);
 		expect(rounds.map((r) => r.status)).toEqual(['committed', 'committed']);
 		expect(rounds[0].accepted).toHaveLength(N);
 		// Participant 5 sent nothing in round 2; participant 6's masked update is in the sum.
-		expect(rounds[1].accepted.sort()).toEqual(participants.filter((p) => p !== before).map((p) => p.deviceId).sort());
+		expect(rounds[1].accepted.sort()).toEqual(devices.filter((p) => p !== before).map((p) => p.deviceId).sort());
 
 		for (const round of rounds) {
 			const params = chooseFixedPoint({ maxClients: round.selected.length, maxSamplesPerClient: MAX_SAMPLES, clip: CLIP });
@@ -163,43 +185,23 @@ describe('secure aggregation with Node participants', () => {
 	it('adds distributed DP noise on the devices and divides by the expected devices, as central DP-FedAvg does', async () => {
 		const clipNorm = 1;
 		const noiseMultiplier = 1;
-		const project = await owner.createProject({
-			name: 'secure dp',
-			dataset: 'mnist',
-			model: 'mlp',
-			rounds: 1,
-			minParticipants: 5,
-			shardCount: 40,
-			batchSize: 100,
-			learningRate: 0.1,
-			roundTimeoutSec: 120,
-			holdOutFraction: 0,
-			strategy: { name: 'dp-fedavg', clipNorm, noiseMultiplier, delta: 1e-5, targetEpsilon: null },
-			// Each device's noise has std zC/sqrt(7) = 0.38: a range of ±8 clips none of it.
-			secureAggregation: { clip: 8, maxSamplesPerClient: MAX_SAMPLES, degree: null }
-		});
-		const joinToken = await owner.joinToken(project.id);
 		const results = new Map<string, LocalTrainResult>();
-		for (let i = 0; i < N; i++) {
-			let handle: NodeParticipant | null = null;
-			handle = await startNodeParticipant({
-				server: server!.url,
-				project: project.id,
-				dataDir: path.join(root, `dp-device-${i}`),
-				joinToken,
-				onLocalResult: (result) => results.set(handle!.deviceId, result)
-			});
-			participants.push(handle);
-		}
+		const { project, devices } = await secureProject(
+			'secure dp',
+			{
+				rounds: 1,
+				strategy: { name: 'dp-fedavg', clipNorm, noiseMultiplier, delta: 1e-5, targetEpsilon: null },
+				// Each device's noise has std zC/sqrt(7) = 0.38: a range of ±8 clips none of it.
+				secureAggregation: { clip: 8, maxSamplesPerClient: MAX_SAMPLES, degree: null }
+			},
+			(device, result) => results.set(device.deviceId, result)
+		);
 		// One device leaves after the key exchange: 6 noise shares reach the sum, which is still divided by 7.
-		const leaver = participants[participants.length - N];
+		const leaver = devices[0];
 		leaver.subscribe((s) => {
 			if (s.secure?.phase === 'ready') leaver.stop();
 		});
-		await until('all devices ready', async () => ((await owner.call<{ backend: string | null }[]>('GET', `/projects/${project.id}/devices`)).filter((d) => d.backend).length === N ? true : undefined), 120_000);
-		await owner.call('POST', `/projects/${project.id}/start`);
-		await until('the project to complete', async () => ((await owner.call<Project>('GET', `/projects/${project.id}`)).status === 'completed' ? true : undefined), 240_000);
-		const [round] = await owner.call<Round[]>('GET', `/projects/${project.id}/rounds`);
+		const [round] = await runToCompletion(project.id);
 		expect(round.status).toBe('committed');
 		expect(round.accepted).toHaveLength(N - 1);
 		expect(round.accepted).not.toContain(leaver.deviceId);
