@@ -231,4 +231,31 @@ describe('secure aggregation with Node participants', () => {
 		expect(Math.abs(std - expected) / expected).toBeLessThan(0.02);
 		expect(Math.abs(mean)).toBeLessThan((4 * expected) / Math.sqrt(next.length));
 	}, 300_000);
+
+	it('fails a secure round interrupted by a restart and runs a new one (the exchange was in memory)', async () => {
+		const { project, devices } = await secureProject('secure restart', { rounds: 1, secureAggregation: { clip: 1, maxSamplesPerClient: MAX_SAMPLES, degree: null } }, () => {});
+		const port = Number(new URL(server!.url).port);
+		let restarted: Promise<void> | null = null;
+		const restart = async () => {
+			await server!.close();
+			server = await startQflareServer({ store: store!, port, appHandler: null, dropoutGraceMs: 300, log: (message) => logs.push(message) });
+		};
+		for (const device of devices) {
+			device.subscribe((s) => {
+				if (!restarted && s.secure?.phase === 'keys') restarted = restart();
+			});
+		}
+		await owner.call('POST', `/projects/${project.id}/start`);
+		await until('the restart to begin', () => (restarted ? true : undefined), 60_000);
+		await restarted;
+		const status = async () => (await owner.call<Project>('GET', `/projects/${project.id}`)).status;
+		await until('the project to complete', async () => ((await status()) === 'completed' ? true : undefined), 240_000);
+		const rounds = (await owner.call<Round[]>('GET', `/projects/${project.id}/rounds`)).sort((a, b) => a.number - b.number);
+		expect(rounds.map((r) => r.status)).toEqual(['failed', 'committed']);
+		expect(rounds[0].failureReason).toMatch(/interrupted by a restart: a secure round cannot be resumed/);
+		// The new round selects whoever was back and ready when it opened (at least the minimum of 5).
+		expect(rounds[1].selected.length).toBeGreaterThanOrEqual(5);
+		expect([...rounds[1].accepted].sort()).toEqual([...rounds[1].selected].sort());
+		expect(rounds[1].resultModelVersion).toBe(1);
+	}, 300_000);
 });

@@ -165,6 +165,18 @@ describe('several instances over one Redis and one store', () => {
 		expect(cluster[0].server.coordinator.activeRounds).toBe(0);
 		for (const s of cluster) expect((await fetch(`${s.url}/health`).then((r) => r.json())) as { leads: string[] }).toMatchObject({ leads: [] });
 	});
+	it('refuses to start a secure-aggregation project: its exchange lives in one instance', async () => {
+		const project = await setUp(
+			'cluster-secure',
+			{ name: 'secure', rounds: 1, minParticipants: 3, shardCount: 3, roundTimeoutSec: 60, secureAggregation: { clip: 1, maxSamplesPerClient: 1000, degree: null } },
+			3
+		);
+		const started = await cluster[1].api<{ code: string; message: string }>('POST', `/projects/${project.id}/start`);
+		expect(started.status).toBe(409);
+		expect(started.json.message).toMatch(/secure aggregation runs on a single instance/);
+		expect((await cluster[0].api<Project>('GET', `/projects/${project.id}`)).json.status).toBe('idle');
+	});
+
 	it('no client may join the namespace the instances talk on', async () => {
 		cluster = await startTestCluster('cluster-namespace', 2, { redisUrl: redis.url, leaseMs: 1_500 });
 		const attempts: Record<string, string>[] = [{}, { authorization: `Bearer ${cluster[0].ownerKey}` }];

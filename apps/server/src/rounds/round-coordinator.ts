@@ -222,6 +222,16 @@ export class RoundCoordinator {
 
 	async #resumeProject(project: Project): Promise<void> {
 		const latest = await this.deps.store.rounds.current(project.id);
+		if (project.secureAggregation && this.#cluster.mode === 'cluster') {
+			// Started on a single instance, now picked up by a cluster: stopped, as a start would be refused.
+			if (latest && (latest.status === 'open' || latest.status === 'training' || latest.status === 'aggregating')) {
+				await this.#fail(latest, latest.status, 'secure aggregation runs on a single instance');
+			}
+			this.#announceProject(await this.#updateProject(project.id, { status: 'stopped' }));
+			await this.#event(project.id, 'project.stopped', 'secure aggregation runs on a single instance; this server runs several (REDIS_URL)');
+			await this.#resign(project.id);
+			return;
+		}
 		if (latest && (latest.status === 'training' || latest.status === 'aggregating')) {
 			await this.#resumeRound(project, latest);
 			return;
