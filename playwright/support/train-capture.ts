@@ -26,7 +26,7 @@ const BINDING = '__qflareTrainCaptured';
  * with a `delta` ArrayBuffer and `numSamples`) are copied out through the binding. Copies are
  * taken before the buffers are transferred, so the page itself runs unchanged.
  */
-function installTrainCapture(bindingName: string): void {
+function installTrainCapture({ bindingName, withhold }: { bindingName: string; withhold: number | null }): void {
 	type Wire = { id?: unknown; type?: unknown; path?: unknown; argumentList?: { value?: unknown }[]; value?: unknown };
 	const send = (capture: PageCapture): void => {
 		const binding = (window as unknown as Record<string, ((c: PageCapture) => Promise<void>) | undefined>)[bindingName];
@@ -41,6 +41,7 @@ function installTrainCapture(bindingName: string): void {
 	// A plain function, not a subclass: Playwright's transpiler would turn class fields into helpers
 	// that do not exist in the page.
 	const Original = window.Worker;
+	let trainCallsSeen = 0;
 	function CapturingWorker(url: string | URL, options?: WorkerOptions): Worker {
 		const worker = new Original(url, options);
 		const trainCalls = new Map<string, string>();
@@ -58,6 +59,8 @@ function installTrainCapture(bindingName: string): void {
 			const m = message as Wire | null;
 			const first = m?.argumentList?.[0]?.value;
 			if (m?.type === 'APPLY' && Array.isArray(m.path) && m.path[0] === 'train' && typeof m.id === 'string' && first instanceof ArrayBuffer) {
+				// The withheld call never reaches the worker: the page stays in training for good.
+				if (++trainCallsSeen === withhold) return;
 				trainCalls.set(m.id, base64(first));
 			}
 			post(message, transfer);
@@ -68,16 +71,25 @@ function installTrainCapture(bindingName: string): void {
 	window.Worker = CapturingWorker as unknown as typeof Worker;
 }
 
+export interface CaptureOptions {
+	/**
+	 * The n-th training (1-based, counted over the page's life) is never started: the page shows
+	 * that round as training until it is closed, so a test can see states that a fast device
+	 * passes in an instant (a secure round's 'ready', reached only while training runs).
+	 */
+	withholdTraining?: number | null;
+}
+
 /**
  * Captures every local training of the context's pages from now on (call before page.goto); the
  * returned list fills as the pages train and stays readable after they are closed.
  */
-export async function captureTrainings(context: BrowserContext): Promise<CapturedTraining[]> {
+export async function captureTrainings(context: BrowserContext, options: CaptureOptions = {}): Promise<CapturedTraining[]> {
 	const captured: CapturedTraining[] = [];
 	await context.exposeBinding(BINDING, (_source, c: PageCapture) => {
 		captured.push({ global: float32(c.global), delta: float32(c.delta), numSamples: c.numSamples });
 	});
-	await context.addInitScript(installTrainCapture, BINDING);
+	await context.addInitScript(installTrainCapture, { bindingName: BINDING, withhold: options.withholdTraining ?? null });
 	return captured;
 }
 
