@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chooseFixedPoint, decodeSum, encodeWeighted, quantisationErrorBound } from '@qflare/fl';
+import { chooseFixedPoint, decodeSum, encodeWeighted, epsilonAfterRounds, quantisationErrorBound } from '@qflare/fl';
 import { decodeMaskedWords, type Project, type Round } from '@qflare/protocol';
 import { startQflareServer, type QflareServer } from '@qflare/server';
 import { openStore, type Store, type UpdatePayload } from '@qflare/store';
@@ -205,7 +205,12 @@ describe('secure aggregation with Node participants', () => {
 		expect(round.status).toBe('committed');
 		expect(round.accepted).toHaveLength(N - 1);
 		expect(round.accepted).not.toContain(leaver.deviceId);
-		expect(round.privacy?.epsilon).toBeGreaterThan(0);
+		// The accountant charges the round for the noise that reached the sum: z·sqrt(6/7), not z.
+		const effective = noiseMultiplier * Math.sqrt((N - 1) / N);
+		expect(round.privacy?.noiseMultiplier).toBeCloseTo(effective, 12);
+		const charged = epsilonAfterRounds([{ sampleRate: round.privacy!.sampleRate, noiseMultiplier: effective }], 1e-5);
+		expect(round.privacy?.epsilon).toBeCloseTo(charged.epsilon, 9);
+		expect(round.privacy!.epsilon).toBeGreaterThan(epsilonAfterRounds([{ sampleRate: round.privacy!.sampleRate, noiseMultiplier }], 1e-5).epsilon);
 		const previous = (await store!.models.loadWeights(project.id, 0))!;
 		const next = (await store!.models.loadWeights(project.id, 1))!;
 		// What the model would be without noise: the fixed-denominator mean of the L2-clipped deltas.

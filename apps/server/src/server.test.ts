@@ -191,9 +191,9 @@ describe('aggregator over real sockets and the embedded store', () => {
 		// One round at q = 1, z = 1.1 spends epsilon 4.2413 at delta 1e-5 (the classic conversion
 		// says 4.7819); two spend 6.3274. A target of 4.5 lets one round through only if the budget
 		// is checked against the tight value: on the classic one no round would start.
-		const oneRound = epsilonAfterRounds([1], 1.1, 1e-5);
+		const oneRound = epsilonAfterRounds([{ sampleRate: 1, noiseMultiplier: 1.1 }], 1e-5);
 		expect(oneRound).toMatchObject({ epsilon: expect.closeTo(4.2413, 4), epsilonClassic: expect.closeTo(4.7819, 4) });
-		expect(epsilonAfterRounds([1, 1], 1.1, 1e-5).epsilon).toBeCloseTo(6.3274, 4);
+		expect(epsilonAfterRounds([{ sampleRate: 1, noiseMultiplier: 1.1 }, { sampleRate: 1, noiseMultiplier: 1.1 }], 1e-5).epsilon).toBeCloseTo(6.3274, 4);
 		const target = 4.5;
 		const project = await createProject({
 			name: 'budget',
@@ -330,7 +330,7 @@ describe('aggregator over real sockets and the embedded store', () => {
 			noiseMultiplier: 1.1,
 			sampleRate: 1
 		});
-		const { epsilon, epsilonClassic } = epsilonAfterRounds([1], 1.1, 1e-5);
+		const { epsilon, epsilonClassic } = epsilonAfterRounds([{ sampleRate: 1, noiseMultiplier: 1.1 }], 1e-5);
 		expect(round.privacy).toMatchObject({ epsilon, epsilonClassic });
 		// Gaussian noise of std z*C/n = 0.55 per coordinate lands on the model.
 		let moved = 0;

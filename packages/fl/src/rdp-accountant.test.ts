@@ -105,12 +105,14 @@ describe('logErfc', () => {
 });
 
 describe('epsilonAfterRounds', () => {
+	const rounds = (rates: number[], noiseMultiplier: number) => rates.map((sampleRate) => ({ sampleRate, noiseMultiplier }));
+
 	it('equals the accountant over T steps when every round has the same rate', () => {
 		const orders = DEFAULT_RDP_ORDERS;
 		const rdp = computeRdp(0.1, 1.1, 30, orders);
 		const expected = epsilonFromRdp(orders, rdp, 1e-5);
 		const classic = epsilonFromRdp(orders, rdp, 1e-5, 'classic');
-		const composed = epsilonAfterRounds(new Array(30).fill(0.1), 1.1, 1e-5);
+		const composed = epsilonAfterRounds(rounds(new Array(30).fill(0.1), 1.1), 1e-5);
 		expect(composed.epsilon).toBeCloseTo(expected.epsilon, 9);
 		expect(composed.order).toBe(expected.order);
 		expect(composed.epsilonClassic).toBeCloseTo(classic.epsilon, 9);
@@ -118,7 +120,7 @@ describe('epsilonAfterRounds', () => {
 	});
 
 	it('per round for q = 0.1, z = 1, delta = 1e-5 (the README table)', () => {
-		const at = (rounds: number) => epsilonAfterRounds(new Array(rounds).fill(0.1), 1, 1e-5);
+		const at = (count: number) => epsilonAfterRounds(rounds(new Array(count).fill(0.1), 1), 1e-5);
 		expect(at(1)).toEqual({ epsilon: expect.closeTo(2.1330, 4), order: 6, epsilonClassic: expect.closeTo(2.6737, 4), orderClassic: 6 });
 		expect(at(5)).toMatchObject({ epsilon: expect.closeTo(2.9021, 4), epsilonClassic: expect.closeTo(3.5276, 4) });
 		expect(at(10)).toMatchObject({ epsilon: expect.closeTo(3.4504, 4), epsilonClassic: expect.closeTo(4.1315, 4) });
@@ -126,10 +128,18 @@ describe('epsilonAfterRounds', () => {
 	});
 
 	it('grows with every round and with the sampling rate', () => {
-		const a = epsilonAfterRounds([0.1, 0.1], 1.1, 1e-5).epsilon;
-		const b = epsilonAfterRounds([0.1, 0.1, 0.1], 1.1, 1e-5).epsilon;
-		const c = epsilonAfterRounds([0.1, 0.1, 0.5], 1.1, 1e-5).epsilon;
+		const a = epsilonAfterRounds(rounds([0.1, 0.1], 1.1), 1e-5).epsilon;
+		const b = epsilonAfterRounds(rounds([0.1, 0.1, 0.1], 1.1), 1e-5).epsilon;
+		const c = epsilonAfterRounds(rounds([0.1, 0.1, 0.5], 1.1), 1e-5).epsilon;
 		expect(b).toBeGreaterThan(a);
 		expect(c).toBeGreaterThan(b);
+	});
+
+	it('composes rounds of different noise: less noise in one round costs more', () => {
+		const orders = DEFAULT_RDP_ORDERS;
+		const rdp = computeRdp(0.1, 1.1, 1, orders).map((v, i) => v + computeRdp(0.1, 1.1 * Math.sqrt(6 / 7), 1, orders)[i]);
+		const mixed = epsilonAfterRounds([{ sampleRate: 0.1, noiseMultiplier: 1.1 }, { sampleRate: 0.1, noiseMultiplier: 1.1 * Math.sqrt(6 / 7) }], 1e-5);
+		expect(mixed.epsilon).toBeCloseTo(epsilonFromRdp(orders, rdp, 1e-5).epsilon, 12);
+		expect(mixed.epsilon).toBeGreaterThan(epsilonAfterRounds(rounds([0.1, 0.1], 1.1), 1e-5).epsilon);
 	});
 });

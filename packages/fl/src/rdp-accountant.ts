@@ -185,19 +185,21 @@ export function epsilonsFromRdp(orders: readonly number[], rdp: readonly number[
 	return { epsilon: tight.epsilon, order: tight.order, epsilonClassic: classic.epsilon, orderClassic: classic.order };
 }
 
+/** One sampled Gaussian round: the share of devices selected, and the noise std in units of the clip. */
+export interface GaussianRound {
+	sampleRate: number;
+	noiseMultiplier: number;
+}
+
 /**
- * Privacy spent by a run of sampled Gaussian rounds whose sampling rate may differ per round:
- * RDP composes by addition at each order, then converts once (both ways).
+ * Privacy spent by a run of sampled Gaussian rounds whose sampling rate and noise may differ per
+ * round (a secure round whose devices add the noise carries less when some drop): RDP composes by
+ * addition at each order, then converts once (both ways).
  */
-export function epsilonAfterRounds(
-	sampleRates: readonly number[],
-	noiseMultiplier: number,
-	delta: number,
-	orders: readonly number[] = DEFAULT_RDP_ORDERS
-): EpsilonBoth {
+export function epsilonAfterRounds(rounds: readonly GaussianRound[], delta: number, orders: readonly number[] = DEFAULT_RDP_ORDERS): EpsilonBoth {
 	const total = new Array<number>(orders.length).fill(0);
-	for (const q of sampleRates) {
-		const rdp = computeRdp(q, noiseMultiplier, 1, orders);
+	for (const { sampleRate, noiseMultiplier } of rounds) {
+		const rdp = computeRdp(sampleRate, noiseMultiplier, 1, orders);
 		for (let i = 0; i < total.length; i++) total[i] += rdp[i];
 	}
 	return epsilonsFromRdp(orders, total, delta);

@@ -1019,6 +1019,8 @@ export class RoundCoordinator {
 		const active = await this.#gather(project, leader, aggregating);
 		const accepted = active.accepted.size;
 		let totalSamples = active.totalSamples;
+		/** Share of the configured noise std in the sum: in a secure round each uploader adds its part. */
+		let noiseShare = 1;
 		if (active.secure) {
 			const sum = await active.secure.unmask();
 			// DP-FedAvg divides the noisy sum by the expected number of devices, as the central version does.
@@ -1026,6 +1028,7 @@ export class RoundCoordinator {
 			const delta = dp ? sum.mean.map((v) => (v * sum.uploaded) / round.selected.length) : sum.mean;
 			active.strategy.add({ delta, numSamples: dp ? 1 : sum.totalSamples, steps: 1 });
 			totalSamples = sum.totalSamples;
+			if (dp) noiseShare = Math.sqrt(sum.uploaded / round.selected.length);
 			const stats = active.secure.stats;
 			await this.#event(
 				projectId,
@@ -1040,7 +1043,10 @@ export class RoundCoordinator {
 		const { next, model, evaluation } = saved;
 		this.#lastAggregate.set(projectId, applyDelta(next, active.globalWeights, -1));
 		const metrics = { testAccuracy: evaluation?.accuracy ?? null, testLoss: evaluation?.loss ?? null, ...active.trainMetrics() };
-		const privacy = project.strategy.name === 'dp-fedavg' ? await this.#privacyAfter(project, round.selected.length, round.id) : null;
+		const privacy =
+			project.strategy.name === 'dp-fedavg'
+				? await this.#privacyAfter(project, round.selected.length, { excludeRoundId: round.id, noiseMultiplier: project.strategy.noiseMultiplier * noiseShare })
+				: null;
 		const committed = await this.deps.store.rounds.transition(
 			round.id,
 			'aggregating',
@@ -1233,17 +1239,22 @@ export class RoundCoordinator {
 	 * of the project's devices. `excludeRoundId` keeps a round from being counted twice while
 	 * it is being committed.
 	 */
-	async #privacyAfter(project: Project, selected: number, excludeRoundId?: string): Promise<RoundPrivacy> {
+	/**
+	 * Privacy spent once a round with `selected` devices is added to the committed ones. `noiseMultiplier`:
+	 * that round's effective noise (a secure round's devices add it, so fewer uploads carry less).
+	 */
+	async #privacyAfter(project: Project, selected: number, options: { excludeRoundId?: string; noiseMultiplier?: number } = {}): Promise<RoundPrivacy> {
 		const strategy = project.strategy;
 		if (strategy.name !== 'dp-fedavg') throw new Error('privacy accounting needs dp-fedavg');
 		const devices = Math.max(selected, await this.deps.store.devices.countByProject(project.id));
 		const sampleRate = selected / devices;
+		const noiseMultiplier = options.noiseMultiplier ?? strategy.noiseMultiplier;
 		const earlier = (await this.deps.store.rounds.listByProject(project.id))
-			.filter((r) => r.status === 'committed' && r.privacy && r.id !== excludeRoundId)
-			.map((r) => r.privacy!.sampleRate);
+			.filter((r) => r.status === 'committed' && r.privacy && r.id !== options.excludeRoundId)
+			.map((r) => ({ sampleRate: r.privacy!.sampleRate, noiseMultiplier: r.privacy!.noiseMultiplier }));
 		// epsilon (what the target is checked against) is the Canonne-Kamath-Steinke conversion.
-		const { epsilon, epsilonClassic } = epsilonAfterRounds([...earlier, sampleRate], strategy.noiseMultiplier, strategy.delta);
-		return { epsilon, epsilonClassic, delta: strategy.delta, noiseMultiplier: strategy.noiseMultiplier, sampleRate };
+		const { epsilon, epsilonClassic } = epsilonAfterRounds([...earlier, { sampleRate, noiseMultiplier }], strategy.delta);
+		return { epsilon, epsilonClassic, delta: strategy.delta, noiseMultiplier, sampleRate };
 	}
 
 	async #recordTrust(projectId: string, deviceId: string, outcome: { accepted: true; distance: number } | { accepted: false }): Promise<void> {
