@@ -185,8 +185,20 @@ describe('SecureAggregationRound', () => {
 		const unmasking = round.unmask();
 		expect(devices[5].inbox.unmask).toBeUndefined();
 		for (const d of uploaders) expect(d.inbox.unmask).toEqual([{ roundId: ROUND, uploaded: [0, 1, 2, 3, 4, 6], dropped: [5] }]);
+		// Other work runs between the mask expansions: the unmasking gives way after each one.
+		let ticks = 0;
+		let ticking = true;
+		const tick = () => {
+			if (!ticking) return;
+			ticks++;
+			setImmediate(tick);
+		};
+		setImmediate(tick);
 		for (const d of uploaders) if (d.index !== 6) round.acceptReveal(d.id, revealOf(d));
 		const sum = await unmasking;
+		ticking = false;
+		// 6 self masks and device 5's 6 pair masks.
+		expect(ticks).toBeGreaterThanOrEqual(12);
 		expect(round.phase).toBe('done');
 		const total = uploaders.reduce((s, d) => s + samples[d.index], 0);
 		expect(sum.totalSamples).toBe(total);

@@ -10,7 +10,7 @@ import {
 	recoverPairSeed,
 	SHAMIR_SHARE_BYTES,
 	addModularInPlace,
-	unmaskSum,
+	unmaskSteps,
 	type DroppedPair,
 	type FixedPointParams,
 	type NeighbourGraph,
@@ -449,7 +449,7 @@ export class SecureAggregationRound {
 			throw new Error(`secure aggregation: too few shares in ${this.#opts.unmaskMs} ms to unmask (${this.#missing().join(', ')})`);
 		}
 		const started = performance.now();
-		const sum = this.#unmaskNow(uploaded, dropped);
+		const sum = await this.#unmaskNow(uploaded, dropped);
 		this.stats.unmaskMs = performance.now() - started;
 		this.#phase = 'done';
 		return sum;
@@ -513,8 +513,10 @@ export class SecureAggregationRound {
 		}
 	}
 
-	#unmaskNow(uploaded: number[], dropped: number[]): SecureSum {
+	/** Removes the masks, giving way to other work after each seed and each mask expansion. */
+	async #unmaskNow(uploaded: number[], dropped: number[]): Promise<SecureSum> {
 		const selfSeeds = uploaded.map((u) => this.#seed(u, 'self-mask seed'));
+		await giveWay();
 		const droppedPairs: DroppedPair[] = [];
 		const uploadedSet = new Set(uploaded);
 		for (const d of dropped) {
@@ -528,8 +530,15 @@ export class SecureAggregationRound {
 				const transcript = { survivorPublicKey: this.#keys.get(s)!.maskPublicKey, ciphertext: this.#ciphertexts.get(edgeKey(d, s))! };
 				droppedPairs.push({ dropped: d, survivor: s, seed: recoverPairSeed(keySeed, d, s, transcript, this.#context) });
 			}
+			await giveWay();
 		}
-		const words = unmaskSum(this.#sum, { selfSeeds, droppedPairs });
+		const steps = unmaskSteps(this.#sum, { selfSeeds, droppedPairs });
+		let step = steps.next();
+		while (!step.done) {
+			await giveWay();
+			step = steps.next();
+		}
+		const words = step.value;
 		const { mean, totalSamples } = decodeSum(words, this.#params);
 		return { mean, totalSamples, uploaded: uploaded.length, droppedBeforeUpload: dropped.length };
 	}
@@ -543,6 +552,9 @@ export class SecureAggregationRound {
 		this.#opts.log?.(`secure round ${this.#opts.roundId}: ${message}`);
 	}
 }
+
+/** Lets the event loop run (sockets, timers) between slices of a long computation. */
+const giveWay = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 	if (a.length !== b.length) return false;

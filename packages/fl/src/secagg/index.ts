@@ -1,5 +1,6 @@
 // Secure aggregation (SecAgg+, Bell et al. 2020, after Bonawitz et al. 2017): the pure math.
-// The protocol layer (participant session and round coordinator) is built on top of this later.
+// The protocol runs on top of it in apps/server/src/rounds/secure-round.ts (server) and
+// packages/participant/src/secure-aggregation.ts (device); its messages are in @qflare/protocol.
 //
 // Per round, each selected participant u (index 0..n-1 in the round's roster) draws three fresh
 // 32-byte secrets from a CSPRNG, never reused across rounds:
@@ -11,10 +12,10 @@
 //   0. Server -> all: roster, graph seed (32 bytes), k, t, fixed-point params, round context.
 //      Everyone computes createNeighbourGraph(n, k, graphSeed).
 //   1. u -> server -> N(u): mask and channel public keys (1184 bytes each).
-//   2. For each edge {u, v} with u < v, u -> server -> v: the mask ciphertext and the channel
-//      ciphertext (1088 bytes each; encapsulateFor / decapsulateFrom). Then u -> server -> v for
-//      every neighbour v: an AES-GCM envelope (packages/pq) under the channel pair seed holding
-//      v's share of selfSeed_u and of keySeed_u (68 bytes each, encodeShare).
+//   2. For each edge {u, v} with u < v, u -> server -> v: the mask ciphertext (1088 bytes;
+//      encapsulateFor / decapsulateFrom). In the same message, u -> server -> v for every
+//      neighbour v: an envelope sealed to v's channel public key (ML-KEM + AES-GCM, packages/pq)
+//      holding v's share of selfSeed_u and of keySeed_u (68 bytes each, encodeShare).
 //   3. u -> server: maskUpdate(encodeWeighted(Δ_u, n_u)), 4·(d + 1) bytes. The server sums them.
 //   4. Server -> survivors: the set U of participants whose masked update is in the sum and the
 //      set D of neighbours that dropped before uploading (disjoint). Each survivor returns, for

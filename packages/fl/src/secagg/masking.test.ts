@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maskStream } from './mask-stream';
-import { addModular, maskUpdate, pairMaskSign, subtractModular, sumModular, unmaskSum } from './masking';
+import { addModular, maskUpdate, pairMaskSign, subtractModular, sumModular, unmaskSteps, unmaskSum } from './masking';
 
 const seed = (tag: number): Uint8Array => new Uint8Array(32).fill(tag);
 
@@ -70,5 +70,24 @@ describe('maskUpdate / unmaskSum', () => {
 		expect(Array.from(partial)).not.toEqual([111, 222, 333, 43]);
 		const pair = { dropped: 2, survivor: 0, seed: pairSeed(0, 2) };
 		expect(() => unmaskSum(masked[0], { selfSeeds: [], droppedPairs: [pair, pair] })).toThrow(/twice/);
+	});
+
+	it('unmasks step by step, one pause per mask, to the same words', () => {
+		const inputs = {
+			selfSeeds: [seed(1), seed(2)],
+			droppedPairs: [
+				{ dropped: 2, survivor: 0, seed: pairSeed(0, 2) },
+				{ dropped: 2, survivor: 1, seed: pairSeed(1, 2) }
+			]
+		};
+		const steps = unmaskSteps(sumModular(masked.slice(0, 2)), inputs);
+		let pauses = 0;
+		let step = steps.next();
+		while (!step.done) {
+			pauses++;
+			step = steps.next();
+		}
+		expect(pauses).toBe(4);
+		expect(Array.from(step.value)).toEqual([11, 22, 33, 44]);
 	});
 });

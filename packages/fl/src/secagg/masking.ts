@@ -74,15 +74,33 @@ export function maskUpdate(encoded: Uint32Array, secrets: MaskingSecrets): Uint3
 }
 
 export function unmaskSum(maskedSum: Uint32Array, inputs: UnmaskInputs): Uint32Array {
+	const steps = unmaskSteps(maskedSum, inputs);
+	for (;;) {
+		const step = steps.next();
+		if (step.done) return step.value;
+	}
+}
+
+/**
+ * unmaskSum one mask at a time: it pauses after each mask expansion (milliseconds for a large
+ * model), so a server can answer other requests between them. Returns the unmasked words.
+ */
+export function* unmaskSteps(maskedSum: Uint32Array, inputs: UnmaskInputs): Generator<void, Uint32Array> {
 	const out = new Uint32Array(maskedSum);
-	for (const seed of inputs.selfSeeds) applyMaskInPlace(out, seed, -1);
 	const seen = new Set<string>();
-	for (const { dropped, survivor, seed } of inputs.droppedPairs) {
+	for (const { dropped, survivor } of inputs.droppedPairs) {
 		const key = `${dropped}:${survivor}`;
 		if (seen.has(key)) throw new Error(`pair (${dropped}, ${survivor}) listed twice`);
 		seen.add(key);
+	}
+	for (const seed of inputs.selfSeeds) {
+		applyMaskInPlace(out, seed, -1);
+		yield;
+	}
+	for (const { dropped, survivor, seed } of inputs.droppedPairs) {
 		// Undo what the survivor added: it used sign pairMaskSign(survivor, dropped).
 		applyMaskInPlace(out, seed, pairMaskSign(survivor, dropped) === 1 ? -1 : 1);
+		yield;
 	}
 	return out;
 }

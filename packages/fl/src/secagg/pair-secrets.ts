@@ -12,10 +12,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 //
 // Two purposes, two independent key seeds:
 // - 'mask': the seed is Shamir-shared; its pair seeds expand to the pairwise masks.
-// - 'channel': the seed never leaves the device; its pair seeds are the AES-GCM keys of the
-//   envelopes that carry Shamir shares between neighbours. If the channel were derived from the
-//   mask seed, a server that reconstructs it (claiming u dropped) could open the envelopes u sent
-//   and collect u's self-mask shares as well, and unmask u's update if it had in fact arrived.
+// - 'channel': the seed never leaves the device; its key pair is what neighbours seal the
+//   envelopes carrying their Shamir shares to (sealToPublicKey in @qflare/pq: a fresh
+//   encapsulation per envelope, so no extra message round for a channel pair seed). If the channel
+//   were derived from the mask seed, a server that reconstructs it (claiming u dropped) could open
+//   the envelopes sent to u and collect its neighbours' self-mask shares as well.
 // The purpose is also mixed into every derivation, so an accidental reuse of one seed for both
 // still yields unrelated keys (but would still leak the channel when the seed is reconstructed).
 
