@@ -122,7 +122,7 @@ async function secureRound(n: number, keypairs: DeviceKeypair[], deltas: Float32
 	// Upload: all but the first dropBefore devices mask and send their update.
 	const uploaders = roster.map((_, i) => i).filter((i) => i >= dropBefore);
 	for (const i of uploaders) {
-		const [payload, ms] = timed(() => clients[i].maskedPayload(deltas[i], SAMPLES, null));
+		const [payload, ms] = await timedAsync(() => clients[i].maskedPayload(deltas[i], SAMPLES, null));
 		deviceMs[i] += ms;
 		sent[i] += signedEnvelopeBytes(keypairs[i], payload);
 		t = performance.now();

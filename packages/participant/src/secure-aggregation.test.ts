@@ -123,7 +123,7 @@ describe('SecureRoundClient in a whole round', () => {
 		}
 
 		const uploaded = roster.map((_, i) => i).filter((i) => i !== DROPPED_BEFORE);
-		const masked = uploaded.map((i) => decodeMaskedWords(clients[i].maskedPayload(deltas[i], samples[i], null)));
+		const masked = await Promise.all(uploaded.map(async (i) => decodeMaskedWords(await clients[i].maskedPayload(deltas[i], samples[i], null))));
 		expect(masked[0].length).toBe(LENGTH + 1);
 		const request = { roundId: ROUND, uploaded, dropped: [DROPPED_BEFORE] };
 		const answering = uploaded.filter((i) => i !== DROPPED_AFTER);
@@ -220,7 +220,7 @@ describe('SecureRoundClient checks', () => {
 		expect(await clients[u].onRelay(broken)).toBe(false);
 		expect(clients[u].phase).toBe('aborted');
 		expect(notes.at(-1)).toBe(`secure round: relay refused, no update will be sent: no mask ciphertext from active neighbour ${lower}`);
-		expect(() => clients[u].maskedPayload(deltas[u], 10, null)).toThrow('cannot mask an update in phase aborted');
+		await expect(clients[u].maskedPayload(deltas[u], 10, null)).rejects.toThrow('cannot mask an update in phase aborted');
 	});
 
 	it('refuses a relay with fewer active neighbours than the threshold', async () => {
@@ -247,7 +247,7 @@ describe('SecureRoundClient checks', () => {
 		expect(early).toBeNull();
 		expect(notes.at(-1)).toBe('secure round: unmasking request refused: this device made no masked update (phase shares)');
 		expect(await clients[me].onRelay(relayFor(me, shares))).toBe(true);
-		clients[me].maskedPayload(deltas[me], samples[me], null);
+		await clients[me].maskedPayload(deltas[me], samples[me], null);
 
 		const refused = [
 			[{ uploaded: [0, 1, 3, 4], dropped: [4] }, 'participant 4 is listed as uploaded and as dropped'],
@@ -278,6 +278,27 @@ describe('SecureRoundClient checks', () => {
 		expect(notes.at(-1)).toBe('secure round: unmasking request refused: participant 6 was named uploaded before');
 	});
 
+	it('pauses between mask expansions, masks once, and sends nothing when the round ends while masking', async () => {
+		const clients = roster.map((_, i) => client(i));
+		const { shares } = await keysAndShares(clients);
+		for (const [i, c] of clients.entries()) expect(await c.onRelay(relayFor(i, shares))).toBe(true);
+		let pauses = 0;
+		const pause = async () => {
+			pauses++;
+		};
+		const first = clients[0].maskedPayload(deltas[0], samples[0], null, pause);
+		expect(clients[0].readyToMask).toBe(false);
+		await expect(clients[0].maskedPayload(deltas[0], samples[0], null)).rejects.toThrow('masking already');
+		await first;
+		// One pause before each of the 6 pair masks (the self mask comes first, with no pause).
+		expect(pauses).toBe(DEGREE);
+		expect(clients[0].phase).toBe('masked');
+		// The round closes (dispose) while device 1 is between two masks.
+		const closing = clients[1].maskedPayload(deltas[1], samples[1], null, async () => clients[1].dispose());
+		await expect(closing).rejects.toThrow('the round ended while masking (phase aborted)');
+		expect(clients[1].phase).toBe('aborted');
+	});
+
 	it('clips to the DP norm and adds the configured noise before weighting by one', async () => {
 		const overrides: Partial<SecureRoundSetup> = { weighting: 'equal', noiseStd: 0.5 };
 		const clients = roster.map((_, i) =>
@@ -295,7 +316,7 @@ describe('SecureRoundClient checks', () => {
 		for (const [i, c] of clients.entries()) expect(await c.onRelay(relayFor(i, shares))).toBe(true);
 		// ‖(3, 4, 0, 0, 0, 0)‖ = 5, clipped to norm 1: (0.6, 0.8, 0, ...), plus 0.5 each.
 		const delta = new Float32Array([3, 4, 0, 0, 0, 0]);
-		const masked = clients.map((c) => decodeMaskedWords(c.maskedPayload(delta, 50, 1)));
+		const masked = await Promise.all(clients.map(async (c) => decodeMaskedWords(await c.maskedPayload(delta, 50, 1))));
 		// Remove the self masks only: the pair masks cancel in the full sum.
 		const selfSeeds = clients.map((_, i) => bytes(i + 1, 64).slice(32, 64));
 		const { mean, totalSamples } = decodeSum(unmaskSum(sumModular(masked), { selfSeeds, droppedPairs: [] }), fixedPoint);

@@ -22,7 +22,7 @@ import {
 	encapsulateFor,
 	encodeShare,
 	encodeWeighted,
-	maskUpdate,
+	maskSteps,
 	splitSecret,
 	KEM_CIPHERTEXT_BYTES,
 	KEM_KEY_SEED_BYTES,
@@ -123,6 +123,7 @@ export class SecureRoundClient {
 	private readonly named = new Map<number, SecureShareKind>();
 	private shares: Promise<SecureSharesMessage> | null = null;
 	private relay: Promise<boolean> | null = null;
+	private masking = false;
 
 	/** Throws when the setup is unusable or does not list this device. */
 	constructor(options: SecureRoundClientOptions) {
@@ -193,31 +194,45 @@ export class SecureRoundClient {
 		return this.relay;
 	}
 
-	/** True once the relay was taken and the update can be masked. */
+	/** True once the relay was taken and the update can be masked (and is not being masked now). */
 	get readyToMask(): boolean {
-		return this._phase === 'ready';
+		return this._phase === 'ready' && !this.masking;
 	}
 
 	/**
 	 * The masked update as a 'u32' weight payload: clipped to clipNorm (DP), noised, weighted,
 	 * encoded in fixed point and masked with the self mask and the active pairs' masks. Once per
 	 * round: two different masked updates under the same masks would give away their difference.
+	 * `pause` is awaited between mask expansions, so a page stays responsive while a large model
+	 * is masked.
 	 */
-	maskedPayload(delta: Float32Array, numSamples: number, clipNorm: number | null): Uint8Array {
-		if (this._phase !== 'ready') throw new Error(`cannot mask an update in phase ${this._phase}`);
-		let values = clipNorm ? clipUpdateForDp(delta, clipNorm) : delta;
-		const { noiseStd, weighting, fixedPoint } = this.setup;
-		if (noiseStd !== null && noiseStd > 0) {
-			// Each device's share of the sum's N(0, (zC)²): the server never sees a noiseless update.
-			const noisy = new Float32Array(values.length);
-			for (let i = 0; i < noisy.length; i++) noisy[i] = values[i] + noiseStd * this.gaussian();
-			values = noisy;
+	async maskedPayload(delta: Float32Array, numSamples: number, clipNorm: number | null, pause: () => Promise<void> = async () => {}): Promise<Uint8Array> {
+		if (!this.readyToMask) throw new Error(`cannot mask an update in phase ${this._phase}${this.masking ? ' (masking already)' : ''}`);
+		this.masking = true;
+		try {
+			let values = clipNorm ? clipUpdateForDp(delta, clipNorm) : delta;
+			const { noiseStd, weighting, fixedPoint } = this.setup;
+			if (noiseStd !== null && noiseStd > 0) {
+				// Each device's share of the sum's N(0, (zC)²): the server never sees a noiseless update.
+				const noisy = new Float32Array(values.length);
+				for (let i = 0; i < noisy.length; i++) noisy[i] = values[i] + noiseStd * this.gaussian();
+				values = noisy;
+			}
+			const weight = weighting === 'equal' ? 1 : Math.min(Math.max(0, Math.floor(numSamples)), fixedPoint.maxSamplesPerClient);
+			const words = encodeWeighted(values, weight, fixedPoint);
+			const steps = maskSteps(words, { myIndex: this.myIndex, selfSeed: this.selfSeed, pairSeeds: this.pairSeeds });
+			let step = steps.next();
+			while (!step.done) {
+				await pause();
+				step = steps.next();
+			}
+			// dispose() while masking zeroes the seeds: what came out must not be sent.
+			if (this._phase !== 'ready') throw new Error(`the round ended while masking (phase ${this._phase})`);
+			this._phase = 'masked';
+			return encodeMaskedWords(step.value);
+		} finally {
+			this.masking = false;
 		}
-		const weight = weighting === 'equal' ? 1 : Math.min(Math.max(0, Math.floor(numSamples)), fixedPoint.maxSamplesPerClient);
-		const words = encodeWeighted(values, weight, fixedPoint);
-		const masked = maskUpdate(words, { myIndex: this.myIndex, selfSeed: this.selfSeed, pairSeeds: this.pairSeeds });
-		this._phase = 'masked';
-		return encodeMaskedWords(masked);
 	}
 
 	/**

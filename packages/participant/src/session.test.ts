@@ -1224,7 +1224,8 @@ describe('ParticipantSession in a secure round', () => {
 		expect(() => decodeWeights(payload)).toThrow();
 		expect(h.session.snapshot.secure).toEqual({ roundId: 's1', phase: 'masked', neighbours: 2 });
 
-		const masked = [decodeMaskedWords(payload), ...[...clients].map(([i, c]) => decodeMaskedWords(c.maskedPayload(otherDelta(i), 10 * i, null)))];
+		const others = await Promise.all([...clients].map(async ([i, c]) => decodeMaskedWords(await c.maskedPayload(otherDelta(i), 10 * i, null))));
+		const masked = [decodeMaskedWords(payload), ...others];
 		const request = { roundId: 's1', uploaded: [0, 1, 2, 3], dropped: [] };
 		h.socket.send('secagg:unmask', request);
 		await until(() => h.socket.sent('secagg:reveal').length === 1, 'the reveal');

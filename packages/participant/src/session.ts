@@ -226,6 +226,9 @@ function weightsOf(payload: Uint8Array | ArrayBuffer): Float32Array {
 }
 
 /** The model's tensor sizes (int8 scales each on its own); undefined when they do not add up to the delta. */
+/** Lets the page draw (or the process serve others) between mask expansions of a large model. */
+const giveWay = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 function segmentsOf(task: RoundTask, schema: TaskSchema, length: number): number[] | undefined {
 	try {
 		const segments = parameterSegments(modelSpec(task.model, schema));
@@ -813,7 +816,7 @@ export class ParticipantSession {
 			}
 			round.result = result;
 			if (!round.client.readyToMask) this.note(`round ${roundNumber}: trained; the update is masked once the neighbours' shares arrive`);
-			this.uploadSecure(round);
+			void this.uploadSecure(round);
 			return;
 		}
 		const keypair = this.identity;
@@ -913,28 +916,29 @@ export class ParticipantSession {
 			return;
 		}
 		this.secureChanged(round);
-		if (ok) this.uploadSecure(round);
+		if (ok) void this.uploadSecure(round);
 	}
 
 	/** After training and the relay, whichever comes last: masks the update and sends it like any other. */
-	private uploadSecure(round: SecureRound): void {
+	private async uploadSecure(round: SecureRound): Promise<void> {
 		const { task, result, client } = round;
 		if (!result || !client.readyToMask || this.secureRound !== round) return;
 		try {
 			const keypair = this.identity;
 			if (!keypair) throw new Error('no device identity');
-			const payload = client.maskedPayload(result.delta, result.numSamples, task.hyperparams.clipNorm);
+			const payload = await client.maskedPayload(result.delta, result.numSamples, task.hyperparams.clipNorm, giveWay);
 			// The real sample count travels masked, as the last word of the payload: the envelope's
 			// numSamples is 1 so it says nothing about this device.
 			const envelope = signedUpdate(task, { ...result, numSamples: 1 }, keypair, payload);
 			this.pending = { envelope, roundNumber: task.roundNumber, sends: 0 };
 			this.note(`round ${task.roundNumber}: update masked with ${client.status.neighbours} neighbours' pair masks`);
 		} catch (error) {
+			if (this.secureRound !== round) return;
 			this.update({ error: `round ${task.roundNumber}: masking failed: ${describe(error)}` });
 			this.note(`round ${task.roundNumber}: masking failed: ${describe(error)}`);
 			return;
 		} finally {
-			this.secureChanged(round);
+			if (this.secureRound === round) this.secureChanged(round);
 		}
 		void this.flush();
 	}

@@ -65,16 +65,29 @@ export function sumModular(vectors: readonly Uint32Array[]): Uint32Array {
 }
 
 export function maskUpdate(encoded: Uint32Array, secrets: MaskingSecrets): Uint32Array {
+	return finish(maskSteps(encoded, secrets));
+}
+
+/**
+ * maskUpdate one mask at a time: it pauses after each mask expansion, so a page can keep drawing
+ * between them (a large model takes a while per mask). Returns the masked words.
+ */
+export function* maskSteps(encoded: Uint32Array, secrets: MaskingSecrets): Generator<void, Uint32Array> {
 	const out = new Uint32Array(encoded);
 	applyMaskInPlace(out, secrets.selfSeed, 1);
 	for (const [neighbour, seed] of secrets.pairSeeds) {
+		yield;
 		applyMaskInPlace(out, seed, pairMaskSign(secrets.myIndex, neighbour));
 	}
 	return out;
 }
 
 export function unmaskSum(maskedSum: Uint32Array, inputs: UnmaskInputs): Uint32Array {
-	const steps = unmaskSteps(maskedSum, inputs);
+	return finish(unmaskSteps(maskedSum, inputs));
+}
+
+/** Runs a step generator to its end without pausing. */
+function finish<T>(steps: Generator<void, T>): T {
 	for (;;) {
 		const step = steps.next();
 		if (step.done) return step.value;
