@@ -226,8 +226,22 @@ function weightsOf(payload: Uint8Array | ArrayBuffer): Float32Array {
 }
 
 /** The model's tensor sizes (int8 scales each on its own); undefined when they do not add up to the delta. */
-/** Lets the page draw (or the process serve others) between mask expansions of a large model. */
-const giveWay = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/**
+ * Lets the page draw (or the process serve others) between mask expansions of a large model. A
+ * message rather than a timer: browsers throttle timers in background tabs to one a second or
+ * slower, and a participant often leaves the tab while a round runs.
+ */
+function giveWay(): Promise<void> {
+	return new Promise((resolve) => {
+		const { port1, port2 } = new MessageChannel();
+		port1.onmessage = () => {
+			port1.close();
+			port2.close();
+			resolve();
+		};
+		port2.postMessage(null);
+	});
+}
 
 function segmentsOf(task: RoundTask, schema: TaskSchema, length: number): number[] | undefined {
 	try {
