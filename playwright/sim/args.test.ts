@@ -25,6 +25,10 @@ describe('sim args: --encoding and --secure', () => {
 	it('--secure sets clip 1, 10 000 samples per client and an automatic degree', () => {
 		const secure = options(['--secure', '--node-participants', '4']);
 		expect(secure.secureAggregation).toEqual({ clip: 1, maxSamplesPerClient: 10_000, degree: null });
+		// 4 participants: the quorum is 3 (half would be 2, too few for secure aggregation).
+		expect(options(['--secure', '--browsers', '1', '--node-participants', '3']).minParticipants).toBe(3);
+		expect(options(['--browsers', '1', '--node-participants', '3']).minParticipants).toBe(2);
+		expect(() => options(['--secure', '--browsers', '1', '--node-participants', '3', '--min-participants', '2'])).toThrow(/at least 3 participants/);
 	});
 
 	it('refuses --secure with what the server would refuse', () => {

@@ -267,7 +267,9 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
 	const fraction = num('fraction', s('fraction'), 1, (n) => n > 0 && n <= 1, 'in (0, 1]');
 	const dropout = num('dropout', s('dropout'), 0, (n) => n >= 0 && n < 1, 'in [0, 1)');
 	const total = browsers + nodeParticipants;
-	const minParticipants = int('min-participants', s('min-participants'), defaultMinParticipants(total, fraction, dropout), 1);
+	// A secure round needs 3 devices at least (with 2, each would learn the other's update from the sum).
+	const minDefault = Math.max(defaultMinParticipants(total, fraction, dropout), secureAggregation ? Math.min(3, total) : 1);
+	const minParticipants = int('min-participants', s('min-participants'), minDefault, 1);
 	const countsFromData = local !== null && local.example === null && !countsGiven;
 	// With counts from a data folder the total is known only once the folder is read (resolveParticipants).
 	if (minParticipants > total && !countsFromData) throw new SimUsageError(`--min-participants ${minParticipants} exceeds the ${total} participants`);
