@@ -220,6 +220,10 @@ test('secure aggregation with browsers and Node participants commits the plain F
 			[2, 13, 2],
 			[3, 10, 0]
 		]);
+		// The round records say the same (the dashboard's rounds table shows them).
+		expect(rounds.map((r) => r.secure && [r.secure.uploaded, r.secure.droppedBeforeUpload, r.secure.revealed])).toEqual(
+			unmasked.map((u) => u && [u.uploaded, u.dropped, u.revealed])
+		);
 		// Unmasking stops once every owner has a threshold of shares: a strict majority of the
 		// neighbours, 8 of 14 with 15 devices, 5 of 8 with 10 (secureDegree/secureThreshold in the
 		// server). Only those still there can reveal: the Node leavers stopped at their acceptance;

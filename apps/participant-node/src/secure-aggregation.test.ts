@@ -132,6 +132,10 @@ describe('secure aggregation with Node participants', () => {
 		const rounds = await runToCompletion(project.id);
 		expect(rounds.map((r) => r.status)).toEqual(['committed', 'committed']);
 		expect(rounds[0].accepted).toHaveLength(N);
+		// The rounds record how their sums came together (degree 6 of 7, threshold 4).
+		expect(rounds[0].secure).toEqual({ degree: 6, threshold: 4, uploaded: N, droppedBeforeUpload: 0, revealed: expect.any(Number) });
+		expect(rounds[1].secure).toMatchObject({ uploaded: N - 1, droppedBeforeUpload: 1 });
+		expect(rounds[1].secure!.revealed).toBeGreaterThanOrEqual(4);
 		// Participant 5 sent nothing in round 2; participant 6's masked update is in the sum.
 		expect(rounds[1].accepted.sort()).toEqual(devices.filter((p) => p !== before).map((p) => p.deviceId).sort());
 

@@ -285,6 +285,18 @@ export interface RoundMetrics {
 	trainAccuracy: number | null;
 }
 
+export interface SecureRoundSummary {
+	/** Neighbours per device and the shares needed to rebuild a seed. */
+	degree: number;
+	threshold: number;
+	/** Masked updates in the sum. */
+	uploaded: number;
+	/** Completed the key exchange but sent no update: their key seeds were rebuilt. */
+	droppedBeforeUpload: number;
+	/** Devices whose shares unmasked the sum. */
+	revealed: number;
+}
+
 export interface RoundPrivacy {
 	/**
 	 * Cumulative (epsilon, delta) of the whole run up to and including this round (RDP accountant),
@@ -322,6 +334,8 @@ export interface Round {
 	privacy: RoundPrivacy | null;
 	/** The committed model scored by participants on their local hold-outs, merged by n. */
 	federatedEvaluation: FederatedEvaluation | null;
+	/** Secure aggregation: how the round's masked sum came together (absent on other rounds). */
+	secure?: SecureRoundSummary | null;
 	failureReason: string | null;
 	startedAt: string;
 	updatedAt: string;

@@ -26,6 +26,7 @@ import {
 	type RoundStatus,
 	type SecureKeysMessage,
 	type SecureRevealMessage,
+	type SecureRoundSummary,
 	type SecureSharesMessage,
 	type UpdateAccepted,
 	type UpdateRecord
@@ -1021,6 +1022,7 @@ export class RoundCoordinator {
 		let totalSamples = active.totalSamples;
 		/** Share of the configured noise std in the sum: in a secure round each uploader adds its part. */
 		let noiseShare = 1;
+		let secure: SecureRoundSummary | null = null;
 		if (active.secure) {
 			const sum = await active.secure.unmask();
 			// DP-FedAvg divides the noisy sum by the expected number of devices, as the central version does.
@@ -1030,6 +1032,8 @@ export class RoundCoordinator {
 			totalSamples = sum.totalSamples;
 			if (dp) noiseShare = Math.sqrt(sum.uploaded / round.selected.length);
 			const stats = active.secure.stats;
+			const { degree, threshold } = active.secure.setup;
+			secure = { degree, threshold, uploaded: sum.uploaded, droppedBeforeUpload: sum.droppedBeforeUpload, revealed: stats.revealed };
 			await this.#event(
 				projectId,
 				'round.unmasked',
@@ -1052,7 +1056,7 @@ export class RoundCoordinator {
 			'aggregating',
 			'committed',
 			// What was folded: the round record's counts during training may have missed concurrent writes.
-			{ resultModelVersion: version, metrics, privacy, accepted: [...active.accepted.keys()], totalSamples },
+			{ resultModelVersion: version, metrics, privacy, accepted: [...active.accepted.keys()], totalSamples, ...(secure ? { secure } : {}) },
 			this.#fence(projectId)
 		);
 		if (!committed) throw new Error('round changed state during aggregation');

@@ -13,7 +13,16 @@ export type NewRound = Pick<Round, 'projectId' | 'number' | 'baseModelVersion' |
 export type RoundPatch = Partial<
 	Pick<
 		Round,
-		'selected' | 'accepted' | 'deadline' | 'metrics' | 'privacy' | 'failureReason' | 'resultModelVersion' | 'totalSamples' | 'federatedEvaluation'
+		| 'selected'
+		| 'accepted'
+		| 'deadline'
+		| 'metrics'
+		| 'privacy'
+		| 'failureReason'
+		| 'resultModelVersion'
+		| 'totalSamples'
+		| 'federatedEvaluation'
+		| 'secure'
 	>
 >;
 
