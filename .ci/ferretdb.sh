@@ -24,7 +24,7 @@ BIN="$GOBIN/ferretdb"
 STAMP="$GOBIN/ferretdb.version"
 
 log() { echo "ferretdb.sh: $*" >&2; }
-# free_port, stop
+# free_port, stop, already_running, await_ready
 source "$(dirname "$0")/daemon.sh"
 
 build() {
@@ -59,11 +59,7 @@ build() {
 
 start() {
 	build
-	if [[ -f "$RUN_DIR/pid" ]] && kill -0 "$(cat "$RUN_DIR/pid")" 2>/dev/null; then
-		log "already running (pid $(cat "$RUN_DIR/pid"))"
-		cat "$RUN_DIR/env"
-		return
-	fi
+	already_running && return
 	rm -rf "$RUN_DIR"
 	mkdir -p "$RUN_DIR/data" "$RUN_DIR/state"
 	local port
@@ -74,21 +70,10 @@ start() {
 		--listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=warn \
 		>"$RUN_DIR/ferretdb.log" 2>&1 </dev/null &
 	echo $! >"$RUN_DIR/pid"
-	for _ in $(seq 1 150); do
-		if ! kill -0 "$(cat "$RUN_DIR/pid")" 2>/dev/null; then
-			log "exited during start-up; log follows"; tail -n 40 "$RUN_DIR/ferretdb.log" >&2; exit 1
-		fi
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "export MONGODB_URI=mongodb://127.0.0.1:$port/" >"$RUN_DIR/env"
-			log "listening on 127.0.0.1:$port (pid $(cat "$RUN_DIR/pid"), state $RUN_DIR)"
-			cat "$RUN_DIR/env"
-			return
-		fi
-		sleep 0.2
-	done
-	log "did not accept connections within 30 s; log follows"; tail -n 40 "$RUN_DIR/ferretdb.log" >&2
-	stop; exit 1
+	await_ready 150 0.2 "$RUN_DIR/ferretdb.log" "export MONGODB_URI=mongodb://127.0.0.1:$port/" accepts_connections "$port"
 }
+
+accepts_connections() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 case "${1:-}" in
 	build) build ;;

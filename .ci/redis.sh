@@ -18,18 +18,14 @@ CLI="${REDIS_CLI:-/usr/bin/redis-cli}"
 RUN_DIR="${REDIS_RUN_DIR:-${TMPDIR:-/tmp}/qflare-redis}"
 
 log() { echo "redis.sh: $*" >&2; }
-# free_port, stop
+# free_port, stop, already_running, await_ready
 source "$(dirname "$0")/daemon.sh"
 
 
 start() {
 	[[ -x "$BIN" ]] || { log "$BIN not found (apt-get install redis-server; .ci/system-deps.sh does it)"; exit 1; }
 	[[ -x "$CLI" ]] || { log "$CLI not found (it comes with redis-server: apt-get install redis-server)"; exit 1; }
-	if [[ -f "$RUN_DIR/pid" ]] && kill -0 "$(cat "$RUN_DIR/pid")" 2>/dev/null; then
-		log "already running (pid $(cat "$RUN_DIR/pid"))"
-		cat "$RUN_DIR/env"
-		return
-	fi
+	already_running && return
 	rm -rf "$RUN_DIR"
 	mkdir -p "$RUN_DIR/data"
 	local port
@@ -40,21 +36,10 @@ start() {
 		--logfile '' --loglevel warning \
 		>"$RUN_DIR/redis.log" 2>&1 </dev/null &
 	echo $! >"$RUN_DIR/pid"
-	for _ in $(seq 1 100); do
-		if ! kill -0 "$(cat "$RUN_DIR/pid")" 2>/dev/null; then
-			log "exited during start-up; log follows"; tail -n 40 "$RUN_DIR/redis.log" >&2; rm -rf "$RUN_DIR"; exit 1
-		fi
-		if [[ "$("$CLI" -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == "PONG" ]]; then
-			echo "export REDIS_URL=redis://127.0.0.1:$port" >"$RUN_DIR/env"
-			log "listening on 127.0.0.1:$port (pid $(cat "$RUN_DIR/pid"), dir $RUN_DIR)"
-			cat "$RUN_DIR/env"
-			return
-		fi
-		sleep 0.1
-	done
-	log "did not answer PING within 10 s; log follows"; tail -n 40 "$RUN_DIR/redis.log" >&2
-	stop; exit 1
+	await_ready 100 0.1 "$RUN_DIR/redis.log" "export REDIS_URL=redis://127.0.0.1:$port" answers_ping "$port"
 }
+
+answers_ping() { [[ "$("$CLI" -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == "PONG" ]]; }
 
 case "${1:-}" in
 	start) start ;;
