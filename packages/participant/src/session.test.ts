@@ -374,6 +374,7 @@ function task(roundId = 'r1', modelVersion = 0, standardization: Standardization
 		modelVersion,
 		model: 'mlp',
 		hyperparams: { localEpochs: 2, batchSize: 5, learningRate: 0.1, proximalMu: 0, clipNorm: null, validationFraction: 0 },
+		updateEncoding: { kind: 'f32' },
 		deadline: new Date(Date.now() + 60_000).toISOString(),
 		seed: 9,
 		standardization,

@@ -835,7 +835,7 @@ export class ParticipantSession {
 		}
 		const keypair = this.identity;
 		if (!keypair) throw new Error('no device identity');
-		const payload = this.compressor.encode(result.delta, task.updateEncoding ?? { kind: 'f32' }, segmentsOf(task, dataset.task, result.delta.length));
+		const payload = this.compressor.encode(result.delta, task.updateEncoding, segmentsOf(task, dataset.task, result.delta.length));
 		this.pending = { envelope: signedUpdate(task, result, keypair, payload), roundNumber, sends: 0 };
 		void this.flush();
 	}
@@ -952,7 +952,7 @@ export class ParticipantSession {
 			this.note(`round ${task.roundNumber}: masking failed: ${describe(error)}`);
 			return;
 		} finally {
-			if (this.secureRound === round) this.secureChanged(round);
+			this.secureChanged(round);
 		}
 		void this.flush();
 	}

@@ -53,11 +53,6 @@ export class UpdateCompressor {
 	residual(): Float32Array | null {
 		return this.#residual ? this.#residual.slice() : null;
 	}
-
-	/** Forgets the residual (e.g. when the device leaves the project). */
-	reset(): void {
-		this.#residual = null;
-	}
 }
 
 /**

@@ -158,8 +158,8 @@ export interface RoundTask {
 	standardization: Standardization | null;
 	/** Global weights in the weight codec's format. */
 	weights: Uint8Array | ArrayBuffer;
-	/** How to encode the update (absent: f32). Ignored in secure rounds, which send 'u32' masked words. */
-	updateEncoding?: UpdateEncoding;
+	/** How to encode the update. Ignored in secure rounds, which send 'u32' masked words. */
+	updateEncoding: UpdateEncoding;
 	/** Present when the project uses secure aggregation. */
 	secure?: SecureRoundSetup;
 }

@@ -23,8 +23,9 @@ import type { CollectionPort, StoredDoc } from './port';
  * Fields added after documents were first written are optional here: a document from an
  * older version lacks them, and the repositories fill in their defaults when reading.
  */
-export type ProjectDoc = Omit<Stored<Project>, 'standardization' | 'dataSource' | 'task' | 'holdOutFraction' | 'organisationId'> &
-	Partial<Pick<Project, 'dataSource' | 'task' | 'holdOutFraction' | 'organisationId'>> & { standardization?: StoredStandardization | null };
+type LaterProjectFields = 'dataSource' | 'task' | 'holdOutFraction' | 'organisationId' | 'updateEncoding' | 'secureAggregation';
+export type ProjectDoc = Omit<Stored<Project>, 'standardization' | LaterProjectFields> &
+	Partial<Pick<Project, LaterProjectFields>> & { standardization?: StoredStandardization | null };
 /**
  * A device id is unique only within its project, so `_id` is `${projectId}:${deviceId}`.
  * `accessTokenHash` (sha256 of the shard access token) stays on the document and never

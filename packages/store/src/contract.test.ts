@@ -508,7 +508,7 @@ describe.each(backends)('store contract: %s', (backend) => {
 			await store.close();
 			const raw = backend === 'mongodb' ? await openMongoBackend(mongodbUri!, dbName) : await openEmbeddedBackend(dataDir);
 			type OldDoc = StoredDoc & Record<string, unknown>;
-			const { dataSource: _d, task: _t, holdOutFraction: _h, ...oldConfig } = config;
+			const { dataSource: _d, task: _t, holdOutFraction: _h, updateEncoding: _e, secureAggregation: _s, ...oldConfig } = config;
 			const at = '2024-06-01T00:00:00.000Z';
 			await (await raw.collection<OldDoc>('projects')).insertOne({ ...oldConfig, _id: 'old', status: 'completed', modelVersion: 1, currentRound: 1, createdAt: at, updatedAt: at });
 			await (await raw.collection<OldDoc>('devices')).insertOne({
@@ -563,7 +563,14 @@ describe.each(backends)('store contract: %s', (backend) => {
 			store = await open();
 			expect(await store.models.get('old', 0)).toMatchObject({ id: 'old-m0', federatedEvaluation: null, membershipAudit: null });
 			await store.models.saveModel({ projectId: 'old', version: 1, roundNumber: 1 }, Float32Array.from([1]));
-			expect(await store.projects.get('old')).toMatchObject({ dataSource: 'demo', task: null, holdOutFraction: PROJECT_DEFAULTS.holdOutFraction, standardization: null });
+			expect(await store.projects.get('old')).toMatchObject({
+				dataSource: 'demo',
+				task: null,
+				holdOutFraction: PROJECT_DEFAULTS.holdOutFraction,
+				standardization: null,
+				updateEncoding: { kind: 'f32' },
+				secureAggregation: null
+			});
 			expect(await store.devices.get('old', 'd')).toMatchObject({
 				samples: 600,
 				featureStats: null,

@@ -42,7 +42,9 @@ describe('epsilon on the dashboard', () => {
 			fraction: 1,
 			partition: 'iid',
 			proximalMu: 0,
-			screening: { maxUpdateNorm: null, normPolicy: 'reject' }
+			screening: { maxUpdateNorm: null, normPolicy: 'reject' },
+			updateEncoding: { kind: 'f32' },
+			secureAggregation: null
 		} as unknown as Project;
 		const five = round(5, { epsilon: 2.9021, epsilonClassic: 3.5276, delta: 1e-5, noiseMultiplier: 1, sampleRate: 0.1 });
 		const { body } = render(StrategySummary, { props: { project, rounds: [rounds[0], five] } });

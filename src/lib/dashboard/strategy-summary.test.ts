@@ -37,7 +37,14 @@ describe('strategy summary', () => {
 	});
 
 	it('describes partition, FedProx and screening', () => {
-		const items = describeSetup({ fraction: 0.5, partition: 'dirichlet:0.3', proximalMu: 0, screening: { maxUpdateNorm: 10, normPolicy: 'clip' } });
+		const items = describeSetup({
+			fraction: 0.5,
+			partition: 'dirichlet:0.3',
+			proximalMu: 0,
+			screening: { maxUpdateNorm: 10, normPolicy: 'clip' },
+			updateEncoding: { kind: 'f32' },
+			secureAggregation: null
+		});
 		expect(items.map((i) => i.value)).toEqual(['0.5', 'Dirichlet α = 0.3', 'off', '10 (clip)', 'f32', 'off']);
 	});
 

@@ -32,14 +32,13 @@ export function describeStrategy(config: StrategyConfig): { label: string; summa
 
 /** The rest of the training setup that shapes what the strategy sees. */
 export function describeSetup(
-	project: Pick<Project, 'fraction' | 'partition' | 'proximalMu' | 'screening'> & Partial<Pick<Project, 'updateEncoding' | 'secureAggregation'>>
+	project: Pick<Project, 'fraction' | 'partition' | 'proximalMu' | 'screening' | 'updateEncoding' | 'secureAggregation'>
 ): SummaryItem[] {
 	const partition = project.partition.startsWith('dirichlet:')
 		? `Dirichlet α = ${formatParam(Number(project.partition.slice('dirichlet:'.length)))}`
 		: 'IID';
 	const { maxUpdateNorm, normPolicy } = project.screening;
-	const encoding = project.updateEncoding ?? { kind: 'f32' };
-	const secure = project.secureAggregation ?? null;
+	const { updateEncoding: encoding, secureAggregation: secure } = project;
 	return [
 		{ label: 'Fraction', value: formatParam(project.fraction) },
 		{ label: 'Partition', value: partition },

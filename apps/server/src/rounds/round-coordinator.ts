@@ -90,6 +90,12 @@ const WAITING_LOG_MS = 30_000;
 /** How long a selected device may be offline mid-round (a reload, a flaky network) before it counts as dropped. */
 export const DROPOUT_GRACE_MS = 20_000;
 
+/**
+ * Why a secure project does not run with several instances: the key exchange and the masked sum
+ * live in the leader's memory, and devices on other instances would need every relay forwarded.
+ */
+const SECURE_NEEDS_ONE_INSTANCE = 'secure aggregation runs on a single instance; this server runs several (REDIS_URL)';
+
 export interface UpdateResult extends UpdateAccepted {
 	duplicate: boolean;
 }
@@ -226,10 +232,10 @@ export class RoundCoordinator {
 		if (project.secureAggregation && this.#cluster.mode === 'cluster') {
 			// Started on a single instance, now picked up by a cluster: stopped, as a start would be refused.
 			if (latest && (latest.status === 'open' || latest.status === 'training' || latest.status === 'aggregating')) {
-				await this.#fail(latest, latest.status, 'secure aggregation runs on a single instance');
+				await this.#fail(latest, latest.status, SECURE_NEEDS_ONE_INSTANCE);
 			}
 			this.#announceProject(await this.#updateProject(project.id, { status: 'stopped' }));
-			await this.#event(project.id, 'project.stopped', 'secure aggregation runs on a single instance; this server runs several (REDIS_URL)');
+			await this.#event(project.id, 'project.stopped', SECURE_NEEDS_ONE_INSTANCE);
 			await this.#resign(project.id);
 			return;
 		}
@@ -276,11 +282,7 @@ export class RoundCoordinator {
 			if (project.modelVersion >= project.rounds) {
 				throw new ProtocolError(ErrorCode.Conflict, `project already ran its ${project.rounds} rounds`);
 			}
-			if (project.secureAggregation && this.#cluster.mode === 'cluster') {
-				// The key exchange and the masked sum live in the leader's memory, and devices on other
-				// instances would need every relay forwarded: not built.
-				throw new ProtocolError(ErrorCode.Conflict, 'secure aggregation runs on a single instance; this server runs several (REDIS_URL)');
-			}
+			if (project.secureAggregation && this.#cluster.mode === 'cluster') throw new ProtocolError(ErrorCode.Conflict, SECURE_NEEDS_ONE_INSTANCE);
 			if (project.dataSource === 'local' && project.standardization === null) {
 				const standardization = await mergeStandardization(this.deps.store, project);
 				if (standardization) {
@@ -473,7 +475,7 @@ export class RoundCoordinator {
 					parameterCount: active.globalWeights.length,
 					devicePublicKey: Buffer.from(device.publicKey, 'base64'),
 					screening: project.screening,
-					encoding: project.updateEncoding ?? { kind: 'f32' },
+					encoding: project.updateEncoding,
 					reference: this.#lastAggregate.get(projectId) ?? null
 				},
 				this.deps.verifier ?? null
@@ -841,7 +843,7 @@ export class RoundCoordinator {
 		const { delta, owned } = screenPayload(payload.bytes, {
 			parameterCount: active.globalWeights.length,
 			screening: project.screening,
-			encoding: project.updateEncoding ?? { kind: 'f32' }
+			encoding: project.updateEncoding
 		});
 		active.fold(
 			record.deviceId,
@@ -969,7 +971,7 @@ export class RoundCoordinator {
 					seed: project.seed + r.number,
 					standardization: project.standardization,
 					weights: active.encodedGlobal,
-					updateEncoding: project.updateEncoding ?? { kind: 'f32' },
+					updateEncoding: project.updateEncoding,
 					...(active.secure ? { secure: active.secure.setup } : {})
 				};
 				for (const deviceId of deviceIds) this.deps.participants.sendTask(r.projectId, deviceId, task, { local });

@@ -10,13 +10,14 @@ import {
 	recoverPairSeed,
 	SHAMIR_SHARE_BYTES,
 	addModularInPlace,
+	subtractModular,
 	unmaskSteps,
 	type DroppedPair,
 	type FixedPointParams,
 	type NeighbourGraph,
 	type Share
 } from '@qflare/fl';
-import { fromBase64, ML_DSA65_PUBLIC_KEY_BYTES, ML_DSA65_SIGNATURE_BYTES, secaggKeysMessage, toBase64, verifySignature } from '@qflare/pq';
+import { fromBase64, secaggKeysMessage, toBase64, verifySignature } from '@qflare/pq';
 import {
 	ErrorCode,
 	ProtocolError,
@@ -83,12 +84,11 @@ export interface SecureSum {
 }
 
 export interface SecureRoundStats {
+	/** Devices whose keys, shares, masked update and revealed shares the round took. */
 	keys: number;
 	shares: number;
 	uploaded: number;
 	revealed: number;
-	/** Bytes of keys, ciphertexts, envelopes and shares the server relayed to devices. */
-	relayedBytes: number;
 	/** Milliseconds spent in unmask() recovering seeds and removing masks. */
 	unmaskMs: number | null;
 }
@@ -132,7 +132,6 @@ const edgeKey = (a: number, b: number) => (a < b ? `${a}-${b}` : `${b}-${a}`);
 export class SecureAggregationRound {
 	readonly setup: SecureRoundSetup;
 	readonly graph: NeighbourGraph;
-	readonly stats: SecureRoundStats = { keys: 0, shares: 0, uploaded: 0, revealed: 0, relayedBytes: 0, unmaskMs: null };
 	#phase: SecurePhase = 'keys';
 	readonly #opts: SecureRoundOptions;
 	readonly #index: Map<string, number>;
@@ -150,12 +149,6 @@ export class SecureAggregationRound {
 	/** Each member of U1's neighbours whose pair seeds it masks with (symmetric). */
 	readonly #active = new Map<number, number[]>();
 	readonly #relays = new Map<number, SecureRelay>();
-	/**
-	 * Sent shares but kept fewer active neighbours than the threshold: neither of its seeds could
-	 * be rebuilt, so it is left out of the round as if it had sent nothing (the device refuses such
-	 * a relay too), and nobody masks with it.
-	 */
-	readonly #isolated = new Set<number>();
 	/** U2: masked update in the sum. */
 	readonly #uploaded = new Set<number>();
 	readonly #sum: Uint32Array;
@@ -163,6 +156,7 @@ export class SecureAggregationRound {
 	/** Shares revealed per owner: self shares of uploaders, key shares of those who dropped. */
 	readonly #revealed = new Map<number, Map<number, Share>>();
 	readonly #revealedBy = new Set<number>();
+	#unmaskMs: number | null = null;
 	#timer: NodeJS.Timeout | null = null;
 	#unmaskDone: (() => void) | null = null;
 
@@ -191,6 +185,10 @@ export class SecureAggregationRound {
 
 	get phase(): SecurePhase {
 		return this.#phase;
+	}
+
+	get stats(): SecureRoundStats {
+		return { keys: this.#keys.size, shares: this.#shared.size, uploaded: this.#uploaded.size, revealed: this.#revealedBy.size, unmaskMs: this.#unmaskMs };
 	}
 
 	/** Fixed-point parameters the masked words are encoded with. */
@@ -232,7 +230,6 @@ export class SecureAggregationRound {
 			maskPublicKey,
 			message: { index: me, deviceId, devicePublicKey, maskPublicKey: message.maskPublicKey, channelPublicKey: message.channelPublicKey, signature: message.signature }
 		});
-		this.stats.keys++;
 		this.#advanceIfComplete();
 	}
 
@@ -265,7 +262,6 @@ export class SecureAggregationRound {
 			inbox.set(me, envelope);
 		}
 		this.#shared.set(me, message);
-		this.stats.shares++;
 		this.#advanceIfComplete();
 	}
 
@@ -286,22 +282,13 @@ export class SecureAggregationRound {
 		if (this.#uploaded.has(me)) throw new ProtocolError(ErrorCode.Replay, 'this device already uploaded a masked update');
 		addModularInPlace(this.#sum, words);
 		this.#uploaded.add(me);
-		this.stats.uploaded++;
 	}
 
 	/** Takes back a masked update whose write to the store failed (it was never acknowledged). */
 	removeMasked(deviceId: string, words: Uint32Array): void {
 		const me = this.#indexOf(deviceId);
 		if (!this.#uploaded.delete(me)) return;
-		for (let i = 0; i < words.length; i++) this.#sum[i] = (this.#sum[i] - words[i]) >>> 0;
-		this.stats.uploaded--;
-	}
-
-	/** Whether the device can still take part: in the roster, and (past the exchange) in U1. */
-	expects(deviceId: string): boolean {
-		const i = this.#index.get(deviceId);
-		if (i === undefined || this.#gone.has(i)) return false;
-		return this.#phase === 'keys' || this.#phase === 'shares' ? true : this.#active.has(i);
+		this.#sum.set(subtractModular(this.#sum, words));
 	}
 
 	/** The device left (offline past the grace, or its update was refused): no phase waits for it. */
@@ -349,22 +336,19 @@ export class SecureAggregationRound {
 			this.#phase = 'shares';
 			for (const i of this.#keys.keys()) {
 				if (this.#gone.has(i)) continue;
-				const message = this.#neighboursOf(i);
-				this.stats.relayedBytes += message.neighbours.length * (2 * KEM_PUBLIC_KEY_BYTES + ML_DSA65_PUBLIC_KEY_BYTES + ML_DSA65_SIGNATURE_BYTES);
-				this.#opts.channel.neighbours(this.#opts.roster[i], message);
+				this.#opts.channel.neighbours(this.#opts.roster[i], this.#neighboursOf(i));
 			}
 			this.#arm();
 			this.#advanceIfComplete();
 		} else if (this.#phase === 'shares') {
 			this.#clearTimer();
 			this.#phase = 'upload';
-			this.#computeActive();
+			const isolated = this.#computeActive();
 			this.#log(`shares from ${this.#shared.size} of ${this.#keys.size} devices (${why}); ${this.#active.size} may upload`);
-			for (const i of this.#isolated) this.#log(`${this.#opts.roster[i]} kept fewer active neighbours than the threshold ${this.setup.threshold}: left out`);
+			for (const i of isolated) this.#log(`${this.#opts.roster[i]} kept fewer active neighbours than the threshold ${this.setup.threshold}: left out`);
 			for (const [i, active] of this.#active) {
 				const relay = this.#relayFor(i, active);
 				this.#relays.set(i, relay);
-				this.stats.relayedBytes += relay.ciphertexts.length * KEM_CIPHERTEXT_BYTES + relay.envelopes.length * SHARE_ENVELOPE_BYTES;
 				this.#opts.channel.relay(this.#opts.roster[i], relay);
 			}
 			this.#opts.onExchanged?.(this.#opts.roster.filter((_, i) => !this.#active.has(i)));
@@ -384,9 +368,11 @@ export class SecureAggregationRound {
 	 * everything the edge needs (the lower end's ciphertext, an envelope each way). A device that
 	 * refused a neighbour's keys leaves that edge out on both sides, so the masks still cancel.
 	 * Members left with fewer active neighbours than the threshold are taken out, which can leave
-	 * others short in turn, until none is.
+	 * others short in turn, until none is: neither seed of such a device could be rebuilt, so it is
+	 * left out as if it had sent nothing (the device refuses such a relay too). Returns those.
 	 */
-	#computeActive(): void {
+	#computeActive(): number[] {
+		const isolated: number[] = [];
 		const members = new Set(this.#shared.keys());
 		const complete = (u: number, v: number): boolean =>
 			members.has(u) &&
@@ -399,10 +385,11 @@ export class SecureAggregationRound {
 			if (short.length === 0) break;
 			for (const u of short) {
 				members.delete(u);
-				this.#isolated.add(u);
+				isolated.push(u);
 			}
 		}
 		for (const u of members) this.#active.set(u, this.graph.neighbours(u).filter((v) => complete(u, v)));
+		return isolated;
 	}
 
 	#relayFor(i: number, active: number[]): SecureRelay {
@@ -450,7 +437,7 @@ export class SecureAggregationRound {
 		}
 		const started = performance.now();
 		const sum = await this.#unmaskNow(uploaded, dropped);
-		this.stats.unmaskMs = performance.now() - started;
+		this.#unmaskMs = performance.now() - started;
 		this.#phase = 'done';
 		return sum;
 	}
@@ -488,7 +475,6 @@ export class SecureAggregationRound {
 			held.set(me, share);
 		}
 		this.#revealedBy.add(me);
-		this.stats.revealed++;
 		if (this.#unmaskable()) this.#unmaskDone?.();
 	}
 

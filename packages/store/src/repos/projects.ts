@@ -23,10 +23,11 @@ export interface ProjectRepository {
 
 /**
  * Projects written before local data existed are demo projects with the default hold-out;
- * those written before organisations existed belong to none ('') until assignOrphans.
+ * those written before organisations existed belong to none ('') until assignOrphans; those
+ * written before compressed updates and secure aggregation send f32 updates in the clear.
  */
 function toProject(doc: ProjectDoc): Project {
-	const { _id, standardization, dataSource, task, holdOutFraction, organisationId, ...rest } = doc;
+	const { _id, standardization, dataSource, task, holdOutFraction, organisationId, updateEncoding, secureAggregation, ...rest } = doc;
 	return {
 		...rest,
 		id: _id,
@@ -34,6 +35,8 @@ function toProject(doc: ProjectDoc): Project {
 		dataSource: dataSource ?? 'demo',
 		task: task ?? null,
 		holdOutFraction: holdOutFraction ?? PROJECT_DEFAULTS.holdOutFraction,
+		updateEncoding: updateEncoding ?? PROJECT_DEFAULTS.updateEncoding,
+		secureAggregation: secureAggregation ?? null,
 		standardization: fromStoredStandardization(standardization)
 	};
 }
